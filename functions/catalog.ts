@@ -1,0 +1,113 @@
+import type { Role } from '../shared/platform/roles.js';
+import type { TopicId } from '../shared/platform/topics.js';
+
+/**
+ * THE list of functions. The CDK service stack builds Lambdas, HTTP routes, stream event
+ * sources, schedules and least-privilege grants from it; the local runtime wires the very
+ * same entries; `test/infra` holds the synthesized template against it.
+ *
+ * Pure data: no AWS or CDK imports, so handlers (the 404/405 fallback) may read it too.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpTrigger {
+  readonly kind: 'http';
+  readonly method: HttpMethod;
+  /** API Gateway path syntax: `/reports/{id}`; `$default` catches every unmatched route. */
+  readonly path: string;
+  /** Roles allowed (checked in the handler; the authorizer only authenticates), or public. */
+  readonly roles: readonly Role[] | 'public';
+}
+
+/**
+ * A Lambda event filter pattern over DynamoDB stream records, exactly as AWS takes it
+ * (`FilterCriteria.Filters[].Pattern`). Leaves are arrays of allowed values.
+ */
+export type StreamFilterPattern = { readonly [key: string]: readonly (string | number)[] | StreamFilterPattern };
+
+export interface StreamTrigger {
+  readonly kind: 'stream';
+  readonly filter: StreamFilterPattern;
+  readonly batchSize: number;
+  /** How often a failing batch is retried before it goes to the on-failure queue. */
+  readonly retryAttempts: number;
+}
+
+export interface ScheduleTrigger {
+  readonly kind: 'schedule';
+  readonly rateMinutes: number;
+}
+
+export type Trigger = HttpTrigger | StreamTrigger | ScheduleTrigger;
+
+export interface FunctionSpec {
+  /** Stable id: the CDK construct id, the FUNCTION_ID variable and the local log name. */
+  readonly id: string;
+  /** Handler file, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly trigger: Trigger;
+  /** Access to the table: none, read-only, or read and write. */
+  readonly table: 'none' | 'read' | 'readWrite';
+  /** Topics the function may publish to. */
+  readonly publishes: readonly TopicId[];
+  readonly timeoutSeconds?: number;
+  readonly memoryMb?: number;
+}
+
+export const catalog = [
+  {
+    id: 'health',
+    entry: 'functions/health.ts',
+    description: 'Liveness: answers 200 without touching any dependency',
+    trigger: { kind: 'http', method: 'GET', path: '/health', roles: 'public' },
+    table: 'none',
+    publishes: [],
+  },
+  {
+    id: 'fallback',
+    entry: 'functions/fallback.ts',
+    description: 'Unmatched routes: problem+json 404, or 405 with Allow when the path exists',
+    trigger: { kind: 'http', method: 'GET', path: '$default', roles: 'public' },
+    table: 'none',
+    publishes: [],
+  },
+  {
+    id: 'on-table-change',
+    entry: 'functions/on-table-change.ts',
+    description: 'Receives new items from the table stream (detection hooks in here)',
+    trigger: {
+      kind: 'stream',
+      filter: { eventName: ['INSERT'] },
+      batchSize: 25,
+      retryAttempts: 5,
+    },
+    table: 'readWrite',
+    publishes: ['incidentAlerts'],
+  },
+] as const satisfies readonly FunctionSpec[];
+
+export type FunctionId = (typeof catalog)[number]['id'];
+
+export function httpRoutes(): (FunctionSpec & { trigger: HttpTrigger })[] {
+  return (catalog as readonly FunctionSpec[]).filter(
+    (f): f is FunctionSpec & { trigger: HttpTrigger } => f.trigger.kind === 'http',
+  );
+}
+
+/** True when a concrete request path matches an API Gateway route path like `/reports/{id}`. */
+export function matchPath(routePath: string, requestPath: string): Record<string, string> | undefined {
+  if (routePath === '$default') return undefined;
+  const want = routePath.split('/').filter(Boolean);
+  const got = requestPath.split('/').filter(Boolean);
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const g = got[i]!;
+    const param = /^\{(\w+)\}$/.exec(w);
+    if (param) params[param[1]!] = decodeURIComponent(g);
+    else if (w !== g) return undefined;
+  }
+  return params;
+}

@@ -1,0 +1,36 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+
+/**
+ * AWS SDK clients, one per process (Lambda reuses them across invocations).
+ * The endpoint overrides are how the same handlers reach DynamoDB Local and the SNS/SQS
+ * emulator: in Lambda these variables are unset and the SDK uses the regional endpoints.
+ */
+let documentClient: DynamoDBDocumentClient | undefined;
+let sns: SNSClient | undefined;
+let sqs: SQSClient | undefined;
+
+function endpoint(variable: string): { endpoint?: string } {
+  const value = process.env[variable];
+  return value ? { endpoint: value } : {};
+}
+
+export function dynamo(): DynamoDBDocumentClient {
+  documentClient ??= DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...endpoint('AWS_ENDPOINT_URL_DYNAMODB') }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+  return documentClient;
+}
+
+export function snsClient(): SNSClient {
+  sns ??= new SNSClient({ ...endpoint('AWS_ENDPOINT_URL_SNS') });
+  return sns;
+}
+
+export function sqsClient(): SQSClient {
+  sqs ??= new SQSClient({ ...endpoint('AWS_ENDPOINT_URL_SQS') });
+  return sqs;
+}

@@ -1,0 +1,47 @@
+/**
+ * The one table definition, used by the CDK data stack and by the local provisioning,
+ * so keys, indexes and the stream cannot drift between AWS and the embedded stack.
+ *
+ * Single-table design: every entity lives under `pk`/`sk`. Each global secondary index is
+ * named after the access pattern it serves; its key attributes are `<index>Pk`/`<index>Sk`
+ * and are written only on the items that pattern needs (sparse indexes).
+ */
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  /** Which access pattern this index serves: read this before overloading it. */
+  readonly purpose: string;
+}
+
+function index(name: string, purpose: string): IndexDefinition {
+  return { name, partitionKey: `${name}Pk`, sortKey: `${name}Sk`, purpose };
+}
+
+export const TABLE = {
+  /** Logical name; the physical name is chosen by CloudFormation or by the local stack. */
+  id: 'RecallTable',
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Items with this attribute (epoch seconds) are expired by DynamoDB TTL. */
+  timeToLiveAttribute: 'expiresAt',
+  stream: 'NEW_AND_OLD_IMAGES',
+  indexes: [
+    index('byKind', 'all items of one kind, newest first (reports, incidents by status)'),
+    index('byProduct', 'reports of one product (SKU), newest first'),
+    index('byLot', 'reports of one product lot, newest first'),
+    index('byStore', 'reports bought at one store, newest first'),
+    index('byRegion', 'reports from one region, newest first'),
+    index('byCategory', 'reports of one defect category, newest first'),
+    index('clocksDue', 'items whose earliest running clock is due, by deadline (watchdog)'),
+  ],
+} as const satisfies {
+  id: string;
+  partitionKey: string;
+  sortKey: string;
+  timeToLiveAttribute: string;
+  stream: 'NEW_AND_OLD_IMAGES';
+  indexes: readonly IndexDefinition[];
+};
+
+export type IndexName = (typeof TABLE.indexes)[number]['name'];

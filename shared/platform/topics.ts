@@ -1,0 +1,18 @@
+/**
+ * The SNS topics, defined once for the CDK data stack and the local provisioning.
+ * Each topic's ARN reaches a function through the environment variable named here.
+ */
+export const TOPICS = {
+  storeNotices: { name: 'store-notices', envVar: 'STORE_NOTICES_TOPIC_ARN' },
+  publicNotices: { name: 'public-notices', envVar: 'PUBLIC_NOTICES_TOPIC_ARN' },
+  incidentAlerts: { name: 'incident-alerts', envVar: 'INCIDENT_ALERTS_TOPIC_ARN' },
+} as const;
+
+export type TopicId = keyof typeof TOPICS;
+export const TOPIC_IDS = Object.keys(TOPICS) as TopicId[];
+
+/**
+ * Message attributes that stores filter on. Scalar `String` only: the local emulator
+ * cannot match `String.Array` attributes, and per-region publishing makes arrays unneeded.
+ */
+export const STORE_FILTER_ATTRIBUTES = ['noticeType', 'region', 'storeId'] as const;
