@@ -23,7 +23,13 @@ export interface HttpTrigger {
  * A Lambda event filter pattern over DynamoDB stream records, exactly as AWS takes it
  * (`FilterCriteria.Filters[].Pattern`). Leaves are arrays of allowed values.
  */
-export type StreamFilterPattern = { readonly [key: string]: readonly (string | number)[] | StreamFilterPattern };
+export type StreamFilterRule =
+  | string
+  | number
+  | { readonly prefix: string }
+  | { readonly exists: boolean }
+  | { readonly 'anything-but': readonly (string | number)[] };
+export type StreamFilterPattern = { readonly [key: string]: readonly StreamFilterRule[] | StreamFilterPattern };
 
 export interface StreamTrigger {
   readonly kind: 'stream';
