@@ -1,0 +1,53 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localClientConfig } from '../../infra/local/provision.js';
+import { isRunning, startLocalProcess, type LocalProcess } from '../support/local-process.js';
+
+let local: LocalProcess;
+
+beforeAll(async () => {
+  local = await startLocalProcess();
+});
+
+afterAll(async () => {
+  await local?.interrupt();
+});
+
+describe('local stack (npm start)', () => {
+  it('answers GET /health with 200 within 30 s of starting', async () => {
+    const response = await fetch(`${local.url}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok', service: 'recall' });
+    expect(local.startupMs).toBeLessThan(30_000);
+  });
+
+  it('answers an unknown route with problem+json 404', async () => {
+    const response = await fetch(`${local.url}/does-not-exist`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(await response.json()).toMatchObject({ status: 404, instance: '/does-not-exist' });
+  });
+
+  it('prints a token for each demo user', () => {
+    expect(Object.keys(local.tokens).sort()).toEqual(
+      ['admin', 'agent.sato', 'exec.ito', 'exec.suzuki', 'qa.tanaka', 'store.shibuya', 'store.umeda'].sort(),
+    );
+  });
+
+  it('delivers an item written to the table to the stream function', async () => {
+    const ddb = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(local.dynamoEndpoint)));
+    const pk = `E2E#${Date.now()}`;
+    await ddb.send(new PutCommand({ TableName: 'recall-local', Item: { pk, sk: 'PROBE', kind: 'probe' } }));
+    const line = await local.waitForOutput(new RegExp(`"stream item received".*"pk":"${pk}"[^\\n]*`), 10_000);
+    expect(line).toContain('"kind":"probe"');
+  });
+
+  it('stops everything it started on Ctrl-C, leaving no JVM', async () => {
+    expect(isRunning(local.dynamoPid)).toBe(true);
+    const code = await local.interrupt();
+    expect(code).toBe(0);
+    expect(local.output()).toContain('Stopped.');
+    expect(isRunning(local.dynamoPid)).toBe(false);
+  });
+});
