@@ -33,7 +33,8 @@ export const TABLE = {
     index('byStore', 'reports bought at one store, newest first'),
     index('byRegion', 'reports from one region, newest first'),
     index('byCategory', 'reports of one defect category, newest first'),
-    index('clocksDue', 'items whose earliest running clock is due, by deadline (watchdog)'),
+    index('byClockState', 'reports by clock summary (open / overdue / closed), newest first'),
+    index('dueWork', 'what the watchdog must look at: running clocks by deadline, sharded'),
   ],
 } as const satisfies {
   id: string;

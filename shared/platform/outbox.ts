@@ -1,0 +1,75 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { dynamo, snsClient } from './aws.js';
+import { TOPICS, type TopicId } from './topics.js';
+
+/**
+ * The transactional outbox (DESIGN.md decision 6). A state change writes its outgoing
+ * message as an item in the same transaction; the stream-triggered publisher sends it and
+ * marks it published with the SNS message id. Redeliveries find it published and skip it.
+ * Messages must never carry personal data: build them from ids, codes and counts.
+ */
+export interface OutboxMessage {
+  readonly id: string;
+  readonly topic: TopicId;
+  readonly subject: string;
+  readonly message: Record<string, unknown>;
+  /** Scalar String message attributes (subscribers filter on these). */
+  readonly attributes: Record<string, string>;
+}
+
+export const outboxKey = (id: string) => ({ pk: `OUTBOX#${id}`, sk: 'OUTBOX' });
+
+export function outboxItem(message: OutboxMessage, now: Date): Record<string, unknown> {
+  return {
+    ...outboxKey(message.id),
+    kind: 'outbox',
+    id: message.id,
+    topic: message.topic,
+    subject: message.subject.slice(0, 99),
+    message: JSON.stringify(message.message),
+    attributes: message.attributes,
+    status: 'pending',
+    createdAt: now.toISOString(),
+  };
+}
+
+/**
+ * Publishes one pending outbox item and marks it published. Returns false when it was
+ * already published (a redelivery). SNS itself is at-least-once, so every message also
+ * carries `messageKey` (the outbox id) for subscribers that must deduplicate.
+ */
+export async function publishOutboxItem(tableName: string, topicArns: Partial<Record<TopicId, string>>, id: string): Promise<boolean> {
+  const current = await dynamo().send(new GetCommand({ TableName: tableName, Key: outboxKey(id), ConsistentRead: true }));
+  const item = current.Item;
+  if (!item || item.status !== 'pending') return false;
+  const topicArn = topicArns[item.topic as TopicId];
+  if (!topicArn) throw new Error(`No ARN configured for topic ${item.topic} (set ${TOPICS[item.topic as TopicId]?.envVar})`);
+  const attributes = { ...(item.attributes as Record<string, string>), messageKey: id };
+  const published = await snsClient().send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Subject: item.subject as string,
+      Message: item.message as string,
+      MessageAttributes: Object.fromEntries(
+        Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+      ),
+    }),
+  );
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: outboxKey(id),
+        UpdateExpression: 'SET #status = :published, publishedAt = :now, snsMessageId = :mid',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':published': 'published', ':pending': 'pending', ':now': new Date().toISOString(), ':mid': published.MessageId },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+  return true;
+}

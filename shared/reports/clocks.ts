@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { ConfigError } from '../platform/config.js';
+import { ConflictError, NotFoundError } from '../platform/errors.js';
+import { DAY, MINUTE } from '../platform/clock.js';
+
+/**
+ * The customer clocks of DOMAIN.md §2, as pure functions of the clock records and `now`.
+ * Every report starts three; each landing point (a promise with an owner and a due date)
+ * adds one. A clock is running, met (completed by its deadline) or breached (past its
+ * deadline, completed late or not at all). A breach is escalated once (`escalatedAt`).
+ */
+export const ClockPolicy = z.strictObject({
+  handoffMinutes: z.number().int().positive().default(15),
+  qaMinutes: z.number().int().positive().default(120),
+  replyDays: z.number().int().positive().default(14),
+});
+export type ClockPolicy = z.infer<typeof ClockPolicy>;
+export const DEFAULT_CLOCK_POLICY: ClockPolicy = ClockPolicy.parse({});
+
+/** Reads the policy from `CLOCK_POLICY` (JSON), falling back to the documented defaults. */
+export function clockPolicyFrom(env: Record<string, string | undefined> = process.env): ClockPolicy {
+  const raw = env.CLOCK_POLICY;
+  if (!raw) return DEFAULT_CLOCK_POLICY;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError([`CLOCK_POLICY is not JSON: ${raw}`]);
+  }
+  const result = ClockPolicy.safeParse(parsed);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `CLOCK_POLICY.${i.path.join('.')}: ${i.message}`));
+  }
+  return result.data;
+}
+
+export const BUILT_IN_CLOCKS = {
+  handoff: { name: 'case record handed to the regional desk', owner: 'customer desk' },
+  qa: { name: "plant's quality assurance reached", owner: 'regional desk' },
+  reply: { name: 'written reply sent to the customer', owner: 'customer desk' },
+} as const;
+export type BuiltInClock = keyof typeof BUILT_IN_CLOCKS;
+
+export interface ClockRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly owner: string;
+  readonly startedAt: string;
+  readonly deadline: string;
+  readonly completedAt?: string;
+  readonly completedBy?: string;
+  readonly note?: string;
+  /** When the watchdog escalated the breach; set once. */
+  readonly escalatedAt?: string;
+}
+
+export type ClockState = 'running' | 'met' | 'breached';
+export type ReportClockState = 'open' | 'overdue' | 'closed';
+
+export function startClocks(receivedAt: string, policy: ClockPolicy): ClockRecord[] {
+  const start = new Date(receivedAt).getTime();
+  const deadlines: Record<BuiltInClock, number> = {
+    handoff: start + policy.handoffMinutes * MINUTE,
+    qa: start + policy.qaMinutes * MINUTE,
+    reply: start + policy.replyDays * DAY,
+  };
+  return (Object.keys(BUILT_IN_CLOCKS) as BuiltInClock[]).map((id) => ({
+    id,
+    ...BUILT_IN_CLOCKS[id],
+    startedAt: receivedAt,
+    deadline: new Date(deadlines[id]).toISOString(),
+  }));
+}
+
+export function landingPointClock(id: string, promise: string, owner: string, dueAt: string, now: Date): ClockRecord {
+  return { id, name: promise, owner, startedAt: now.toISOString(), deadline: new Date(dueAt).toISOString() };
+}
+
+export function clockState(clock: ClockRecord, now: Date): ClockState {
+  if (clock.completedAt) return clock.completedAt <= clock.deadline ? 'met' : 'breached';
+  return now.toISOString() > clock.deadline ? 'breached' : 'running';
+}
+
+/** The report-level summary used for filtering: closed when every clock is done. */
+export function reportClockState(clocks: readonly ClockRecord[], now: Date): ReportClockState {
+  if (clocks.every((c) => c.completedAt)) return 'closed';
+  return clocks.some((c) => !c.completedAt && clockState(c, now) === 'breached') ? 'overdue' : 'open';
+}
+
+/** Records a milestone: completes the clock. Completing twice is a conflict. */
+export function completeClock(
+  clocks: readonly ClockRecord[],
+  clockId: string,
+  milestone: { at: string; by: string; note?: string },
+): ClockRecord[] {
+  const target = clocks.find((c) => c.id === clockId);
+  if (!target) throw new NotFoundError(`This report has no clock "${clockId}".`);
+  if (target.completedAt) {
+    throw new ConflictError(`The clock "${clockId}" was already completed at ${target.completedAt}.`);
+  }
+  if (milestone.at < target.startedAt) {
+    throw new ConflictError(`The milestone time ${milestone.at} is before the clock started (${target.startedAt}).`);
+  }
+  const at = new Date(milestone.at).toISOString();
+  return clocks.map((c) =>
+    c.id === clockId ? { ...c, completedAt: at, completedBy: milestone.by, ...(milestone.note ? { note: milestone.note } : {}) } : c,
+  );
+}
+
+/** Clocks past their deadline, not completed, and not yet escalated. */
+export function breachesToEscalate(clocks: readonly ClockRecord[], now: Date): ClockRecord[] {
+  return clocks.filter((c) => !c.completedAt && !c.escalatedAt && clockState(c, now) === 'breached');
+}
+
+export function markEscalated(clocks: readonly ClockRecord[], ids: readonly string[], now: Date): ClockRecord[] {
+  return clocks.map((c) => (ids.includes(c.id) ? { ...c, escalatedAt: now.toISOString() } : c));
+}
+
+/** The earliest deadline the watchdog still has to look at, if any. */
+export function nextDue(clocks: readonly ClockRecord[]): string | undefined {
+  const pending = clocks.filter((c) => !c.completedAt && !c.escalatedAt).map((c) => c.deadline);
+  return pending.length ? pending.sort()[0] : undefined;
+}
