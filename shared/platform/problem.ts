@@ -41,17 +41,27 @@ export function toProblemResponse(error: unknown, ctx: ProblemContext): APIGatew
   };
 }
 
-/** Turns zod issues into field problems, one per offending field (unknown keys each named). */
+/**
+ * Turns zod issues into field problems, one per offending field (unknown keys each named).
+ * Fields are dotted paths; a key that is empty or not a plain name is quoted, e.g.
+ * `product[""]`, so every problem names a field a caller can find.
+ */
 export function fieldProblems(error: z.ZodError, prefix?: string): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  const field = (segments: PropertyKey[]) => {
+    let out = prefix ?? '';
+    for (const segment of segments) {
+      const name = String(segment);
+      if (/^[A-Za-z0-9_$-]+$/.test(name)) out += out ? `.${name}` : name;
+      else out += `[${JSON.stringify(name)}]`;
+    }
+    return out || 'body';
+  };
   for (const issue of error.issues) {
-    const base = [prefix, ...issue.path.map(String)].filter((p) => p !== undefined && p !== '');
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        problems.push({ field: [...base, key].join('.'), message: 'unknown field' });
-      }
+      for (const key of issue.keys) problems.push({ field: field([...issue.path, key]), message: 'unknown field' });
     } else {
-      problems.push({ field: base.join('.') || prefix || 'body', message: issue.message });
+      problems.push({ field: field(issue.path), message: issue.message });
     }
   }
   return problems;

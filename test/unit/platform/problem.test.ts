@@ -46,6 +46,12 @@ describe('problem+json', () => {
     expect(fields).toEqual(['count', 'extra', 'product.colour', 'product.sku']);
   });
 
+  it('quotes keys that are empty or not plain names, so no field is blank', () => {
+    const result = z.strictObject({ a: z.strictObject({}) }).safeParse({ a: { '': 1, 'x.y': 2 }, 'we ird': 3 });
+    const fields = fieldProblems(result.error!).map((p) => p.field).sort();
+    expect(fields).toEqual(['a[""]', 'a["x.y"]', '["we ird"]'].sort());
+  });
+
   it('prefixes query and path fields so the caller knows where to look', () => {
     expect(() => parseOrThrow(z.object({ limit: z.coerce.number().int().max(100) }), { limit: '500' }, 'query')).toThrow(
       expect.objectContaining({ errors: [expect.objectContaining({ field: 'query.limit' })] }),

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { handler as addLandingPoint } from '../../../functions/add-landing-point.js';
+import { handler as getReport } from '../../../functions/get-report.js';
+import { handler as listReports } from '../../../functions/list-reports.js';
+import { handler as recordMilestone } from '../../../functions/record-milestone.js';
+import { handler as recordSurvey } from '../../../functions/record-survey.js';
+import { handler as submit } from '../../../functions/submit-report.js';
+import { call, httpEvent } from '../../support/events.js';
+import { validReport } from '../../support/reports.js';
+import { users } from '../../support/users.js';
+
+type User = (typeof users)[keyof typeof users];
+
+const post = (body: unknown, user: User = users.agent, key?: string) =>
+  call(submit, httpEvent({ method: 'POST', path: '/reports', body, user, ...(key ? { headers: { 'idempotency-key': key } } : {}) }));
+const get = (id: string, user: User = users.agent) =>
+  call(getReport, httpEvent({ path: `/reports/${id}`, routeKey: 'GET /reports/{id}', pathParameters: { id }, user }));
+const list = (query: Record<string, string>, user: User = users.qa) =>
+  call(listReports, httpEvent({ path: '/reports', query, user }));
+const postTo = (handler: typeof recordMilestone, id: string, suffix: string, body: unknown, user: User = users.agent) =>
+  call(handler, httpEvent({ method: 'POST', path: `/reports/${id}/${suffix}`, routeKey: `POST /reports/{id}/${suffix}`, pathParameters: { id }, body, user }));
+const unique = () => Math.random().toString(36).slice(2, 10).toUpperCase();
+
+describe('reports', () => {
+  describe('submit', () => {
+    it('files a case record and answers 201 with its id and three running clocks', async () => {
+      const response = await post(validReport());
+      expect(response.status).toBe(201);
+      expect(response.body!.id).toMatch(/^[0-9A-Z]{26}$/);
+      expect(response.headers.location).toBe(`/reports/${response.body!.id}`);
+      expect(response.body!.clocks.map((c: any) => [c.id, c.state])).toEqual([
+        ['handoff', 'running'],
+        ['qa', 'running'],
+        ['reply', 'running'],
+      ]);
+      expect(response.body!.contact).toBeUndefined();
+    });
+
+    it('returns the same report for a retry with the same Idempotency-Key, and writes it once', async () => {
+      const sku = `IDEM-${unique()}`;
+      const body = validReport({ product: { sku, name: 'Idempotent crackers' } });
+      const first = await post(body, users.agent, `key-${sku}`);
+      const retry = await post(body, users.agent, `key-${sku}`);
+      expect(retry.status).toBe(201);
+      expect(retry.headers['idempotent-replayed']).toBe('true');
+      expect(retry.body!.id).toBe(first.body!.id);
+      expect((await list({ sku })).body!.items).toHaveLength(1);
+    });
+
+    it('creates one report when the same key arrives five times at once', async () => {
+      const sku = `RACE-${unique()}`;
+      const body = validReport({ product: { sku, name: 'Raced rice crackers' } });
+      const responses = await Promise.all(Array.from({ length: 5 }, () => post(body, users.agent, `race-${sku}`)));
+      expect(responses.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+      expect(new Set(responses.map((r) => r.body!.id)).size).toBe(1);
+      expect((await list({ sku })).body!.items).toHaveLength(1);
+    });
+
+    it('answers 409 when a key is reused with a different body, and writes nothing', async () => {
+      const sku = `REUSE-${unique()}`;
+      await post(validReport({ product: { sku, name: 'First' } }), users.agent, `reuse-${sku}`);
+      const reused = await post(validReport({ product: { sku, name: 'Second' } }), users.agent, `reuse-${sku}`);
+      expect(reused.status).toBe(409);
+      expect((await list({ sku })).body!.items.map((r: any) => r.product.name)).toEqual(['First']);
+    });
+
+    it('rejects a malformed Idempotency-Key naming the header', async () => {
+      const response = await post(validReport(), users.agent, 'no spaces!');
+      expect(response.status).toBe(400);
+      expect(response.body!.errors[0].field).toBe('headers.idempotency-key');
+    });
+
+    it('answers 413 for a body over 64 KB', async () => {
+      const body = validReport();
+      body.resolutionProposed = 'x'.repeat(70 * 1024);
+      const response = await post(body);
+      expect(response.status).toBe(413);
+      expect(response.headers['content-type']).toBe('application/problem+json');
+    });
+
+    it('lets a store file for its own store only', async () => {
+      const own = await post(validReport(), users.storeKanto);
+      expect(own.status).toBe(201);
+      const other = await post(validReport({ purchase: { storeId: 'store-0999', region: 'kanto' } }), users.storeKanto);
+      expect(other.status).toBe(403);
+    });
+
+    it('refuses roles that do not file reports', async () => {
+      expect((await post(validReport(), users.executive)).status).toBe(403);
+    });
+  });
+
+  describe('read', () => {
+    it('shows the contact to the desk and QA, and never to executives or stores', async () => {
+      const { body } = await post(validReport());
+      const id = body!.id;
+      expect((await get(id, users.agent)).body!.contact.name).toBe('Hanako Yamada');
+      expect((await get(id, users.qa)).body!.contact.name).toBe('Hanako Yamada');
+      expect((await get(id, users.executive)).body!.contact).toBeUndefined();
+      expect((await get(id, users.storeKanto)).body!.contact).toBeUndefined();
+    });
+
+    it('hides another store’s report from a store as 404', async () => {
+      const { body } = await post(validReport());
+      expect((await get(body!.id, users.storeKansai)).status).toBe(404);
+    });
+
+    it('answers 404 for an unknown id and 400 for a malformed one', async () => {
+      expect((await get('01ARZ3NDEKTSV4RRFFQ69G5FAV')).status).toBe(404);
+      const bad = await get('not-a-ulid');
+      expect(bad.status).toBe(400);
+      expect(bad.body!.errors[0].field).toBe('path.id');
+    });
+  });
+
+  describe('list', () => {
+    it('filters by product, lot, category, store and region, newest first, page by page', async () => {
+      const sku = `LIST-${unique()}`;
+      const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+      const make = (lot: string, category: string, storeId: string, region: string, minutesAgo: number) =>
+        post(
+          validReport({
+            product: { sku, name: 'Listed snack' },
+            lotCode: lot,
+            defect: { category, description: 'x' },
+            purchase: { storeId, region },
+            receivedAt: at(minutesAgo),
+          }),
+        );
+      const created = [];
+      created.push(await make('L1', 'foreign_matter', 'store-0101', 'kanto', 50));
+      created.push(await make('L1', 'off_taste_odour', 'store-0101', 'kanto', 40));
+      created.push(await make('L2', 'foreign_matter', 'store-0201', 'kansai', 30));
+      created.push(await make('L2', 'foreign_matter', 'store-0202', 'kansai', 20));
+      created.push(await make('L3', 'injury', 'store-0201', 'kansai', 10));
+      const ids = created.map((c) => c.body!.id);
+
+      const idsOf = async (query: Record<string, string>) => (await list({ sku, ...query })).body!.items.map((r: any) => r.id);
+      expect(await idsOf({})).toEqual([...ids].reverse());
+      expect(await idsOf({ lot: 'L2' })).toEqual([ids[3], ids[2]]);
+      expect(await idsOf({ category: 'foreign_matter' })).toEqual([ids[3], ids[2], ids[0]]);
+      expect(await idsOf({ storeId: 'store-0201' })).toEqual([ids[4], ids[2]]);
+      expect(await idsOf({ region: 'kanto', category: 'off_taste_odour' })).toEqual([ids[1]]);
+      expect(await idsOf({ receivedFrom: at(35), receivedTo: at(15) })).toEqual([ids[3], ids[2]]);
+
+      const first = (await list({ sku, limit: '2' })).body!;
+      const second = (await list({ sku, limit: '2', cursor: first.cursor })).body!;
+      const third = (await list({ sku, limit: '2', cursor: second.cursor })).body!;
+      expect([...first.items, ...second.items, ...third.items].map((r: any) => r.id)).toEqual([...ids].reverse());
+      expect(third.cursor).toBeUndefined();
+    });
+
+    it('rejects a cursor used with other filters', async () => {
+      const sku = `CUR-${unique()}`;
+      for (let i = 0; i < 3; i++) await post(validReport({ product: { sku, name: 'c' } }));
+      const page = (await list({ sku, limit: '1' })).body!;
+      const misuse = await list({ sku, category: 'injury', limit: '1', cursor: page.cursor });
+      expect(misuse.status).toBe(400);
+      expect(misuse.body!.errors[0].field).toBe('query.cursor');
+    });
+
+    it('finds overdue reports by clock state', async () => {
+      const sku = `LATE-${unique()}`;
+      const late = await post(validReport({ product: { sku, name: 'late' }, receivedAt: new Date(Date.now() - 3 * 3600_000).toISOString() }));
+      await post(validReport({ product: { sku, name: 'fresh' } }));
+      expect((await list({ sku, clockState: 'overdue' })).body!.items.map((r: any) => r.id)).toEqual([late.body!.id]);
+    });
+
+    it('limits a store to its own reports', async () => {
+      const sku = `STORE-${unique()}`;
+      await post(validReport({ product: { sku, name: 'a' } }));
+      await post(validReport({ product: { sku, name: 'b' }, purchase: { storeId: 'store-0201', region: 'kansai' } }));
+      const seen = (await list({ sku }, users.storeKansai)).body!.items;
+      expect(seen.map((r: any) => r.purchase.storeId)).toEqual(['store-0201']);
+      expect((await list({ sku, storeId: 'store-0101' }, users.storeKansai)).status).toBe(403);
+    });
+
+    it('lists every invalid query parameter', async () => {
+      const response = await list({ limit: '1000', category: 'nope', lot: 'L1', extra: '1' });
+      expect(response.status).toBe(400);
+      expect(response.body!.errors.map((e: any) => e.field).sort()).toEqual(['query.category', 'query.extra', 'query.limit']);
+    });
+  });
+
+  describe('milestones, landing points and survey', () => {
+    it('completes clocks with who and when, keeps an audit trail, and refuses a second completion', async () => {
+      const { body } = await post(validReport());
+      const id = body!.id;
+      const done = await postTo(recordMilestone, id, 'milestones', { clock: 'handoff', note: 'passed to regional desk' });
+      expect(done.status).toBe(201);
+      expect(done.body!.clocks.find((c: any) => c.id === 'handoff')).toMatchObject({ state: 'met', completedBy: users.agent.sub });
+      const again = await postTo(recordMilestone, id, 'milestones', { clock: 'handoff' });
+      expect(again.status).toBe(409);
+      const read = await get(id);
+      expect(read.body!.timeline.map((e: any) => e.type)).toEqual(['received', 'milestone']);
+    });
+
+    it('watches a landing point as a clock and completes it by its id', async () => {
+      const { body } = await post(validReport());
+      const due = new Date(Date.now() + 2 * 86_400_000).toISOString();
+      const added = await postTo(addLandingPoint, body!.id, 'landing-points', { promise: 'QA calls back', owner: 'QA Saitama', dueAt: due }, users.qa);
+      expect(added.status).toBe(201);
+      const lp = added.body!.clocks.find((c: any) => c.id.startsWith('lp-'));
+      expect(lp).toMatchObject({ name: 'QA calls back', owner: 'QA Saitama', state: 'running' });
+      const kept = await postTo(recordMilestone, body!.id, 'milestones', { clock: lp.id }, users.qa);
+      expect(kept.body!.clocks.find((c: any) => c.id === lp.id).state).toBe('met');
+    });
+
+    it('takes the survey only after the written reply, and only once', async () => {
+      const { body } = await post(validReport());
+      const early = await postTo(recordSurvey, body!.id, 'survey', { satisfaction: 4 });
+      expect(early.status).toBe(422);
+      await postTo(recordMilestone, body!.id, 'milestones', { clock: 'reply', note: 'letter with cause and prevention' });
+      const survey = await postTo(recordSurvey, body!.id, 'survey', { satisfaction: 4, comment: 'Thank you for the clear answer' });
+      expect(survey.status).toBe(201);
+      expect(survey.body!.survey).toMatchObject({ satisfaction: 4 });
+      expect((await postTo(recordSurvey, body!.id, 'survey', { satisfaction: 5 })).status).toBe(422);
+    });
+
+    it('rejects a milestone in the future and an unknown clock', async () => {
+      const { body } = await post(validReport());
+      const future = await postTo(recordMilestone, body!.id, 'milestones', { clock: 'qa', at: new Date(Date.now() + 3600_000).toISOString() });
+      expect(future.status).toBe(400);
+      expect(future.body!.errors[0].field).toBe('at');
+      expect((await postTo(recordMilestone, body!.id, 'milestones', { clock: 'lunch' })).status).toBe(400);
+    });
+  });
+});

@@ -1,0 +1,99 @@
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { catalog, type FunctionSpec, type StreamTrigger } from '../../../functions/catalog.js';
+import { subscribeQueue } from '../../../infra/local/provision.js';
+import { scheduledEvent } from '../../../infra/local/scheduler.js';
+import { StreamPoller } from '../../../infra/local/stream-poller.js';
+import { call, httpEvent, lambdaContext } from '../../support/events.js';
+import { drainQueue } from '../../support/queues.js';
+import { validReport } from '../../support/reports.js';
+import { users } from '../../support/users.js';
+
+const endpoint = inject('snsSqsEndpoint');
+const streamSpec = (catalog as readonly FunctionSpec[]).find((f) => f.id === 'on-table-change') as FunctionSpec & { trigger: StreamTrigger };
+const delivered: DynamoDBRecord[] = [];
+// The functions are imported after LOG_LEVEL is set: the logger reads it once, at cold start.
+process.env.LOG_LEVEL = 'INFO';
+const { handler: getReport } = await import('../../../functions/get-report.js');
+const { handler: onTableChange } = await import('../../../functions/on-table-change.js');
+const { handler: submit } = await import('../../../functions/submit-report.js');
+const { handler: watchdog } = await import('../../../functions/watchdog.js');
+let poller: StreamPoller;
+let alertsQueue: string;
+
+// Everything the functions write to stdout during this file, to check for personal data.
+let captured = '';
+const realWrite = process.stdout.write.bind(process.stdout);
+
+beforeAll(async () => {
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any, ...rest: any[]) => {
+    captured += String(chunk);
+    return realWrite(chunk, ...rest);
+  });
+  alertsQueue = (await subscribeQueue({ sns: endpoint, sqs: endpoint }, process.env.INCIDENT_ALERTS_TOPIC_ARN!, `alerts-${Date.now()}`)).url;
+  poller = new StreamPoller({
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    streamArn: process.env.TEST_STREAM_ARN!,
+    // The real stream function, wrapped only to keep what it was given for the replay test.
+    functions: [{ spec: streamSpec, handler: async (event: any, ctx) => (delivered.push(...event.Records), onTableChange(event, ctx)) }],
+    log: () => undefined,
+  });
+  poller.start();
+});
+
+afterAll(async () => {
+  await poller.stop();
+  vi.restoreAllMocks();
+});
+
+const runWatchdog = () => watchdog(scheduledEvent('watchdog'), lambdaContext) as Promise<{ examined: number; breaches: number }>;
+
+describe('watchdog', () => {
+  it('marks a breach once and publishes exactly one escalation, however often it runs', async () => {
+    // Received 20 minutes ago: the 15-minute handoff is breached, the 2-hour clock is not.
+    const receivedAt = new Date(Date.now() - 20 * 60_000).toISOString();
+    const created = await call(submit, httpEvent({ method: 'POST', path: '/reports', body: validReport({ receivedAt }), user: users.agent }));
+    const id = created.body!.id;
+
+    const first = await runWatchdog();
+    const second = await runWatchdog();
+    expect(first.breaches).toBe(1);
+    expect(second).toMatchObject({ examined: 0, breaches: 0 });
+
+    const alerts = await drainQueue(endpoint, alertsQueue, { expected: 1, quietMs: 1500 });
+    expect(alerts).toHaveLength(1);
+    const alert = JSON.parse(alerts[0]!.body.Message);
+    expect(alert).toMatchObject({ type: 'clock-breached', reportId: id, clock: 'handoff', owner: 'customer desk', runbook: 'runbooks/clock-breach.md' });
+    expect(alerts[0]!.body.MessageAttributes.alertType.Value).toBe('clock-breach');
+    const contact = validReport().contact;
+    for (const secret of [contact.name, contact.phone, contact.email]) expect(alerts[0]!.raw).not.toContain(secret);
+
+    const read = await call(getReport, httpEvent({ path: `/reports/${id}`, routeKey: 'GET /reports/{id}', pathParameters: { id }, user: users.qa }));
+    expect(read.body!.timeline.filter((e: any) => e.type === 'clock-breached')).toHaveLength(1);
+    expect(read.body!.clocks.find((c: any) => c.id === 'handoff').escalatedAt).toBeDefined();
+    expect(read.body!.clockState).toBe('overdue');
+  });
+
+  it('publishes nothing more when the stream redelivers the outbox record', async () => {
+    const outboxRecords = delivered.filter((r) => r.dynamodb?.NewImage?.kind?.S === 'outbox');
+    expect(outboxRecords.length).toBeGreaterThan(0);
+    await onTableChange({ Records: outboxRecords }, lambdaContext);
+    await onTableChange({ Records: outboxRecords }, lambdaContext);
+    expect(await drainQueue(endpoint, alertsQueue, { expected: 0, quietMs: 1000, timeoutMs: 2000 })).toEqual([]);
+  });
+
+  it('leaves a clock alone when its milestone was recorded in time', async () => {
+    const created = await call(submit, httpEvent({ method: 'POST', path: '/reports', body: validReport(), user: users.agent }));
+    expect(created.status).toBe(201);
+    expect((await runWatchdog()).breaches).toBe(0);
+  });
+
+  it('keeps personal data out of logs and alerts', async () => {
+    // The run above published at least one alert and logged every request.
+    const contact = validReport().contact;
+    expect(captured).toContain('stream item received');
+    for (const secret of [contact.name, contact.phone, contact.email]) {
+      expect(captured).not.toContain(secret);
+    }
+  });
+});
