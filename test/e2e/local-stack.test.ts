@@ -1,5 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../infra/local/provision.js';
 import { isRunning, startLocalProcess, type LocalProcess } from '../support/local-process.js';
@@ -27,6 +30,38 @@ describe('local stack (npm start)', () => {
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(await response.json()).toMatchObject({ status: 404, instance: '/does-not-exist' });
+  });
+
+  it('refuses /reports without a token (401) and with a bad one (401), as problem+json', async () => {
+    const none = await fetch(`${local.url}/reports`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('content-type')).toBe('application/problem+json');
+    const forged = await fetch(`${local.url}/reports`, { headers: { authorization: `Bearer ${local.tokens['agent.sato']!.slice(0, -4)}AAAA` } });
+    expect(forged.status).toBe(401);
+  });
+
+  it('answers 403 when the role may not call the route', async () => {
+    const response = await fetch(`${local.url}/reports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${local.tokens['exec.suzuki']}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(response.status).toBe(403);
+  });
+
+  it('files, lists and shows a report with the recall CLI', async () => {
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.join(import.meta.dirname, '../../infra/cli/bin.mjs'), ...args], {
+        env: { ...process.env, RECALL_API_URL: local.url, RECALL_TOKEN: local.tokens['agent.sato'] },
+      });
+    const filed = JSON.parse((await cli('report', 'submit', '--file', path.join(import.meta.dirname, '../fixtures/report.json'), '--json')).stdout);
+    expect(filed.id).toMatch(/^[0-9A-Z]{26}$/);
+    const listed = JSON.parse((await cli('report', 'list', '--sku', 'CHOC-ALM-100', '--json')).stdout);
+    expect(listed.items.map((r: { id: string }) => r.id)).toContain(filed.id);
+    const shown = (await cli('report', 'show', filed.id)).stdout;
+    expect(shown).toContain(`Report ${filed.id}`);
+    expect(shown).toContain('Hanako Yamada');
+    await expect(cli('report', 'list', '--category', 'nope')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('query.category') });
   });
 
   it('prints a token for each demo user', () => {

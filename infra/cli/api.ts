@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+
+/** A thin client of the recall HTTP API for the CLI: bearer token, JSON, problem+json. */
+export interface ApiOptions {
+  readonly apiUrl: string;
+  readonly token?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: { title?: string; detail?: string; errors?: { field: string; message: string }[]; correlationId?: string; runbook?: string },
+  ) {
+    super(`${status} ${problem.title ?? 'error'}${problem.detail ? `: ${problem.detail}` : ''}`);
+    this.name = 'ApiError';
+  }
+
+  /** Human-readable, every invalid field on its own line. */
+  describe(): string {
+    const lines = [`Error ${this.status}: ${this.problem.title ?? ''}`, this.problem.detail ? `  ${this.problem.detail}` : ''];
+    for (const e of this.problem.errors ?? []) lines.push(`  - ${e.field}: ${e.message}`);
+    if (this.problem.runbook) lines.push(`  see ${this.problem.runbook}`);
+    if (this.problem.correlationId) lines.push(`  correlation id ${this.problem.correlationId}`);
+    return lines.filter(Boolean).join('\n');
+  }
+}
+
+export async function request<T = any>(
+  options: ApiOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  let response: Response;
+  try {
+    response = await fetch(new URL(path, options.apiUrl), {
+      method,
+      headers: {
+        accept: 'application/json',
+        'x-correlation-id': `cli-${randomUUID()}`,
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    throw new Error(`Cannot reach the API at ${options.apiUrl} (${(error as Error).message}). Is it running? Start it with: npm start`);
+  }
+  const text = await response.text();
+  const parsed = text ? safeJson(text) : undefined;
+  if (!response.ok) throw new ApiError(response.status, (parsed as object) ?? { title: text });
+  return { status: response.status, body: parsed as T, headers: response.headers };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { title: text };
+  }
+}
