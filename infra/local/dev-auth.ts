@@ -52,6 +52,7 @@ export async function devKeys(keyFile?: string): Promise<DevKeys> {
   const { d: _private, ...publicJwk } = privateJwk;
   const privateKey = await importJWK(privateJwk, ALG);
   const publicKey = await importJWK(publicJwk, ALG);
+  const verified = new Map<string, { claims: Record<string, string>; expiresAt: number }>();
 
   return {
     async sign(user, ttlSeconds = 12 * 3600) {
@@ -71,9 +72,15 @@ export async function devKeys(keyFile?: string): Promise<DevKeys> {
         .sign(privateKey);
     },
     async verify(token) {
+      // Signature checks are deterministic: a token verified once stays valid until it expires.
+      const cached = verified.get(token);
+      if (cached && cached.expiresAt > Date.now()) return cached.claims;
       try {
         const { payload } = await jwtVerify(token, publicKey, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE });
-        return flattenClaims(payload);
+        const claims = flattenClaims(payload);
+        if (verified.size >= 1000) verified.clear();
+        verified.set(token, { claims, expiresAt: (payload.exp ?? 0) * 1000 });
+        return claims;
       } catch {
         return undefined;
       }

@@ -31,7 +31,7 @@ function indexDefinition(index: (typeof TABLE.indexes)[number]): GlobalSecondary
       { AttributeName: index.partitionKey, KeyType: 'HASH' },
       { AttributeName: index.sortKey, KeyType: 'RANGE' },
     ],
-    Projection: { ProjectionType: 'ALL' },
+    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projected] },
   };
 }
 

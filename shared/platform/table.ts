@@ -5,17 +5,26 @@
  * Single-table design: every entity lives under `pk`/`sk`. Each global secondary index is
  * named after the access pattern it serves; its key attributes are `<index>Pk`/`<index>Sk`
  * and are written only on the items that pattern needs (sparse indexes).
+ *
+ * Convention: an item keeps what readers may see under the map attribute `record`, and
+ * anything sensitive (a customer's contact) in other attributes. Indexes project only
+ * `kind`, `record` and their listed extras, so no index ever holds personal data.
  */
 export interface IndexDefinition {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey: string;
+  /** Non-key attributes the index carries (INCLUDE projection). */
+  readonly projected: readonly string[];
   /** Which access pattern this index serves: read this before overloading it. */
   readonly purpose: string;
 }
 
-function index(name: string, purpose: string): IndexDefinition {
-  return { name, partitionKey: `${name}Pk`, sortKey: `${name}Sk`, purpose };
+/** Attributes every index projects; filters on indexes may only use these. */
+export const PROJECTED = ['kind', 'record', 'clockState'] as const;
+
+function index(name: string, purpose: string, extra: readonly string[] = []): IndexDefinition {
+  return { name, partitionKey: `${name}Pk`, sortKey: `${name}Sk`, projected: [...PROJECTED, ...extra], purpose };
 }
 
 export const TABLE = {
@@ -34,7 +43,7 @@ export const TABLE = {
     index('byRegion', 'reports from one region, newest first'),
     index('byCategory', 'reports of one defect category, newest first'),
     index('byClockState', 'reports by clock summary (open / overdue / closed), newest first'),
-    index('dueWork', 'what the watchdog must look at: running clocks by deadline, sharded'),
+    index('dueWork', 'what the watchdog must look at: running clocks by deadline, sharded', ['version']),
   ],
 } as const satisfies {
   id: string;

@@ -1,10 +1,10 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { dynamo } from '../platform/aws.js';
 import { ConflictError, ValidationError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
-import type { ClockRecord, ReportClockState } from './clocks.js';
+import type { ReportClockState } from './clocks.js';
 import type { Report, ReportContact, TimelineEvent } from './model.js';
 import type { ReportListQuery } from './schema.js';
 
@@ -13,8 +13,7 @@ import type { ReportListQuery } from './schema.js';
  *
  * | access pattern                         | key / index                                              |
  * |----------------------------------------|----------------------------------------------------------|
- * | report by id (+ contact, timeline)     | pk=REPORT#<id>  (sk REPORT / CONTACT / EVENT#<ulid>)     |
- * | idempotent create                      | pk=IDEMPOTENCY#<sha256(user,key)>  sk=IDEMPOTENCY        |
+ * | report by id (+ timeline)              | pk=REPORT#<random part of id> (sk REPORT / EVENT#<ulid>)  |
  * | all reports, newest first              | byKind       pk=REPORT               sk=<receivedAt>#<id> |
  * | reports of a product                   | byProduct    pk=SKU#<sku>            sk=<receivedAt>#<id> |
  * | reports of a lot                       | byLot        pk=LOT#<sku>#<lot>      sk=<receivedAt>#<id> |
@@ -24,15 +23,20 @@ import type { ReportListQuery } from './schema.js';
  * | reports by clock summary               | byClockState pk=CLOCKS#<state>       sk=<receivedAt>#<id> |
  * | clocks due (watchdog)                  | dueWork      pk=DUE#CLOCK#<shard>    sk=<deadline>#<id>   |
  *
- * The contact (personal data) is its own item with no index keys, so no index and no list
- * ever carries it; only `getReport(id, { withContact: true })` reads it.
+ * One item per report: the readable case record in `record`, the customer's contact (personal
+ * data) in `contact`. Indexes project `record` only, so no list and no index carries the
+ * contact; only `getReport(id, { withContact: true })` returns it.
+ *
+ * Idempotency in one write: a report id is a ULID whose time part is when the complaint was
+ * received and whose random part, with an Idempotency-Key, is derived from the key. The item
+ * is keyed by the random part alone, so every request with the same key lands on the same
+ * item, whatever its body: the conditional PutItem is the whole check, strongly consistent.
  */
 export const DUE_SHARDS = 4;
-const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
-export const reportKey = (id: string) => ({ pk: `REPORT#${id}`, sk: 'REPORT' });
-const contactKey = (id: string) => ({ pk: `REPORT#${id}`, sk: 'CONTACT' });
-const idempotencyKey = (hash: string) => ({ pk: `IDEMPOTENCY#${hash}`, sk: 'IDEMPOTENCY' });
+/** The ULID's random part (after the 10 time characters) keys the item; see above. */
+const partitionOf = (id: string) => `REPORT#${id.slice(10)}`;
+export const reportKey = (id: string) => ({ pk: partitionOf(id), sk: 'REPORT' });
 export const dueShard = (id: string) => id.charCodeAt(id.length - 1) % DUE_SHARDS;
 
 function tableName(): string {
@@ -41,12 +45,31 @@ function tableName(): string {
   return name;
 }
 
-function toItem(report: Report, clockState: ReportClockState, dueAt: string | undefined): Record<string, unknown> {
-  const sk = `${report.receivedAt}#${report.id}`;
+const sortKey = (report: Report) => `${report.receivedAt}#${report.id}`;
+
+/** Index keys that follow the clocks; the others never change after creation. */
+function clockKeys(report: Report, clockState: ReportClockState, dueAt: string | undefined) {
+  return {
+    byClockStatePk: `CLOCKS#${clockState}`,
+    byClockStateSk: sortKey(report),
+    ...(dueAt ? { dueWorkPk: `DUE#CLOCK#${dueShard(report.id)}`, dueWorkSk: `${dueAt}#${report.id}` } : {}),
+  };
+}
+
+function toItem(
+  report: Report,
+  contact: ReportContact,
+  clockState: ReportClockState,
+  dueAt: string | undefined,
+  idempotency?: IdempotencyRecord,
+): Record<string, unknown> {
+  const sk = sortKey(report);
   return {
     ...reportKey(report.id),
     kind: 'report',
-    ...report,
+    record: report,
+    contact,
+    version: report.version,
     clockState,
     byKindPk: 'REPORT',
     byKindSk: sk,
@@ -60,20 +83,21 @@ function toItem(report: Report, clockState: ReportClockState, dueAt: string | un
     byRegionSk: sk,
     byCategoryPk: `CAT#${report.defect.category}`,
     byCategorySk: sk,
-    byClockStatePk: `CLOCKS#${clockState}`,
-    byClockStateSk: sk,
-    ...(dueAt ? { dueWorkPk: `DUE#CLOCK#${dueShard(report.id)}`, dueWorkSk: `${dueAt}#${report.id}` } : {}),
+    ...clockKeys(report, clockState, dueAt),
+    ...(idempotency ? { requestHash: idempotency.requestHash } : {}),
   };
 }
 
-const INDEX_ATTRIBUTES = /^(by\w+|dueWork)(Pk|Sk)$/;
-function fromItem(item: Record<string, unknown>): Report & { clockState: ReportClockState } {
-  const report: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) {
-    if (key === 'pk' || key === 'sk' || key === 'kind' || INDEX_ATTRIBUTES.test(key)) continue;
-    report[key] = value;
-  }
-  return report as Report & { clockState: ReportClockState };
+type StoredRecord = Report & { clockState: ReportClockState };
+const fromItem = (item: Record<string, unknown>): StoredRecord => ({
+  ...(item.record as Report),
+  version: Number(item.version),
+  clockState: item.clockState as ReportClockState,
+});
+
+export interface IdempotencyRecord {
+  readonly keyHash: string;
+  readonly requestHash: string;
 }
 
 export function hashIdempotencyKey(userId: string, key: string): string {
@@ -93,62 +117,41 @@ export function requestHash(body: unknown): string {
 
 export type InsertResult = { created: true } | { created: false; existingReportId: string };
 
+const reuseConflict = () =>
+  new ConflictError('This Idempotency-Key was already used with a different body. Use a new key for a new report.');
+
 /**
- * Writes a new report, its contact and (with a key) the idempotency record in one
- * transaction: all or nothing. A reused key with the same body answers with the report it
- * created; with another body, 409.
+ * Writes a new report in one conditional PutItem: all or nothing. With an Idempotency-Key,
+ * a key seen before answers with the report it created (same body) or 409 (another body).
  */
 export async function insertReport(
   report: Report,
   contact: ReportContact,
   clockState: ReportClockState,
   dueAt: string | undefined,
-  idempotency?: { keyHash: string; requestHash: string },
+  idempotency?: IdempotencyRecord,
 ): Promise<InsertResult> {
   const TableName = tableName();
-  const items = [
-    ...(idempotency
-      ? [
-          {
-            Put: {
-              TableName,
-              Item: {
-                ...idempotencyKey(idempotency.keyHash),
-                kind: 'idempotency',
-                requestHash: idempotency.requestHash,
-                reportId: report.id,
-                expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-        ]
-      : []),
-    { Put: { TableName, Item: toItem(report, clockState, dueAt), ConditionExpression: 'attribute_not_exists(pk)' } },
-    { Put: { TableName, Item: { ...contactKey(report.id), kind: 'contact', contact } } },
-  ];
   try {
-    await dynamo().send(new TransactWriteCommand({ TransactItems: items }));
+    await dynamo().send(
+      new PutCommand({
+        TableName,
+        Item: toItem(report, contact, clockState, dueAt, idempotency),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
     return { created: true };
   } catch (error) {
-    const keyTaken =
-      idempotency &&
-      error instanceof TransactionCanceledException &&
-      error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
-    if (!keyTaken) throw error;
-    const existing = await dynamo().send(
-      new GetCommand({ TableName, Key: idempotencyKey(idempotency.keyHash), ConsistentRead: true }),
-    );
-    if (!existing.Item) throw error;
-    if (existing.Item.requestHash !== idempotency.requestHash) {
-      throw new ConflictError('This Idempotency-Key was already used with a different body. Use a new key for a new report.');
-    }
-    return { created: false, existingReportId: String(existing.Item.reportId) };
+    if (!(error instanceof ConditionalCheckFailedException) || !idempotency) throw error;
+    // The key was used before: a retry (or a concurrent twin) of this request, or a misuse.
+    const existing = await dynamo().send(new GetCommand({ TableName, Key: reportKey(report.id), ConsistentRead: true }));
+    if (!existing.Item || existing.Item.requestHash !== idempotency.requestHash) throw reuseConflict();
+    return { created: false, existingReportId: (existing.Item.record as Report).id };
   }
 }
 
 export interface StoredReport {
-  readonly report: Report & { clockState: ReportClockState };
+  readonly report: StoredRecord;
   readonly contact?: ReportContact;
   readonly timeline: TimelineEvent[];
 }
@@ -159,20 +162,20 @@ export async function getReport(id: string, options: { withContact: boolean }): 
     new QueryCommand({
       TableName: tableName(),
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `REPORT#${id}` },
+      ExpressionAttributeValues: { ':pk': partitionOf(id) },
       ConsistentRead: true,
     }),
   );
   const items = result.Items ?? [];
   const reportItem = items.find((i) => i.sk === 'REPORT');
-  if (!reportItem) return undefined;
-  const contactItem = options.withContact ? items.find((i) => i.sk === 'CONTACT') : undefined;
+  // The partition is the id's random part: the full id must match too.
+  if (!reportItem || (reportItem.record as Report).id !== id) return undefined;
   const timeline = items
     .filter((i) => typeof i.sk === 'string' && i.sk.startsWith('EVENT#'))
     .map((i) => ({ type: i.type, at: i.at, by: i.by, details: i.details }) as TimelineEvent);
   return {
     report: fromItem(reportItem),
-    ...(contactItem ? { contact: contactItem.contact as ReportContact } : {}),
+    ...(options.withContact && reportItem.contact ? { contact: reportItem.contact as ReportContact } : {}),
     timeline,
   };
 }
@@ -180,6 +183,7 @@ export async function getReport(id: string, options: { withContact: boolean }): 
 /**
  * Saves a changed report if nobody changed it since `expectedVersion` was read, together
  * with its timeline events and outgoing messages, in one transaction. A lost race is 409.
+ * It updates the record and the clock keys only: the contact is never read to be written.
  */
 export async function saveReport(
   report: Report,
@@ -191,20 +195,30 @@ export async function saveReport(
   now: Date = new Date(),
 ): Promise<void> {
   const TableName = tableName();
+  const keys = clockKeys(report, clockState, dueAt);
+  const values: Record<string, unknown> = { ':record': report, ':version': report.version, ':expected': expectedVersion, ':clockState': clockState };
+  const sets = ['#record = :record', 'version = :version', 'clockState = :clockState'];
+  for (const [name, value] of Object.entries(keys)) {
+    sets.push(`${name} = :${name}`);
+    values[`:${name}`] = value;
+  }
+  const update = `SET ${sets.join(', ')}${dueAt ? '' : ' REMOVE dueWorkPk, dueWorkSk'}`;
   try {
     await dynamo().send(
       new TransactWriteCommand({
         TransactItems: [
           {
-            Put: {
+            Update: {
               TableName,
-              Item: toItem(report, clockState, dueAt),
+              Key: reportKey(report.id),
+              UpdateExpression: update,
               ConditionExpression: 'version = :expected',
-              ExpressionAttributeValues: { ':expected': expectedVersion },
+              ExpressionAttributeNames: { '#record': 'record' },
+              ExpressionAttributeValues: values,
             },
           },
           ...events.map(({ id, event }) => ({
-            Put: { TableName, Item: { pk: `REPORT#${report.id}`, sk: `EVENT#${id}`, kind: 'event', ...event } },
+            Put: { TableName, Item: { pk: partitionOf(report.id), sk: `EVENT#${id}`, kind: 'event', ...event } },
           })),
           ...outbox.map((message) => ({
             Put: { TableName, Item: outboxItem(message, now), ConditionExpression: 'attribute_not_exists(pk)' },
@@ -220,33 +234,25 @@ export async function saveReport(
   }
 }
 
-const LIST_INDEXES = [
-  { name: 'byLot', when: (q: ReportListQuery) => q.lot && q.sku, pk: (q: ReportListQuery) => `LOT#${q.sku}#${q.lot}` },
-  { name: 'byProduct', when: (q: ReportListQuery) => q.sku, pk: (q: ReportListQuery) => `SKU#${q.sku}` },
-  { name: 'byStore', when: (q: ReportListQuery) => q.storeId, pk: (q: ReportListQuery) => `STORE#${q.storeId}` },
-  { name: 'byCategory', when: (q: ReportListQuery) => q.category, pk: (q: ReportListQuery) => `CAT#${q.category}` },
-  { name: 'byRegion', when: (q: ReportListQuery) => q.region, pk: (q: ReportListQuery) => `REGION#${q.region}` },
-  { name: 'byClockState', when: (q: ReportListQuery) => q.clockState, pk: (q: ReportListQuery) => `CLOCKS#${q.clockState}` },
-  { name: 'byKind', when: () => true, pk: () => 'REPORT' },
-] as const;
+type ListIndex = { name: string; when: (q: ReportListQuery) => unknown; pk: (q: ReportListQuery) => string; serves: string[] };
+const LIST_INDEXES: ListIndex[] = [
+  { name: 'byLot', when: (q) => q.lot && q.sku, pk: (q) => `LOT#${q.sku}#${q.lot}`, serves: ['sku', 'lot'] },
+  { name: 'byProduct', when: (q) => q.sku, pk: (q) => `SKU#${q.sku}`, serves: ['sku'] },
+  { name: 'byStore', when: (q) => q.storeId, pk: (q) => `STORE#${q.storeId}`, serves: ['storeId'] },
+  { name: 'byCategory', when: (q) => q.category, pk: (q) => `CAT#${q.category}`, serves: ['category'] },
+  { name: 'byRegion', when: (q) => q.region, pk: (q) => `REGION#${q.region}`, serves: ['region'] },
+  { name: 'byClockState', when: (q) => q.clockState, pk: (q) => `CLOCKS#${q.clockState}`, serves: ['clockState'] },
+  { name: 'byKind', when: () => true, pk: () => 'REPORT', serves: [] },
+];
 
-/** Attribute paths of the filters the chosen index does not serve. */
+/** Attribute paths (within the projected attributes) of the filters an index does not serve. */
 const FILTERS: Record<string, { path: string[]; value: (q: ReportListQuery) => string | undefined }> = {
-  sku: { path: ['product', 'sku'], value: (q) => q.sku },
-  lot: { path: ['lotCode'], value: (q) => q.lot },
-  storeId: { path: ['purchase', 'storeId'], value: (q) => q.storeId },
-  category: { path: ['defect', 'category'], value: (q) => q.category },
-  region: { path: ['purchase', 'region'], value: (q) => q.region },
+  sku: { path: ['record', 'product', 'sku'], value: (q) => q.sku },
+  lot: { path: ['record', 'lotCode'], value: (q) => q.lot },
+  storeId: { path: ['record', 'purchase', 'storeId'], value: (q) => q.storeId },
+  category: { path: ['record', 'defect', 'category'], value: (q) => q.category },
+  region: { path: ['record', 'purchase', 'region'], value: (q) => q.region },
   clockState: { path: ['clockState'], value: (q) => q.clockState },
-};
-const SERVED_BY: Record<string, string[]> = {
-  byLot: ['sku', 'lot'],
-  byProduct: ['sku'],
-  byStore: ['storeId'],
-  byCategory: ['category'],
-  byRegion: ['region'],
-  byClockState: ['clockState'],
-  byKind: [],
 };
 
 /** At most this many index pages are read to fill one page of filtered results. */
@@ -257,7 +263,7 @@ const MAX_READS_PER_PAGE = 10;
  * query; the received-between range is a key condition; remaining filters are filter
  * expressions. Never a Scan. The cursor is opaque and bound to the filters it came from.
  */
-export async function listReports(query: ReportListQuery): Promise<{ items: (Report & { clockState: ReportClockState })[]; cursor?: string }> {
+export async function listReports(query: ReportListQuery): Promise<{ items: StoredRecord[]; cursor?: string }> {
   const index = LIST_INDEXES.find((i) => i.when(query))!;
   const filterFingerprint = requestHash({ ...query, limit: undefined, cursor: undefined }).slice(0, 16);
   let startKey = query.cursor ? decodeCursor(query.cursor, index.name, filterFingerprint) : undefined;
@@ -281,7 +287,7 @@ export async function listReports(query: ReportListQuery): Promise<{ items: (Rep
   const filters: string[] = [];
   for (const [name, filter] of Object.entries(FILTERS)) {
     const value = filter.value(query);
-    if (value === undefined || SERVED_BY[index.name]!.includes(name)) continue;
+    if (value === undefined || index.serves.includes(name)) continue;
     const path = filter.path.map((segment, i) => {
       names[`#f_${name}_${i}`] = segment;
       return `#f_${name}_${i}`;
@@ -334,7 +340,7 @@ function decodeCursor(cursor: string, index: string, fingerprint: string): Recor
 }
 
 /** Reports with a clock due by `now` in one shard, earliest first (watchdog). */
-export async function dueReports(shard: number, now: Date, limit = 100): Promise<(Report & { clockState: ReportClockState })[]> {
+export async function dueReports(shard: number, now: Date, limit = 100): Promise<StoredRecord[]> {
   const result = await dynamo().send(
     new QueryCommand({
       TableName: tableName(),
@@ -346,5 +352,3 @@ export async function dueReports(shard: number, now: Date, limit = 100): Promise
   );
   return (result.Items ?? []).map(fromItem);
 }
-
-export type { ClockRecord };

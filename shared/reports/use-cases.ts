@@ -1,7 +1,7 @@
 import { hasRole, type Principal } from '../platform/auth.js';
 import type { Clock } from '../platform/clock.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from '../platform/errors.js';
-import { newId } from '../platform/ids.js';
+import { idAt, newId } from '../platform/ids.js';
 import type { OutboxMessage } from '../platform/outbox.js';
 import {
   breachesToEscalate,
@@ -53,8 +53,10 @@ export async function submitReport(
     throw new ForbiddenError(`A store files reports for its own store (${principal.storeId}) only.`);
   }
   const now = deps.clock.now();
-  const id = newId(now);
   const receivedAt = new Date(input.receivedAt).toISOString();
+  const keyHash = idempotencyKey ? repo.hashIdempotencyKey(principal.userId, idempotencyKey) : undefined;
+  // The id sorts by the time the complaint was received; with a key it is also derived from it.
+  const id = idAt(new Date(receivedAt), keyHash);
   const clocks: ClockRecord[] = [
     ...startClocks(receivedAt, deps.policy),
     ...(input.landingPoints ?? []).map((lp) => landingPointClock(`lp-${newId(now)}`, lp.promise, lp.owner, lp.dueAt, now)),
@@ -75,9 +77,7 @@ export async function submitReport(
     contact,
     reportClockState(clocks, now),
     nextDue(clocks),
-    idempotencyKey
-      ? { keyHash: repo.hashIdempotencyKey(principal.userId, idempotencyKey), requestHash: repo.requestHash(input) }
-      : undefined,
+    keyHash ? { keyHash, requestHash: repo.requestHash(input) } : undefined,
   );
   if (result.created) return { report: reportView(report, now), replayed: false };
   const existing = await repo.getReport(result.existingReportId, { withContact: false });

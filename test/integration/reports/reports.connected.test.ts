@@ -105,6 +105,12 @@ describe('reports', () => {
       expect((await get(body!.id, users.storeKansai)).status).toBe(404);
     });
 
+    it('does not confuse two ids that share the random part', async () => {
+      const { body } = await post(validReport(), users.agent, `twin-${unique()}`);
+      const twin = `0000000000${body!.id.slice(10)}`;
+      expect((await get(twin)).status).toBe(404);
+    });
+
     it('answers 404 for an unknown id and 400 for a malformed one', async () => {
       expect((await get('01ARZ3NDEKTSV4RRFFQ69G5FAV')).status).toBe(404);
       const bad = await get('not-a-ulid');
