@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { DEFECT_CATEGORIES, type DefectCategory } from '../reports/schema.js';
+
+/**
+ * Detection rules and their thresholds. Defaults below; a deployment overrides them with
+ * `DETECTION_CONFIG` (JSON), a backtest with `--config RULES.json`. Any category can
+ * tighten or loosen the burst rule: allergen mislabelling fires on fewer reports than an
+ * off taste, because a wrong label hurts people and a flat taste does not.
+ */
+const LotBurst = z.strictObject({
+  /** The short window whose count is tested, in days (today included). */
+  windowDays: z.number().int().min(1).max(60),
+  /** The key's own history before the window, in days, that sets its expected rate. */
+  baselineDays: z.number().int().min(7).max(365),
+  /** Never signal on fewer reports than this in the window. */
+  minCount: z.number().int().min(1),
+  /** Signal when P(X ≥ count | expected) under a Poisson model is below this. */
+  alpha: z.number().positive().max(0.5),
+  /** Expected reports per day assumed for a key with little history (a new lot). */
+  floorRatePerDay: z.number().positive(),
+});
+
+const SlowBurn = z.strictObject({
+  windowsDays: z.array(z.number().int().min(7).max(365)).min(1),
+  minPrr: z.number().positive(),
+  minChi2: z.number().nonnegative(),
+  minCount: z.number().int().min(1),
+});
+
+export const DetectionConfig = z.strictObject({
+  harm: z.strictObject({ enabled: z.boolean() }),
+  lotBurst: LotBurst,
+  slowBurn: SlowBurn,
+  /** Per-category overrides of the burst rule (partial). */
+  categories: z.partialRecord(z.enum(DEFECT_CATEGORIES), z.strictObject({ lotBurst: LotBurst.partial().optional() })),
+});
+export type DetectionConfig = z.infer<typeof DetectionConfig>;
+
+export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
+  harm: { enabled: true },
+  lotBurst: { windowDays: 7, baselineDays: 90, minCount: 3, alpha: 0.001, floorRatePerDay: 0.02 },
+  slowBurn: { windowsDays: [90, 365], minPrr: 2, minChi2: 4, minCount: 3 },
+  categories: {
+    mislabelling_allergen: { lotBurst: { minCount: 2, alpha: 0.01 } },
+    contamination_spoilage: { lotBurst: { minCount: 2, alpha: 0.005 } },
+    off_taste_odour: { lotBurst: { minCount: 5 } },
+    other: { lotBurst: { minCount: 5 } },
+  },
+};
+
+/** The burst settings for one category: defaults with its overrides applied. */
+export function burstFor(config: DetectionConfig, category: DefectCategory) {
+  return { ...config.lotBurst, ...config.categories[category]?.lotBurst };
+}
+
+/** Merges a partial override (from a file or the environment) over the defaults, validated. */
+export function detectionConfigFrom(raw: unknown): DetectionConfig {
+  const override = (raw ?? {}) as Partial<DetectionConfig>;
+  return DetectionConfig.parse({
+    harm: { ...DEFAULT_DETECTION_CONFIG.harm, ...override.harm },
+    lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, ...override.lotBurst },
+    slowBurn: { ...DEFAULT_DETECTION_CONFIG.slowBurn, ...override.slowBurn },
+    categories: { ...DEFAULT_DETECTION_CONFIG.categories, ...override.categories },
+  });
+}

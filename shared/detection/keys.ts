@@ -1,0 +1,69 @@
+import type { DefectCategory } from '../reports/schema.js';
+
+/**
+ * What detection needs of a complaint: the same fields whether it comes from the live table
+ * or from a historical file replayed by a backtest.
+ */
+export interface Observation {
+  readonly reportId: string;
+  /** When the complaint was received (ISO 8601). */
+  readonly at: string;
+  readonly sku: string;
+  readonly lot: string;
+  readonly plant: string;
+  readonly category: DefectCategory;
+  readonly injury: boolean;
+  readonly illness: boolean;
+}
+
+/** The cluster keys a complaint counts toward, and what each is compared against. */
+export const CLUSTER_KINDS = ['lot', 'product', 'plant'] as const;
+export type ClusterKind = (typeof CLUSTER_KINDS)[number];
+
+export interface ClusterKey {
+  readonly kind: ClusterKind;
+  /** Stable string form, e.g. `lot|CHOC-100|L1103|foreign_matter`. */
+  readonly id: string;
+  readonly sku?: string;
+  readonly lot?: string;
+  readonly plant?: string;
+  readonly category: DefectCategory;
+}
+
+// `|` cannot occur in SKU, lot or plant codes (the report schema forbids it), so keys are unambiguous.
+export function clusterKeys(o: Observation): Record<ClusterKind, ClusterKey> {
+  return {
+    lot: { kind: 'lot', id: `lot|${o.sku}|${o.lot}|${o.category}`, sku: o.sku, lot: o.lot, category: o.category },
+    product: { kind: 'product', id: `product|${o.sku}|${o.category}`, sku: o.sku, category: o.category },
+    plant: { kind: 'plant', id: `plant|${o.plant}|${o.category}`, plant: o.plant, category: o.category },
+  };
+}
+
+/** Totals the disproportionality statistics compare against. */
+export function totalKeys(o: Observation) {
+  return { productAll: `total|product|${o.sku}`, categoryAll: `total|category|${o.category}`, all: 'total|all' };
+}
+
+/** Every counter one complaint increments: three cluster keys and three totals. */
+export function counterKeys(o: Observation): string[] {
+  const c = clusterKeys(o);
+  const t = totalKeys(o);
+  return [c.lot.id, c.product.id, c.plant.id, t.productAll, t.categoryAll, t.all];
+}
+
+export function parseClusterKey(id: string): ClusterKey | undefined {
+  const [kind, ...rest] = id.split('|');
+  if (kind === 'lot' && rest.length === 3) return { kind, id, sku: rest[0]!, lot: rest[1]!, category: rest[2] as DefectCategory };
+  if (kind === 'product' && rest.length === 2) return { kind, id, sku: rest[0]!, category: rest[1] as DefectCategory };
+  if (kind === 'plant' && rest.length === 2) return { kind, id, plant: rest[0]!, category: rest[1] as DefectCategory };
+  return undefined;
+}
+
+/** Days since the epoch (UTC) of an ISO time: the counters' bucket. */
+export function dayOf(at: string | Date): number {
+  return Math.floor(new Date(at).getTime() / 86_400_000);
+}
+
+export function dayToIso(day: number): string {
+  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+}
