@@ -127,6 +127,22 @@ export const catalog = [
     publishes: [],
   },
   {
+    id: 'list-clusters',
+    entry: 'functions/list-clusters.ts',
+    description: 'The busiest cluster keys over a window, with counts and the latest statistic',
+    trigger: { kind: 'http', method: 'GET', path: '/clusters', roles: ['qa', 'executive', 'admin'] },
+    table: 'read',
+    publishes: [],
+  },
+  {
+    id: 'list-incidents',
+    entry: 'functions/list-incidents.ts',
+    description: 'Incidents by status (candidates from detection) with evidence and linked reports',
+    trigger: { kind: 'http', method: 'GET', path: '/incidents', roles: ['qa', 'executive', 'admin'] },
+    table: 'read',
+    publishes: [],
+  },
+  {
     id: 'watchdog',
     entry: 'functions/watchdog.ts',
     description: 'Every minute: marks breached clocks once and queues one escalation per breach',
@@ -138,7 +154,7 @@ export const catalog = [
   {
     id: 'on-table-change',
     entry: 'functions/on-table-change.ts',
-    description: 'Table stream (new items): publishes outbox messages; detection hooks in here',
+    description: 'Table stream (new items): detection and escalation for reports; publishes the outbox',
     trigger: {
       kind: 'stream',
       filter: { eventName: ['INSERT'] },

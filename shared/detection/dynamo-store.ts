@@ -1,0 +1,90 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../platform/aws.js';
+import { dayToIso } from './keys.js';
+import type { CounterStore } from './store.js';
+
+/**
+ * Day-bucket counters in the table.
+ *
+ * | access pattern               | key                                            |
+ * |------------------------------|------------------------------------------------|
+ * | a key's counter for one day  | pk=COUNT#<key>        sk=DAY#<yyyy-mm-dd>      |
+ * | a key's days in a window     | pk=COUNT#<key>        sk BETWEEN DAY#… AND DAY#… |
+ * | "this report was counted"    | pk=COUNTED#<reportId> sk=COUNTED               |
+ *
+ * Counting is one transaction: the marker (conditional on absence) and the six increments,
+ * so a redelivered report changes nothing and a failed one leaves nothing half-counted.
+ * Reading is one Query per key over the longest window: a constant number of operations
+ * whatever the history size. Counters expire (TTL) 400 days after their day.
+ */
+const RETAIN_SECONDS = 400 * 86_400;
+
+export class DynamoCounterStore implements CounterStore {
+  constructor(private readonly tableName: string) {}
+
+  async count(reportId: string, keys: readonly string[], day: number): Promise<boolean> {
+    const expiresAt = day * 86_400 + RETAIN_SECONDS;
+    try {
+      await dynamo().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { pk: `COUNTED#${reportId}`, sk: 'COUNTED', kind: 'counted', day: dayToIso(day), expiresAt },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            ...keys.map((key) => ({
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: `COUNT#${key}`, sk: `DAY#${dayToIso(day)}` },
+                UpdateExpression: 'ADD n :one SET kind = :kind, expiresAt = :exp',
+                ExpressionAttributeValues: { ':one': 1, ':kind': 'counter', ':exp': expiresAt },
+              },
+            })),
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  async windowTotals(keys: readonly string[], day: number, windows: readonly number[]): Promise<Record<string, number[]>> {
+    const longest = Math.max(...windows);
+    const entries = await Promise.all(
+      keys.map(async (key) => {
+        const byDay = new Map<string, number>();
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await dynamo().send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: { ':pk': `COUNT#${key}`, ':from': `DAY#${dayToIso(day - longest + 1)}`, ':to': `DAY#${dayToIso(day)}` },
+              ProjectionExpression: 'sk, n',
+              ConsistentRead: true,
+              ...(start ? { ExclusiveStartKey: start } : {}),
+            }),
+          );
+          for (const item of page.Items ?? []) byDay.set(String(item.sk).slice(4), Number(item.n));
+          start = page.LastEvaluatedKey;
+        } while (start);
+        const totals = windows.map((w) => {
+          const from = dayToIso(day - w + 1);
+          let sum = 0;
+          for (const [d, n] of byDay) if (d >= from) sum += n;
+          return sum;
+        });
+        return [key, totals] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+}
