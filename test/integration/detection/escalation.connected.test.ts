@@ -1,0 +1,153 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { catalog, type FunctionSpec, type StreamTrigger } from '../../../functions/catalog.js';
+import { handler as listClusters } from '../../../functions/list-clusters.js';
+import { handler as listIncidents } from '../../../functions/list-incidents.js';
+import { handler as onTableChange } from '../../../functions/on-table-change.js';
+import { handler as submit } from '../../../functions/submit-report.js';
+import { subscribeQueue } from '../../../infra/local/provision.js';
+import { StreamPoller } from '../../../infra/local/stream-poller.js';
+import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
+import { DynamoCounterStore } from '../../../shared/detection/dynamo-store.js';
+import { detectAndEscalate } from '../../../shared/incidents/use-cases.js';
+import { dynamo } from '../../../shared/platform/aws.js';
+import { systemClock } from '../../../shared/platform/clock.js';
+import { call, httpEvent, lambdaContext } from '../../support/events.js';
+import { drainQueue } from '../../support/queues.js';
+import { validReport } from '../../support/reports.js';
+import { users } from '../../support/users.js';
+
+const endpoint = inject('snsSqsEndpoint');
+const streamSpec = (catalog as readonly FunctionSpec[]).find((f) => f.id === 'on-table-change') as FunctionSpec & { trigger: StreamTrigger };
+const delivered: DynamoDBRecord[] = [];
+let poller: StreamPoller;
+let alertsQueue: string;
+
+beforeAll(async () => {
+  alertsQueue = (await subscribeQueue({ sns: endpoint, sqs: endpoint }, process.env.INCIDENT_ALERTS_TOPIC_ARN!, `cand-alerts-${Date.now()}`)).url;
+  poller = new StreamPoller({
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    streamArn: process.env.TEST_STREAM_ARN!,
+    functions: [{ spec: streamSpec, handler: async (event: any, ctx) => (delivered.push(...event.Records), onTableChange(event, ctx)) }],
+    log: () => undefined,
+  });
+  poller.start();
+});
+afterAll(() => poller.stop());
+
+const unique = () => Math.random().toString(36).slice(2, 8).toUpperCase();
+const candidates = async () => (await call(listIncidents, httpEvent({ path: '/incidents', query: { status: 'candidate', limit: '100' }, user: users.qa }))).body!.items as any[];
+async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    value = await read();
+  }
+  return value;
+}
+const alertsFor = (messages: { body: any }[], sku: string) =>
+  messages.map((m) => JSON.parse(m.body.Message)).filter((a) => a.type === 'candidate-incident' && a.clusterKey.sku === sku);
+
+async function counters(sku: string) {
+  const page = await dynamo().send(
+    new QueryCommand({ TableName: process.env.TABLE_NAME, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `COUNT#product|${sku}|injury` } }),
+  );
+  return (page.Items ?? []).map((i) => [i.sk, i.n]);
+}
+
+describe('detection and escalation', () => {
+  it('turns an injury report into a candidate incident with its evidence and exactly one alert; later reports attach', async () => {
+    const sku = `INJ-${unique()}`;
+    const report = (n: number) =>
+      validReport({ product: { sku, name: 'Hard candy' }, lotCode: 'L1', defect: { category: 'injury', description: `chipped tooth ${n}` }, harm: { injury: true, illness: false, medicalAttention: true } });
+    const first = await call(submit, httpEvent({ method: 'POST', path: '/reports', body: report(1), user: users.agent }));
+    expect(first.status).toBe(201);
+
+    const open = await eventually(candidates, (items) => items.some((i) => i.key.sku === sku));
+    const incident = open.find((i) => i.key.sku === sku)!;
+    expect(incident).toMatchObject({ status: 'candidate', reportCount: 1, recentReportIds: [first.body!.id], key: { kind: 'lot', lot: 'L1', category: 'injury' } });
+    expect(incident.openedBy).toMatchObject({ rule: 'harm', reportId: first.body!.id, evidence: { injury: true } });
+
+    const second = await call(submit, httpEvent({ method: 'POST', path: '/reports', body: report(2), user: users.agent }));
+    const updated = await eventually(candidates, (items) => items.find((i) => i.id === incident.id)?.reportCount === 2);
+    expect(updated.find((i) => i.id === incident.id)!.recentReportIds).toEqual([second.body!.id, first.body!.id]);
+    expect(updated.filter((i) => i.key.id === incident.key.id)).toHaveLength(1);
+
+    const alerts = alertsFor(await drainQueue(endpoint, alertsQueue, { expected: 1, quietMs: 1500 }), sku);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ incidentId: incident.id, rule: 'harm', runbook: 'runbooks/candidate-incident.md' });
+    expect(JSON.stringify(alerts[0])).not.toContain('Hanako');
+  });
+
+  it('leaves every counter and candidate unchanged when a batch is delivered twice', async () => {
+    const sku = `REDO-${unique()}`;
+    const body = validReport({ product: { sku, name: 'Jelly' }, defect: { category: 'injury', description: 'cut' }, harm: { injury: true, illness: false, medicalAttention: false } });
+    const created = await call(submit, httpEvent({ method: 'POST', path: '/reports', body, user: users.agent }));
+    await eventually(candidates, (items) => items.some((i) => i.key.sku === sku));
+    const before = { counters: await counters(sku), incidents: (await candidates()).filter((i) => i.key.sku === sku) };
+    expect(before.counters).toEqual([[expect.stringMatching(/^DAY#/), 1]]);
+
+    const batch = delivered.filter((r) => r.dynamodb?.NewImage?.record?.M?.id?.S === created.body!.id);
+    expect(batch).toHaveLength(1);
+    await onTableChange({ Records: batch }, lambdaContext);
+    await onTableChange({ Records: batch }, lambdaContext);
+
+    expect(await counters(sku)).toEqual(before.counters);
+    expect((await candidates()).filter((i) => i.key.sku === sku)).toEqual(before.incidents);
+    expect(alertsFor(await drainQueue(endpoint, alertsQueue, { expected: 1, quietMs: 1500 }), sku)).toHaveLength(1);
+  });
+
+  it('opens one candidate when reports on one key arrive at the same time', async () => {
+    const sku = `CONC-${unique()}`;
+    const deps = { store: new DynamoCounterStore(process.env.TABLE_NAME!), config: DEFAULT_DETECTION_CONFIG, clock: systemClock };
+    const observation = (i: number) => ({
+      reportId: `01CONC${unique()}${i}`,
+      at: new Date().toISOString(),
+      sku,
+      lot: 'L9',
+      plant: 'P1',
+      category: 'injury' as const,
+      injury: true,
+      illness: false,
+    });
+    // As the stream would: a failed attempt (a transaction conflict) is retried.
+    const withRetry = async (i: number) => {
+      const o = observation(i);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await detectAndEscalate(o, deps);
+        } catch (error) {
+          if (attempt >= 10) throw error;
+          await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+        }
+      }
+    };
+    await Promise.all([0, 1, 2, 3, 4].map(withRetry));
+    const all = await candidates();
+    const lot = all.filter((i) => i.key.id === `lot|${sku}|L9|injury`);
+    expect(lot).toHaveLength(1);
+    expect(lot[0]!.reportCount).toBe(5);
+    // Whatever else fired (a burst on the product or plant key), never two open on one key.
+    const perKey = new Map<string, number>();
+    for (const i of all) perKey.set(i.key.id, (perKey.get(i.key.id) ?? 0) + 1);
+    expect([...perKey.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('lists the busiest cluster keys with counts and the latest statistic', async () => {
+    const sku = `TOP-${unique()}`;
+    for (let i = 0; i < 3; i++) {
+      await call(submit, httpEvent({ method: 'POST', path: '/reports', body: validReport({ product: { sku, name: 'Wafer' }, lotCode: 'BURST', defect: { category: 'mislabelling_allergen', description: 'contains peanut, not on label' } }), user: users.agent }));
+    }
+    const top = await eventually(
+      async () => (await call(listClusters, httpEvent({ path: '/clusters', query: { window: '7', kind: 'lot' }, user: users.qa }))).body!,
+      (body) => body.items.some((c: any) => c.key.sku === sku && c.count === 3),
+    );
+    const cluster = top.items.find((c: any) => c.key.sku === sku);
+    expect(cluster).toMatchObject({ count: 3, counts: { '7': 3 }, key: { kind: 'lot', lot: 'BURST', category: 'mislabelling_allergen' } });
+    expect(cluster.latestSignal).toMatchObject({ rule: 'lot-burst', evidence: { count: 3, statistic: 'poisson-upper-tail' } });
+    const bad = await call(listClusters, httpEvent({ path: '/clusters', query: { window: '8' }, user: users.qa }));
+    expect(bad.status).toBe(400);
+  });
+});
