@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { backtestCommand } from './backtest.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError, request, type ApiOptions } from './api.js';
 import { table } from './table.js';
@@ -10,7 +11,7 @@ import { table } from './table.js';
  * (`npm start` prints both). Tables for people; --json for scripts.
  */
 type Options = ParseArgsConfig['options'];
-interface Command {
+export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: Options;
@@ -157,6 +158,53 @@ const commands: Record<string, Command> = {
       print(json, report, () => table(clockRows(report), ['clock', 'state', 'deadline', 'owner', 'completed']));
     },
   },
+  clusters: {
+    summary: 'the busiest cluster keys over a window, with counts and the latest statistic',
+    usage: 'recall clusters [--window 7|30|90|365] [--kind lot|product|plant] [--limit N]',
+    options: stringOptions('window', 'kind', 'limit'),
+    async run({ values, api, json }) {
+      const query = new URLSearchParams();
+      for (const k of ['window', 'kind', 'limit']) if (values[k]) query.set(k, values[k]);
+      const { body } = await request(api, 'GET', `/clusters?${query}`);
+      print(json, body, () =>
+        table(
+          body.items.map((c: any) => ({
+            key: c.key.id,
+            [`count ${body.window}d`]: c.count,
+            '7d': c.counts['7'],
+            '30d': c.counts['30'],
+            '365d': c.counts['365'],
+            last: c.lastReportAt,
+            signal: c.latestSignal ? `${c.latestSignal.rule} ${c.latestSignal.evidence.pValue ?? c.latestSignal.evidence.prr ?? ''}` : '',
+          })),
+          ['key', `count ${body.window}d`, '7d', '30d', '365d', 'last', 'signal'],
+          60,
+        ),
+      );
+    },
+  },
+  'incidents list': {
+    summary: 'incidents by status (candidates from detection) with evidence',
+    usage: 'recall incidents list [--status candidate] [--limit N] [--cursor C]',
+    options: stringOptions('status', 'limit', 'cursor'),
+    async run({ values, api, json }) {
+      const query = new URLSearchParams();
+      for (const k of ['status', 'limit', 'cursor']) if (values[k]) query.set(k, values[k]);
+      const { body } = await request(api, 'GET', `/incidents?${query}`);
+      print(json, body, () => {
+        const rows = body.items.map((i: any) => ({
+          id: i.id,
+          opened: i.openedAt,
+          key: i.key.id,
+          rule: i.openedBy.rule,
+          reports: i.reportCount,
+          evidence: JSON.stringify(i.openedBy.evidence),
+        }));
+        return table(rows, ['id', 'opened', 'key', 'rule', 'reports', 'evidence'], 70) + (body.cursor ? `\nmore: --cursor ${body.cursor}` : '');
+      });
+    },
+  },
+  backtest: backtestCommand,
   'report survey': {
     summary: "record the customer's survey (1-5) after the reply",
     usage: 'recall report survey ID --satisfaction 1..5 [--comment C]',

@@ -40,7 +40,8 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
   const keys = clusterKeys(o);
   const totals = totalKeys(o);
   const burst = burstFor(config, o.category);
-  const windows = [...new Set([1, 7, 30, burst.windowDays, burst.windowDays + burst.baselineDays, ...config.slowBurn.windowsDays])].sort((a, b) => a - b);
+  const longestBurst = Math.max(...burst.windowsDays);
+  const windows = [...new Set([1, 7, 30, 90, 365, ...burst.windowsDays, longestBurst + burst.baselineDays, ...config.slowBurn.windowsDays])].sort((a, b) => a - b);
   const read = await store.windowTotals(counterKeys(o), day, windows);
   const over = (key: string, w: number) => read[key]![windows.indexOf(w)]!;
 
@@ -52,51 +53,70 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
     signal('harm', keys.lot, { injury: o.injury || o.category === 'injury', illness: o.illness || o.category === 'illness', category: o.category });
   }
 
+  // The baseline is the key's history before the longest burst window. Add-one: a key seen
+  // rarely is not assumed never to be seen, which keeps small histories from making every
+  // small cluster look like a burst.
+  const baselineCount = (keyId: string) => over(keyId, longestBurst + burst.baselineDays) - over(keyId, longestBurst);
+  const baselineRate = (keyId: string) => (baselineCount(keyId) + 1) / burst.baselineDays;
+  // A lot is new by nature: its product's rate for this defect is its baseline too.
+  const productRate = baselineRate(keys.product.id);
   for (const key of [keys.lot, keys.product, keys.plant]) {
-    const count = over(key.id, burst.windowDays);
-    if (count < burst.minCount) continue;
-    const baselineCount = over(key.id, burst.windowDays + burst.baselineDays) - count;
-    const ratePerDay = Math.max(baselineCount / burst.baselineDays, burst.floorRatePerDay);
-    const expected = ratePerDay * burst.windowDays;
-    const p = poissonUpperTail(count, expected);
-    if (p < burst.alpha) {
-      signal('lot-burst', key, {
-        windowDays: burst.windowDays,
-        count,
-        baselineDays: burst.baselineDays,
-        baselineCount,
-        expected: round(expected),
-        statistic: 'poisson-upper-tail',
-        pValue: round(p, 8),
-        alpha: burst.alpha,
-        minCount: burst.minCount,
-      });
+    const inherited = key.kind === 'lot' ? productRate * burst.lotShareOfProduct : 0;
+    const ratePerDay = Math.max(baselineRate(key.id), inherited, burst.floorRatePerDay);
+    // Same-day pairs are a lot's signature; a product or plant is judged over the longest window.
+    const keyWindows = key.kind === 'lot' ? [...burst.windowsDays].sort((a, b) => a - b) : [longestBurst];
+    for (const windowDays of keyWindows) {
+      const count = over(key.id, windowDays);
+      if (count < burst.minCount) continue;
+      const expected = ratePerDay * windowDays;
+      const p = poissonUpperTail(count, expected);
+      if (p < burst.alpha && count >= burst.minRatio * expected) {
+        signal('lot-burst', key, {
+          windowDays,
+          count,
+          baselineDays: burst.baselineDays,
+          baselineCount: baselineCount(key.id),
+          ...(key.kind === 'lot' ? { productRatePerDay: round(productRate) } : {}),
+          expected: round(expected),
+          statistic: 'poisson-upper-tail',
+          pValue: round(p, 8),
+          alpha: burst.alpha,
+          minRatio: burst.minRatio,
+          minCount: burst.minCount,
+        });
+        break; // the shortest window that shows the burst is its evidence
+      }
     }
   }
 
-  const { minPrr, minChi2, minCount } = config.slowBurn;
-  for (const w of config.slowBurn.windowsDays) {
+  const { minPrr, minChi2, minCount, windowsRequired } = config.slowBurn;
+  const slow = config.slowBurn.windowsDays.map((w) => {
     const a = over(keys.product.id, w);
-    if (a < minCount) continue;
     const productAll = over(totals.productAll, w);
     const categoryAll = over(totals.categoryAll, w);
     const all = over(totals.all, w);
     const table = { a, b: productAll - a, c: categoryAll - a, d: all - productAll - (categoryAll - a) };
     const ratio = prr(table);
     const chi2 = chiSquaredYates(table);
-    if (ratio >= minPrr && chi2 >= minChi2) {
-      signal('slow-burn', keys.product, {
-        windowDays: w,
-        ...table,
-        statistic: 'prr',
-        prr: round(ratio),
-        chi2: round(chi2),
-        minPrr,
-        minChi2,
-        minCount,
-      });
-      break; // the shortest window that shows it is the evidence; longer ones add nothing new
-    }
+    return { w, table, ratio, chi2, fires: a >= minCount && ratio >= minPrr && chi2 >= minChi2, confirms: ratio > 1 && chi2 >= minChi2 };
+  });
+  const firing = slow.filter((x) => x.fires);
+  const confirmed =
+    windowsRequired === 'any' ? true : windowsRequired === 'all' ? firing.length === slow.length : slow.every((x) => x.fires || x.confirms);
+  if (firing.length > 0 && confirmed) {
+    // The shortest window that shows it is the evidence; the others are listed alongside.
+    const shown = firing[0]!;
+    signal('slow-burn', keys.product, {
+      windowDays: shown.w,
+      ...shown.table,
+      statistic: 'prr',
+      prr: round(shown.ratio),
+      chi2: round(shown.chi2),
+      ...Object.fromEntries(slow.filter((x) => x !== shown).flatMap((x) => [[`prr${x.w}d`, round(x.ratio)], [`chi2_${x.w}d`, round(x.chi2)], [`a${x.w}d`, x.table.a]])),
+      minPrr,
+      minChi2,
+      minCount,
+    });
   }
 
   const summary: Record<string, Record<number, number>> = {};

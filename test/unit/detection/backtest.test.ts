@@ -1,0 +1,102 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
+import { BacktestMapping, readRows, runBacktest, splitCsvLine } from '../../../shared/detection/backtest.js';
+import { dayOf } from '../../../shared/detection/keys.js';
+import type { Signal } from '../../../shared/detection/engine.js';
+import { main } from '../../../infra/cli/recall.js';
+
+const fixtures = path.join(import.meta.dirname, '../../fixtures/backtest');
+const mapping = BacktestMapping.parse(JSON.parse(readFileSync(path.join(fixtures, 'mapping.json'), 'utf8')));
+const truth = JSON.parse(readFileSync(path.join(fixtures, 'clusters.json'), 'utf8')) as {
+  id: string;
+  kind: 'lot-burst' | 'slow-burn' | 'injury';
+  sku: string;
+  lot?: string;
+  category: string;
+  onsetDay: number;
+  endDay: number;
+}[];
+const start = dayOf('2025-01-01T00:00:00Z');
+
+describe('backtest', () => {
+  it('finds every cluster hidden in the shipped fixture, with the rule that fits it', async () => {
+    const signals: Signal[] = [];
+    const summary = await runBacktest(readRows(path.join(fixtures, 'complaints.csv'), 'csv'), {
+      config: DEFAULT_DETECTION_CONFIG,
+      mapping,
+      onSignal: (s) => signals.push(s),
+    });
+    expect(summary.rows).toBe(summary.replayed);
+    expect(summary.unmappedCategories).toEqual({});
+    for (const cluster of truth) {
+      const found = signals.find((s) => {
+        const day = dayOf(s.at) - start;
+        if (s.key.category !== cluster.category || day < cluster.onsetDay || day > cluster.endDay + 30) return false;
+        if (cluster.kind === 'injury') return s.rule === 'harm' && s.key.lot === cluster.lot;
+        if (cluster.kind === 'lot-burst') return s.rule === 'lot-burst' && s.key.sku === cluster.sku;
+        return s.rule === 'slow-burn' && s.key.sku === cluster.sku;
+      });
+      expect(found, `${cluster.id} (${cluster.kind} on ${cluster.sku})`).toBeDefined();
+    }
+  });
+
+  it('replays only the rows between --from and --to and says what it skipped', async () => {
+    const summary = await runBacktest(readRows(path.join(fixtures, 'complaints.csv'), 'csv'), {
+      config: DEFAULT_DETECTION_CONFIG,
+      mapping,
+      from: new Date('2025-06-01T00:00:00Z'),
+      to: new Date('2025-06-30T23:59:59Z'),
+      onSignal: () => undefined,
+    });
+    expect(summary.replayed).toBeGreaterThan(0);
+    expect(summary.skipped['outside --from/--to']).toBe(summary.rows - summary.replayed);
+    expect(summary.firstTime! >= '2025-06-01').toBe(true);
+    expect(summary.lastTime! <= '2025-06-31').toBe(true);
+  });
+
+  it('reads JSONL, maps values, flags bad rows and out-of-order times', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const file = path.join(dir, 'rows.jsonl');
+    const row = (t: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ t, sku: 'A|B', lot: 'L1', plant: 'P', cat: 'glass shard', hurt: 'Y', ...extra });
+    writeFileSync(file, [row('2026-01-02T00:00:00Z'), row('2026-01-01T00:00:00Z'), 'not json', row('yesterday'), row('2026-01-03T00:00:00Z', { cat: 'mystery' })].join('\n'));
+    const signals: Signal[] = [];
+    const summary = await runBacktest(readRows(file, 'jsonl'), {
+      config: DEFAULT_DETECTION_CONFIG,
+      mapping: BacktestMapping.parse({ time: 't', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat', injury: 'hurt', categories: { 'glass shard': 'foreign_matter' } }),
+      onSignal: (s) => signals.push(s),
+    });
+    expect(summary).toMatchObject({ rows: 5, replayed: 3, outOfOrder: 1, unmappedCategories: { mystery: 1 }, skipped: { 'not JSON': 1, 'no valid t': 1 } });
+    expect(signals.filter((s) => s.rule === 'harm').map((s) => s.key.id)).toContain('lot|A/B|L1|foreign_matter');
+  });
+
+  it('splits quoted CSV fields', () => {
+    expect(splitCsvLine('a,"b, c","d ""e"""')).toEqual(['a', 'b, c', 'd "e"']);
+  });
+
+  it('runs from the CLI and explains a bad mapping', async () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const ok = await main(['backtest', '--input', path.join(fixtures, 'complaints.csv'), '--map', path.join(fixtures, 'mapping.json'), '--json']);
+      expect(ok).toBe(0);
+      const lines = out.mock.calls.map((c) => String(c[0])).join('').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.at(-1)).toMatchObject({ type: 'summary', rows: truth.length > 0 ? expect.any(Number) : 0 });
+      expect(lines.some((l) => l.type === 'signal' && l.rule === 'harm')).toBe(true);
+
+      const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+      writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ time: 'x' }));
+      const bad = await main(['backtest', '--input', path.join(fixtures, 'complaints.csv'), '--map', path.join(dir, 'bad.json')]);
+      expect(bad).toBe(1);
+      expect(String(err.mock.calls[0]?.[0])).toMatch(/product/);
+    } finally {
+      out.mockRestore();
+      log.mockRestore();
+      err.mockRestore();
+    }
+  });
+});
