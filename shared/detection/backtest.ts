@@ -3,8 +3,8 @@ import readline from 'node:readline';
 import { z } from 'zod';
 import { DEFECT_CATEGORIES, type DefectCategory } from '../reports/schema.js';
 import type { DetectionConfig } from './config.js';
-import { observe, type Signal } from './engine.js';
-import type { Observation } from './keys.js';
+import { evaluate, type Signal } from './engine.js';
+import { counterKeys, dayOf, type Observation } from './keys.js';
 import { MemoryCounterStore } from './memory-store.js';
 
 /**
@@ -55,28 +55,26 @@ export interface BacktestSummary {
   rowsPerSecond: number;
 }
 
-/** Streams rows of a CSV (with a header line) or JSONL file as objects of strings. */
-export async function* readRows(path: string, format: 'csv' | 'jsonl'): AsyncGenerator<Record<string, unknown>> {
+/**
+ * Streams the rows of a file: a CSV yields its header line first and then each line, as
+ * arrays of cells (no object per row: a million rows should not feed the garbage
+ * collector); a JSONL file yields one object per line.
+ */
+export type Row = readonly string[] | Record<string, unknown>;
+export async function* readRows(path: string, format: 'csv' | 'jsonl'): AsyncGenerator<Row> {
   const lines = readline.createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let header: string[] | undefined;
   for await (const line of lines) {
     if (line.trim() === '') continue;
-    if (format === 'jsonl') {
-      try {
-        yield JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        yield { __invalid: 'not JSON' };
-      }
+    if (format === 'csv') {
+      yield splitCsvLine(line);
       continue;
     }
-    const cells = splitCsvLine(line);
-    if (!header) {
-      header = cells.map((c) => c.trim());
-      continue;
+    try {
+      const value: unknown = JSON.parse(line);
+      yield value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { __invalid: 'not a JSON object' };
+    } catch {
+      yield { __invalid: 'not JSON' };
     }
-    const row: Record<string, string> = {};
-    for (let i = 0; i < header.length; i++) row[header[i]!] = cells[i] ?? '';
-    yield row;
   }
 }
 
@@ -108,7 +106,10 @@ const CATEGORY_SET = new Set<string>(DEFECT_CATEGORIES);
 // Cluster keys are joined with `|`; a source code containing one must not split a key.
 const code = (value: unknown) => String(value ?? '').trim().replaceAll('|', '/');
 
-export async function runBacktest(rows: AsyncIterable<Record<string, unknown>>, options: BacktestOptions): Promise<BacktestSummary> {
+const FIELDS = ['time', 'product', 'lot', 'plant', 'category', 'id', 'injury', 'illness'] as const;
+type Field = (typeof FIELDS)[number];
+
+export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOptions): Promise<BacktestSummary> {
   const { mapping, config } = options;
   const store = new MemoryCounterStore();
   const truthy = new Set(mapping.truthy.map((v) => v.toLowerCase()));
@@ -129,13 +130,42 @@ export async function runBacktest(rows: AsyncIterable<Record<string, unknown>>, 
   let lastProgress = started;
   let latest = -Infinity;
 
-  for await (const row of rows) {
-    summary.rows++;
-    if ('__invalid' in row) {
-      skip('not JSON');
+  // For CSV, the column index of each mapped field, from the header line.
+  let columns: Partial<Record<Field, number>> | undefined;
+  const missingColumns: string[] = [];
+  let row: Row = {};
+  const get = (field: Field): unknown => {
+    if (!Array.isArray(row)) {
+      const name = mapping[field];
+      return typeof name === 'string' ? (row as Record<string, unknown>)[name] : undefined;
+    }
+    const index = columns![field];
+    return index === undefined ? undefined : (row as string[])[index];
+  };
+
+  for await (const next of rows) {
+    row = next;
+    if (Array.isArray(row) && !columns) {
+      const header = row.map((c) => c.trim());
+      columns = {};
+      for (const field of FIELDS) {
+        const name = mapping[field];
+        if (typeof name !== 'string') continue;
+        const index = header.indexOf(name);
+        if (index >= 0) columns[field] = index;
+        else missingColumns.push(name);
+      }
+      if (missingColumns.length > 0) {
+        throw new Error(`The file has no column ${missingColumns.map((c) => JSON.stringify(c)).join(', ')} (its columns: ${header.join(', ')}). Fix the mapping.`);
+      }
       continue;
     }
-    const time = Date.parse(String(row[mapping.time] ?? ''));
+    summary.rows++;
+    if (!Array.isArray(row) && '__invalid' in row) {
+      skip(String(row.__invalid));
+      continue;
+    }
+    const time = Date.parse(String(get('time') ?? ''));
     if (Number.isNaN(time)) {
       skip(`no valid ${mapping.time}`);
       continue;
@@ -144,14 +174,14 @@ export async function runBacktest(rows: AsyncIterable<Record<string, unknown>>, 
       skip('outside --from/--to');
       continue;
     }
-    const sku = code(row[mapping.product]);
-    const lot = code(row[mapping.lot]);
-    const plant = code(row[mapping.plant]);
+    const sku = code(get('product'));
+    const lot = code(get('lot'));
+    const plant = code(get('plant'));
     if (!sku || !lot || !plant) {
       skip('missing product, lot or plant');
       continue;
     }
-    const source = String(row[mapping.category] ?? '').trim();
+    const source = String(get('category') ?? '').trim();
     let category = (mapping.categories[source] ?? (CATEGORY_SET.has(source) ? source : undefined)) as DefectCategory | undefined;
     if (!category) {
       summary.unmappedCategories[source] = (summary.unmappedCategories[source] ?? 0) + 1;
@@ -161,19 +191,22 @@ export async function runBacktest(rows: AsyncIterable<Record<string, unknown>>, 
     latest = Math.max(latest, time);
     const at = new Date(time).toISOString();
     const o: Observation = {
-      reportId: mapping.id ? String(row[mapping.id] ?? `row-${summary.rows}`) : `row-${summary.rows}`,
+      reportId: mapping.id ? String(get('id') ?? `row-${summary.rows}`) : `row-${summary.rows}`,
       at,
       sku,
       lot,
       plant,
       category,
-      injury: mapping.injury ? truthy.has(String(row[mapping.injury] ?? '').trim().toLowerCase()) : false,
-      illness: mapping.illness ? truthy.has(String(row[mapping.illness] ?? '').trim().toLowerCase()) : false,
+      injury: mapping.injury ? truthy.has(String(get('injury') ?? '').trim().toLowerCase()) : false,
+      illness: mapping.illness ? truthy.has(String(get('illness') ?? '').trim().toLowerCase()) : false,
     };
     summary.firstTime ??= at;
     summary.lastTime = at;
     summary.replayed++;
-    const { signals } = await observe(o, store, config);
+    // The same rules as the live stream; the in-memory store is read synchronously.
+    const day = dayOf(time);
+    store.countSync(o.reportId, counterKeys(o), day);
+    const { signals } = evaluate(o, store.readerAt(day), config);
     for (const s of signals) {
       summary.signals[s.rule] = (summary.signals[s.rule] ?? 0) + 1;
       if (!opened.has(s.key.id)) {

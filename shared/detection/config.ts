@@ -57,9 +57,20 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
   },
 };
 
-/** The burst settings for one category: defaults with its overrides applied. */
-export function burstFor(config: DetectionConfig, category: DefectCategory) {
-  return { ...config.lotBurst, ...config.categories[category]?.lotBurst };
+type Burst = DetectionConfig['lotBurst'] & { sortedWindows: number[] };
+const burstCache = new WeakMap<DetectionConfig, Map<DefectCategory, Burst>>();
+
+/** The burst settings for one category: defaults with its overrides applied (cached). */
+export function burstFor(config: DetectionConfig, category: DefectCategory): Burst {
+  let byCategory = burstCache.get(config);
+  if (!byCategory) burstCache.set(config, (byCategory = new Map()));
+  let burst = byCategory.get(category);
+  if (!burst) {
+    const merged = { ...config.lotBurst, ...config.categories[category]?.lotBurst };
+    burst = { ...merged, sortedWindows: [...merged.windowsDays].sort((a, b) => a - b) };
+    byCategory.set(category, burst);
+  }
+  return burst;
 }
 
 /** Merges a partial override (from a file or the environment) over the defaults, validated. */

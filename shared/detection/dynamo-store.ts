@@ -1,8 +1,8 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../platform/aws.js';
-import { dayToIso } from './keys.js';
-import type { CounterStore } from './store.js';
+import { dayOf, dayToIso } from './keys.js';
+import type { CounterReader, CounterStore } from './store.js';
 
 /**
  * Day-bucket counters in the table.
@@ -56,35 +56,35 @@ export class DynamoCounterStore implements CounterStore {
     }
   }
 
-  async windowTotals(keys: readonly string[], day: number, windows: readonly number[]): Promise<Record<string, number[]>> {
-    const longest = Math.max(...windows);
-    const entries = await Promise.all(
+  async read(keys: readonly string[], day: number, longestDays: number): Promise<CounterReader> {
+    const series = new Map<string, Map<number, number>>();
+    await Promise.all(
       keys.map(async (key) => {
-        const byDay = new Map<string, number>();
+        const byDay = new Map<number, number>();
         let start: Record<string, unknown> | undefined;
         do {
           const page = await dynamo().send(
             new QueryCommand({
               TableName: this.tableName,
               KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-              ExpressionAttributeValues: { ':pk': `COUNT#${key}`, ':from': `DAY#${dayToIso(day - longest + 1)}`, ':to': `DAY#${dayToIso(day)}` },
+              ExpressionAttributeValues: { ':pk': `COUNT#${key}`, ':from': `DAY#${dayToIso(day - longestDays + 1)}`, ':to': `DAY#${dayToIso(day)}` },
               ProjectionExpression: 'sk, n',
               ConsistentRead: true,
               ...(start ? { ExclusiveStartKey: start } : {}),
             }),
           );
-          for (const item of page.Items ?? []) byDay.set(String(item.sk).slice(4), Number(item.n));
+          for (const item of page.Items ?? []) byDay.set(dayOf(String(item.sk).slice(4)), Number(item.n));
           start = page.LastEvaluatedKey;
         } while (start);
-        const totals = windows.map((w) => {
-          const from = dayToIso(day - w + 1);
-          let sum = 0;
-          for (const [d, n] of byDay) if (d >= from) sum += n;
-          return sum;
-        });
-        return [key, totals] as const;
+        series.set(key, byDay);
       }),
     );
-    return Object.fromEntries(entries);
+    return {
+      total(key, windowDays) {
+        let sum = 0;
+        for (const [d, n] of series.get(key) ?? []) if (d > day - windowDays && d <= day) sum += n;
+        return sum;
+      },
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { burstFor, type DetectionConfig } from './config.js';
 import { clusterKeys, counterKeys, dayOf, totalKeys, type ClusterKey, type Observation } from './keys.js';
 import { chiSquaredYates, poissonUpperTail, prr } from './statistics.js';
-import type { CounterStore } from './store.js';
+import type { CounterReader, CounterStore } from './store.js';
 
 export type RuleId = 'harm' | 'lot-burst' | 'slow-burn';
 
@@ -19,31 +19,53 @@ export interface Signal {
 export interface Observed {
   readonly counted: boolean;
   readonly signals: Signal[];
-  /** The key totals over each window, for cluster summaries: key → window days → total. */
+  /** The cluster keys' totals over the summary windows: key → window days → total. */
   readonly totals: Record<string, Record<number, number>>;
 }
 
 const round = (x: number, digits = 4) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x > 0 ? 'Infinity' : 0);
 
+/** Windows a cluster summary shows. */
+export const SUMMARY_WINDOWS = [7, 30, 90, 365] as const;
+
+/** The longest window any rule or summary reads, for this category. */
+export function longestWindow(config: DetectionConfig, category: Observation['category']): number {
+  const burst = burstFor(config, category);
+  return Math.max(365, ...config.slowBurn.windowsDays, Math.max(...burst.windowsDays) + burst.baselineDays);
+}
+
 /**
  * Detection for one complaint.
  * 1. Counts it once into its day buckets: three cluster keys and three totals.
- * 2. Reads each key's totals over the windows the rules need (one read per key whatever the
- *    history size).
+ * 2. Reads each key's days over the longest window (one read per key whatever the history).
  * 3. Evaluates the rules. Rules are evaluated even when the complaint had been counted
  *    before, so a retry after a failure still raises what the first attempt should have;
  *    acting on a signal is idempotent downstream.
  */
 export async function observe(o: Observation, store: CounterStore, config: DetectionConfig): Promise<Observed> {
   const day = dayOf(o.at);
-  const counted = await store.count(o.reportId, counterKeys(o), day);
+  const keys = counterKeys(o);
+  const counted = await store.count(o.reportId, keys, day);
+  const reader = await store.read(keys, day, longestWindow(config, o.category));
+  const { signals } = evaluate(o, reader, config);
+  const totals: Record<string, Record<number, number>> = {};
+  for (const key of Object.values(clusterKeys(o))) {
+    totals[key.id] = Object.fromEntries(SUMMARY_WINDOWS.map((w) => [w, reader.total(key.id, w)]));
+  }
+  return { counted, signals, totals };
+}
+
+/**
+ * The rules, as a pure function of the complaint and its keys' totals (`reader.total(key,
+ * windowDays)` counts the days ending with the complaint's day). Only the totals a rule needs
+ * are read, so quiet keys cost almost nothing.
+ */
+export function evaluate(o: Observation, reader: CounterReader, config: DetectionConfig): { signals: Signal[] } {
   const keys = clusterKeys(o);
   const totals = totalKeys(o);
   const burst = burstFor(config, o.category);
-  const longestBurst = Math.max(...burst.windowsDays);
-  const windows = [...new Set([1, 7, 30, 90, 365, ...burst.windowsDays, longestBurst + burst.baselineDays, ...config.slowBurn.windowsDays])].sort((a, b) => a - b);
-  const read = await store.windowTotals(counterKeys(o), day, windows);
-  const over = (key: string, w: number) => read[key]![windows.indexOf(w)]!;
+  const longestBurst = burst.sortedWindows[burst.sortedWindows.length - 1]!;
+  const over = (key: string, w: number) => reader.total(key, w);
 
   const signals: Signal[] = [];
   const signal = (rule: RuleId, key: ClusterKey, evidence: Signal['evidence']) =>
@@ -55,22 +77,23 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
 
   // The baseline is the key's history before the longest burst window. Add-one: a key seen
   // rarely is not assumed never to be seen, which keeps small histories from making every
-  // small cluster look like a burst.
+  // small cluster look like a burst. Computed only for keys that reach the minimum count.
   const baselineCount = (keyId: string) => over(keyId, longestBurst + burst.baselineDays) - over(keyId, longestBurst);
   const baselineRate = (keyId: string) => (baselineCount(keyId) + 1) / burst.baselineDays;
-  // A lot is new by nature: its product's rate for this defect is its baseline too.
-  const productRate = baselineRate(keys.product.id);
   for (const key of [keys.lot, keys.product, keys.plant]) {
-    const inherited = key.kind === 'lot' ? productRate * burst.lotShareOfProduct : 0;
-    const ratePerDay = Math.max(baselineRate(key.id), inherited, burst.floorRatePerDay);
-    // Same-day pairs are a lot's signature; a product or plant is judged over the longest window.
-    const keyWindows = key.kind === 'lot' ? [...burst.windowsDays].sort((a, b) => a - b) : [longestBurst];
+    // Same-day clusters are a lot's signature; a product or plant is judged over the longest window.
+    const keyWindows = key.kind === 'lot' ? burst.sortedWindows : [longestBurst];
     for (const windowDays of keyWindows) {
       const count = over(key.id, windowDays);
       if (count < burst.minCount) continue;
+      // A lot is new by nature: its product's rate for this defect is its baseline too.
+      const productRate = key.kind === 'lot' ? baselineRate(keys.product.id) : 0;
+      const ratePerDay = Math.max(baselineRate(key.id), productRate * burst.lotShareOfProduct, burst.floorRatePerDay);
       const expected = ratePerDay * windowDays;
+      // The effect-size test is cheap and settles most busy keys before the Poisson tail.
+      if (count < burst.minRatio * expected) continue;
       const p = poissonUpperTail(count, expected);
-      if (p < burst.alpha && count >= burst.minRatio * expected) {
+      if (p < burst.alpha) {
         signal('lot-burst', key, {
           windowDays,
           count,
@@ -90,6 +113,8 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
   }
 
   const { minPrr, minChi2, minCount, windowsRequired } = config.slowBurn;
+  // No window can fire below the minimum count: most complaints stop here.
+  if (config.slowBurn.windowsDays.every((w) => over(keys.product.id, w) < minCount)) return { signals };
   const slow = config.slowBurn.windowsDays.map((w) => {
     const a = over(keys.product.id, w);
     const productAll = over(totals.productAll, w);
@@ -119,9 +144,5 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
     });
   }
 
-  const summary: Record<string, Record<number, number>> = {};
-  for (const key of [keys.lot, keys.product, keys.plant]) {
-    summary[key.id] = Object.fromEntries(windows.map((w) => [w, over(key.id, w)]));
-  }
-  return { counted, signals, totals: summary };
+  return { signals };
 }

@@ -60,7 +60,7 @@ export function parseClusterKey(id: string): ClusterKey | undefined {
 }
 
 /** Days since the epoch (UTC) of an ISO time: the counters' bucket. */
-export function dayOf(at: string | Date): number {
+export function dayOf(at: string | number | Date): number {
   return Math.floor(new Date(at).getTime() / 86_400_000);
 }
 

@@ -1,4 +1,4 @@
-import type { CounterStore } from './store.js';
+import type { CounterReader, CounterStore } from './store.js';
 
 /**
  * In-memory counters for unit tests and backtests. Per key, the days that had reports in
@@ -25,14 +25,13 @@ export class MemoryCounterStore implements CounterStore {
     return true;
   }
 
-  async windowTotals(keys: readonly string[], day: number, windows: readonly number[]): Promise<Record<string, number[]>> {
-    return this.windowTotalsSync(keys, day, windows);
+  async read(_keys: readonly string[], day: number): Promise<CounterReader> {
+    return this.readerAt(day);
   }
 
-  windowTotalsSync(keys: readonly string[], day: number, windows: readonly number[]): Record<string, number[]> {
-    const out: Record<string, number[]> = {};
-    for (const key of keys) out[key] = windows.map((w) => this.total(key, day - w + 1, day));
-    return out;
+  /** A synchronous reader (backtests skip the promise per row). */
+  readerAt(day: number): CounterReader {
+    return { total: (key, windowDays) => this.total(key, day - windowDays + 1, day) };
   }
 
   /** How many keys are held (for progress output). */
@@ -85,15 +84,13 @@ export class MemoryCounterStore implements CounterStore {
     }
   }
 
-  /** Reports for `key` on days from..to inclusive. */
+  /** Reports for `key` on days from..to inclusive. (No closures: this is the hot path.) */
   private total(key: string, from: number, to: number): number {
     const s = this.series.get(key);
     if (!s || s.days.length === 0) return 0;
-    const upTo = (d: number) => {
-      const i = upperBound(s.days, d);
-      return i === 0 ? s.dropped : s.cumulative[i - 1]!;
-    };
-    return upTo(to) - upTo(from - 1);
+    const i = upperBound(s.days, to);
+    const j = upperBound(s.days, from - 1);
+    return (i === 0 ? s.dropped : s.cumulative[i - 1]!) - (j === 0 ? s.dropped : s.cumulative[j - 1]!);
   }
 }
 

@@ -1,9 +1,9 @@
 /** Pure statistics for the detection rules. No I/O, no clock. */
 
+const LOG_FACTORIALS: number[] = [0, 0];
 function logFactorial(n: number): number {
-  let sum = 0;
-  for (let i = 2; i <= n; i++) sum += Math.log(i);
-  return sum;
+  for (let i = LOG_FACTORIALS.length; i <= n; i++) LOG_FACTORIALS.push(LOG_FACTORIALS[i - 1]! + Math.log(i));
+  return LOG_FACTORIALS[n]!;
 }
 
 /** P(X ≥ k) for X ~ Poisson(lambda), summed over the upper tail for precision at small p. */

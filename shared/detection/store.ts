@@ -10,9 +10,11 @@ export interface CounterStore {
    * changes nothing) when this report was counted before.
    */
   count(reportId: string, keys: readonly string[], day: number): Promise<boolean>;
-  /**
-   * For each key, its total over each window of `w` days ending with `day` (inclusive):
-   * `result[key][i]` is the total over `windows[i]` days.
-   */
-  windowTotals(keys: readonly string[], day: number, windows: readonly number[]): Promise<Record<string, number[]>>;
+  /** Loads what is needed to total these keys over windows up to `longestDays` ending with `day`. */
+  read(keys: readonly string[], day: number, longestDays: number): Promise<CounterReader>;
+}
+
+export interface CounterReader {
+  /** The key's total over the last `windowDays` days ending with the reader's day (inclusive). */
+  total(key: string, windowDays: number): number;
 }

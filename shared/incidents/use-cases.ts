@@ -3,7 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
 import type { OutboxMessage } from '../platform/outbox.js';
 import { detectionConfigFrom, type DetectionConfig } from '../detection/config.js';
-import { observe, type Signal } from '../detection/engine.js';
+import { observe, SUMMARY_WINDOWS, type Signal } from '../detection/engine.js';
 import { clusterKeys, type ClusterKey, type Observation } from '../detection/keys.js';
 import type { CounterStore } from '../detection/store.js';
 import type { Incident } from './model.js';
@@ -27,7 +27,6 @@ export function detectionConfigFromEnv(env: Record<string, string | undefined> =
 
 const RECENT_REPORTS = 20;
 const ATTACH_ATTEMPTS = 5;
-const SUMMARY_WINDOWS = [7, 30, 90, 365];
 
 /**
  * Detection and escalation for one new report (the stream calls it; redeliveries are safe).

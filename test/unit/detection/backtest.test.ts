@@ -73,6 +73,15 @@ describe('backtest', () => {
     expect(signals.filter((s) => s.rule === 'harm').map((s) => s.key.id)).toContain('lot|A/B|L1|foreign_matter');
   });
 
+  it('names the mapped columns a CSV does not have', async () => {
+    const run = runBacktest(readRows(path.join(fixtures, 'complaints.csv'), 'csv'), {
+      config: DEFAULT_DETECTION_CONFIG,
+      mapping: { ...mapping, lot: 'batch' },
+      onSignal: () => undefined,
+    });
+    await expect(run).rejects.toThrow(/no column "batch"/);
+  });
+
   it('splits quoted CSV fields', () => {
     expect(splitCsvLine('a,"b, c","d ""e"""')).toEqual(['a', 'b, c', 'd "e"']);
   });
