@@ -157,8 +157,10 @@ export const catalog = [
     description: 'Table stream (new items): detection and escalation for reports; publishes the outbox',
     trigger: {
       kind: 'stream',
-      filter: { eventName: ['INSERT'] },
-      batchSize: 25,
+      // Only what it acts on: new reports and new outbox items (counters, links, summaries and
+      // markers are written by detection itself and must not wake it again).
+      filter: { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['report', 'outbox'] } } } },
+      batchSize: 100,
       retryAttempts: 5,
     },
     table: 'readWrite',

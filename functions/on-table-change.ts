@@ -16,25 +16,38 @@ const config = loadConfig(['TABLE_NAME', 'INCIDENT_ALERTS_TOPIC_ARN']);
 const topicArns = { incidentAlerts: config.INCIDENT_ALERTS_TOPIC_ARN };
 const detection = { store: new DynamoCounterStore(config.TABLE_NAME), config: detectionConfigFromEnv(), clock: systemClock };
 
+/** Records handled at once within a batch: detection is idempotent and order-insensitive. */
+const CONCURRENCY = 8;
+
 /**
- * Table stream, new items only (the catalog's event filter): runs detection for each new
- * report and publishes outbox items. Records are handled in order; the first failure and
- * everything after it go back to the event source (ReportBatchItemFailures) to be retried,
- * never skipped. Both steps are idempotent, so retries and redeliveries change nothing.
+ * Table stream: new reports and outbox items (the catalog's event filter). Runs detection for
+ * each report and publishes outbox items, several records at a time. Every record from the
+ * first failed one on goes back to the event source (ReportBatchItemFailures) and is retried,
+ * never skipped; both steps are idempotent, so retries and redeliveries change nothing.
  * Logs keys, kinds and counts only: items may hold personal data.
  */
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event) => {
-    for (const record of event.Records) {
-      try {
-        await handle(record);
-      } catch (error) {
-        logger.error('stream record failed', { eventId: record.eventID, error: error as Error });
-        return { batchItemFailures: [{ itemIdentifier: record.dynamodb!.SequenceNumber! }] };
-      }
-    }
-    return { batchItemFailures: [] };
+    const failed: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, event.Records.length) }, async () => {
+        while (next < event.Records.length) {
+          const index = next++;
+          const record = event.Records[index]!;
+          try {
+            await handle(record);
+          } catch (error) {
+            logger.error('stream record failed', { eventId: record.eventID, error: error as Error });
+            failed.push(index);
+          }
+        }
+      }),
+    );
+    if (failed.length === 0) return { batchItemFailures: [] };
+    const first = event.Records[Math.min(...failed)]!;
+    return { batchItemFailures: [{ itemIdentifier: first.dynamodb!.SequenceNumber! }] };
   });
 
 async function handle(record: DynamoDBRecord): Promise<void> {

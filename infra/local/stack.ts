@@ -27,6 +27,8 @@ export interface LocalStackOptions {
   /** Reuse running emulators (the test suite starts them once per run). */
   readonly endpoints?: { dynamodb: string; snsSqs: string };
   readonly log?: (line: string) => void;
+  /** Where the stream poller starts on existing shards (benchmarks preload history first). */
+  readonly streamStartingPosition?: 'TRIM_HORIZON' | 'LATEST';
 }
 
 export interface LocalStack {
@@ -113,6 +115,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       streamArn,
       functions: streamFunctions,
       failureQueue: { endpoint: endpoints.snsSqs, url: streamFailures.url },
+      ...(options.streamStartingPosition ? { startingPosition: options.streamStartingPosition } : {}),
       ...(options.dataDir ? { checkpointFile: path.join(options.dataDir, 'stream-checkpoints.json') } : {}),
       log,
     });

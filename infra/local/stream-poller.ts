@@ -23,6 +23,12 @@ export interface StreamPollerOptions {
   readonly failureQueue?: { endpoint: string; url: string };
   /** Keeps per-shard positions across restarts (used with a persistent data directory). */
   readonly checkpointFile?: string;
+  /**
+   * Where reading starts on the shards that exist when the poller starts (as the event source
+   * mapping's StartingPosition): TRIM_HORIZON (default) or LATEST. Later shards start at
+   * their beginning.
+   */
+  readonly startingPosition?: 'TRIM_HORIZON' | 'LATEST';
   readonly idleDelayMs?: number;
   readonly log: (line: string) => void;
 }
@@ -41,6 +47,7 @@ export class StreamPoller {
   private running = false;
   private loop: Promise<void> | undefined;
   private lastDiscovery = 0;
+  private firstDiscovery = true;
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: StreamPollerOptions) {
@@ -107,11 +114,14 @@ export class StreamPoller {
         new GetShardIteratorCommand({
           StreamArn: this.options.streamArn,
           ShardId: id,
-          ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+          ...(after
+            ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
+            : { ShardIteratorType: this.firstDiscovery ? (this.options.startingPosition ?? 'TRIM_HORIZON') : 'TRIM_HORIZON' }),
         }),
       );
       if (ShardIterator) this.iterators.set(id, ShardIterator);
     }
+    this.firstDiscovery = false;
   }
 
   private async pollShard(shardId: string, iterator: string): Promise<number> {

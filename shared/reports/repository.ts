@@ -56,7 +56,8 @@ function clockKeys(report: Report, clockState: ReportClockState, dueAt: string |
   };
 }
 
-function toItem(
+/** The stored item of a new report (exported for bulk loads of history). */
+export function toItem(
   report: Report,
   contact: ReportContact,
   clockState: ReportClockState,
