@@ -18,7 +18,9 @@ import type { Construct } from 'constructs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catalog, type FunctionSpec } from '../functions/catalog.js';
+import { detectionConfigFromEnv } from '../shared/incidents/use-cases.js';
 import { TABLE } from '../shared/platform/table.js';
+import { clockPolicyFrom } from '../shared/reports/clocks.js';
 import { TOPICS, type TopicId } from '../shared/platform/topics.js';
 import { acceptFinding } from './nag.js';
 
@@ -173,6 +175,7 @@ export class ServiceStack extends Stack {
     acceptFinding(fn, 'L1', 'nodejs22.x is the runtime the team pins (STACK.md); the code is also tested on Node 20 locally.');
     if (spec.table !== 'none') {
       fn.addEnvironment('TABLE_NAME', props.table.tableName);
+      for (const [name, value] of Object.entries(POLICY_OVERRIDES)) fn.addEnvironment(name, value);
       grantTable(role, props.table, spec.table);
     }
     for (const topicId of spec.publishes) {
@@ -182,6 +185,23 @@ export class ServiceStack extends Stack {
     return fn;
   }
 }
+
+/**
+ * Policy overrides taken from the deploying shell (`CLOCK_POLICY=... npx cdk deploy`),
+ * validated at synthesis so a bad value fails the deploy, not the first request.
+ */
+const POLICY_OVERRIDES: Record<string, string> = (() => {
+  const out: Record<string, string> = {};
+  if (process.env.CLOCK_POLICY) {
+    clockPolicyFrom(process.env);
+    out.CLOCK_POLICY = process.env.CLOCK_POLICY;
+  }
+  if (process.env.DETECTION_CONFIG) {
+    detectionConfigFromEnv(process.env);
+    out.DETECTION_CONFIG = process.env.DETECTION_CONFIG;
+  }
+  return out;
+})();
 
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];

@@ -95,9 +95,9 @@ async function phase(prior: number): Promise<PhaseResult> {
       defect: { category: r.category, description: 'historical complaint' },
     } as Record<string, any>;
     const { contact, ...record } = report;
-    items.push(toItem({ ...record, id: `H${r.id.replace(/\W/g, '').padStart(25, '0').slice(-25)}`, receivingAgent: 'history', clocks: [], createdBy: 'history', createdAt: r.at, version: 1 } as any, contact, 'closed', undefined));
+    items.push(toItem({ ...record, id: `H${r.reportId.replace(/\W/g, '').padStart(25, '0').slice(-25)}`, receivingAgent: 'history', clocks: [], createdBy: 'history', createdAt: r.at, version: 1 } as any, contact, 'closed', undefined));
     const day = dayOf(r.at);
-    for (const key of counterKeys({ reportId: r.id, at: r.at, sku: r.sku, lot: r.lot, plant: r.plant, category: r.category, injury: false, illness: false })) {
+    for (const key of counterKeys(r)) {
       const k = `${key}\u0000${day}`;
       counters.set(k, (counters.get(k) ?? 0) + 1);
     }

@@ -41,7 +41,7 @@ async function engineAlarms(): Promise<Alarm[]> {
   const store = new MemoryCounterStore();
   const alarms: Alarm[] = [];
   for (const r of world.rows) {
-    const { signals } = await observe({ reportId: r.id, at: r.at, sku: r.sku, lot: r.lot, plant: r.plant, category: r.category, injury: r.injury, illness: r.illness }, store, config);
+    const { signals } = await observe(r, store, config);
     for (const s of signals) {
       alarms.push({
         day: dayOfRow(r),

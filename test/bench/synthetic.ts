@@ -1,3 +1,4 @@
+import type { Observation } from '../../shared/detection/keys.js';
 import type { DefectCategory } from '../../shared/reports/schema.js';
 
 /**
@@ -8,15 +9,7 @@ import type { DefectCategory } from '../../shared/reports/schema.js';
  *   months (never two in a week: invisible in weekly counts);
  * - `injury`: a single report of an injury.
  */
-export interface SyntheticRow {
-  readonly id: string;
-  readonly at: string;
-  readonly sku: string;
-  readonly lot: string;
-  readonly plant: string;
-  readonly category: DefectCategory;
-  readonly injury: boolean;
-  readonly illness: boolean;
+export interface SyntheticRow extends Observation {
   /** The injected cluster this row belongs to, if any. */
   readonly cluster?: string;
 }
@@ -98,7 +91,7 @@ export function synthesize(options: SyntheticOptions = {}): { rows: SyntheticRow
   const rows: SyntheticRow[] = [];
   const row = (day: number, product: (typeof catalog)[number], c: DefectCategory, extra: Partial<SyntheticRow> = {}) =>
     rows.push({
-      id: `syn-${++seq}`,
+      reportId: `syn-${++seq}`,
       at: new Date(t0 + day * 86_400_000 + Math.floor(random() * 86_400_000)).toISOString(),
       sku: product.sku,
       lot: lotOf(product.sku, day),
@@ -151,5 +144,5 @@ export function synthesize(options: SyntheticOptions = {}): { rows: SyntheticRow
 
 export const CSV_HEADER = 'case_no,received_at,item_code,lot_no,factory,complaint_type,injured,ill';
 export function toCsvLine(r: SyntheticRow, categoryLabel: (c: DefectCategory) => string = (c) => c): string {
-  return [r.id, r.at, r.sku, r.lot, r.plant, categoryLabel(r.category), r.injury ? 'yes' : 'no', r.illness ? 'yes' : 'no'].join(',');
+  return [r.reportId, r.at, r.sku, r.lot, r.plant, categoryLabel(r.category), r.injury ? 'yes' : 'no', r.illness ? 'yes' : 'no'].join(',');
 }

@@ -1,13 +1,12 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { catalog, type FunctionSpec, type StreamTrigger } from '../../../functions/catalog.js';
 import { handler as listClusters } from '../../../functions/list-clusters.js';
 import { handler as listIncidents } from '../../../functions/list-incidents.js';
 import { handler as onTableChange } from '../../../functions/on-table-change.js';
 import { handler as submit } from '../../../functions/submit-report.js';
 import { subscribeQueue } from '../../../infra/local/provision.js';
-import { StreamPoller } from '../../../infra/local/stream-poller.js';
+import type { StreamPoller } from '../../../infra/local/stream-poller.js';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { DynamoCounterStore } from '../../../shared/detection/dynamo-store.js';
 import { detectAndEscalate } from '../../../shared/incidents/use-cases.js';
@@ -15,24 +14,18 @@ import { dynamo } from '../../../shared/platform/aws.js';
 import { systemClock } from '../../../shared/platform/clock.js';
 import { call, httpEvent, lambdaContext } from '../../support/events.js';
 import { drainQueue } from '../../support/queues.js';
+import { startStreamFunction } from '../../support/stream.js';
 import { validReport } from '../../support/reports.js';
 import { users } from '../../support/users.js';
 
 const endpoint = inject('snsSqsEndpoint');
-const streamSpec = (catalog as readonly FunctionSpec[]).find((f) => f.id === 'on-table-change') as FunctionSpec & { trigger: StreamTrigger };
-const delivered: DynamoDBRecord[] = [];
 let poller: StreamPoller;
+let delivered: DynamoDBRecord[];
 let alertsQueue: string;
 
 beforeAll(async () => {
   alertsQueue = (await subscribeQueue({ sns: endpoint, sqs: endpoint }, process.env.INCIDENT_ALERTS_TOPIC_ARN!, `cand-alerts-${Date.now()}`)).url;
-  poller = new StreamPoller({
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    streamArn: process.env.TEST_STREAM_ARN!,
-    functions: [{ spec: streamSpec, handler: async (event: any, ctx) => (delivered.push(...event.Records), onTableChange(event, ctx)) }],
-    log: () => undefined,
-  });
-  poller.start();
+  ({ poller, delivered } = startStreamFunction(onTableChange));
 });
 afterAll(() => poller.stop());
 

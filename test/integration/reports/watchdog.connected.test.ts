@@ -1,17 +1,16 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { catalog, type FunctionSpec, type StreamTrigger } from '../../../functions/catalog.js';
 import { subscribeQueue } from '../../../infra/local/provision.js';
 import { scheduledEvent } from '../../../infra/local/scheduler.js';
-import { StreamPoller } from '../../../infra/local/stream-poller.js';
+import type { StreamPoller } from '../../../infra/local/stream-poller.js';
 import { call, httpEvent, lambdaContext } from '../../support/events.js';
 import { drainQueue } from '../../support/queues.js';
+import { startStreamFunction } from '../../support/stream.js';
 import { validReport } from '../../support/reports.js';
 import { users } from '../../support/users.js';
 
 const endpoint = inject('snsSqsEndpoint');
-const streamSpec = (catalog as readonly FunctionSpec[]).find((f) => f.id === 'on-table-change') as FunctionSpec & { trigger: StreamTrigger };
-const delivered: DynamoDBRecord[] = [];
+let delivered: DynamoDBRecord[];
 // The functions are imported after LOG_LEVEL is set: the logger reads it once, at cold start.
 process.env.LOG_LEVEL = 'INFO';
 const { handler: getReport } = await import('../../../functions/get-report.js');
@@ -31,14 +30,7 @@ beforeAll(async () => {
     return realWrite(chunk, ...rest);
   });
   alertsQueue = (await subscribeQueue({ sns: endpoint, sqs: endpoint }, process.env.INCIDENT_ALERTS_TOPIC_ARN!, `alerts-${Date.now()}`)).url;
-  poller = new StreamPoller({
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    streamArn: process.env.TEST_STREAM_ARN!,
-    // The real stream function, wrapped only to keep what it was given for the replay test.
-    functions: [{ spec: streamSpec, handler: async (event: any, ctx) => (delivered.push(...event.Records), onTableChange(event, ctx)) }],
-    log: () => undefined,
-  });
-  poller.start();
+  ({ poller, delivered } = startStreamFunction(onTableChange));
 });
 
 afterAll(async () => {
