@@ -1,10 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/local/emulators.js';
 import { localClientConfig } from '../../infra/local/provision.js';
 import { isRunning, startLocalProcess, type LocalProcess } from '../support/local-process.js';
 
@@ -97,5 +100,38 @@ describe('local stack (npm start)', () => {
     expect(code).toBe(0);
     expect(local.output()).toContain('Stopped.');
     expect(isRunning(local.dynamoPid)).toBe(false);
+  });
+});
+
+describe('local stack start-up failures', () => {
+  const start = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'infra/local/start.ts', ...args], {
+      cwd: path.join(import.meta.dirname, '../..'),
+      env,
+      timeout: 30_000,
+    });
+
+  it('refuses a port that is taken, saying which, and starts nothing', async () => {
+    const blocker = net.createServer().listen(0);
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      await expect(start(['--port', String(port)])).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining(`Port ${port} (HTTP API) is already in use`),
+      });
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('explains how to install Java when there is none', async () => {
+    // A PATH holding only node: no java on it.
+    const bin = mkdtempSync(path.join(tmpdir(), 'no-java-'));
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    await expect(start(['--port', String(await freePort())], { ...process.env, PATH: bin })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('Java 17+ is needed'),
+    });
   });
 });
