@@ -169,8 +169,6 @@ export const catalog = [
   },
 ] as const satisfies readonly FunctionSpec[];
 
-export type FunctionId = (typeof catalog)[number]['id'];
-
 export function httpRoutes(): (FunctionSpec & { trigger: HttpTrigger })[] {
   return (catalog as readonly FunctionSpec[]).filter(
     (f): f is FunctionSpec & { trigger: HttpTrigger } => f.trigger.kind === 'http',

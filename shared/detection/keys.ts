@@ -51,14 +51,6 @@ export function counterKeys(o: Observation): string[] {
   return [c.lot.id, c.product.id, c.plant.id, t.productAll, t.categoryAll, t.all];
 }
 
-export function parseClusterKey(id: string): ClusterKey | undefined {
-  const [kind, ...rest] = id.split('|');
-  if (kind === 'lot' && rest.length === 3) return { kind, id, sku: rest[0]!, lot: rest[1]!, category: rest[2] as DefectCategory };
-  if (kind === 'product' && rest.length === 2) return { kind, id, sku: rest[0]!, category: rest[1] as DefectCategory };
-  if (kind === 'plant' && rest.length === 2) return { kind, id, plant: rest[0]!, category: rest[1] as DefectCategory };
-  return undefined;
-}
-
 /** Days since the epoch (UTC) of an ISO time: the counters' bucket. */
 export function dayOf(at: string | number | Date): number {
   return Math.floor(new Date(at).getTime() / 86_400_000);

@@ -11,8 +11,3 @@ export const TOPICS = {
 export type TopicId = keyof typeof TOPICS;
 export const TOPIC_IDS = Object.keys(TOPICS) as TopicId[];
 
-/**
- * Message attributes that stores filter on. Scalar `String` only: the local emulator
- * cannot match `String.Array` attributes, and per-region publishing makes arrays unneeded.
- */
-export const STORE_FILTER_ATTRIBUTES = ['noticeType', 'region', 'storeId'] as const;
