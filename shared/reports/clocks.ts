@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../platform/config.js';
-import { ConflictError, NotFoundError } from '../platform/errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../platform/errors.js';
 import { DAY, MINUTE } from '../platform/clock.js';
 
 /**
@@ -99,7 +99,7 @@ export function completeClock(
     throw new ConflictError(`The clock "${clockId}" was already completed at ${target.completedAt}.`);
   }
   if (milestone.at < target.startedAt) {
-    throw new ConflictError(`The milestone time ${milestone.at} is before the clock started (${target.startedAt}).`);
+    throw new UnprocessableError(`The milestone time ${milestone.at} is before the clock started (${target.startedAt}).`, { rule: 'milestone-after-start' });
   }
   const at = new Date(milestone.at).toISOString();
   return clocks.map((c) =>

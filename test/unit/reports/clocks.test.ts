@@ -11,7 +11,7 @@ import {
   reportClockState,
   startClocks,
 } from '../../../shared/reports/clocks.js';
-import { ConflictError, NotFoundError } from '../../../shared/platform/errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../../shared/platform/errors.js';
 
 const received = '2026-11-20T09:00:00.000Z';
 const at = (iso: string) => new Date(iso);
@@ -75,7 +75,7 @@ describe('customer clocks', () => {
 
     it('rejects an unknown clock and a milestone before the clock started', () => {
       expect(() => completeClock(clocks, 'lp-NOPE', { at: received, by: 'x' })).toThrow(NotFoundError);
-      expect(() => completeClock(clocks, 'qa', { at: '2026-11-20T08:00:00.000Z', by: 'x' })).toThrow(ConflictError);
+      expect(() => completeClock(clocks, 'qa', { at: '2026-11-20T08:00:00.000Z', by: 'x' })).toThrow(UnprocessableError);
     });
   });
 
