@@ -12,13 +12,12 @@ export interface Incident {
   readonly openedAt: string;
   readonly lastReportAt: string;
   readonly reportCount: number;
-  /** The newest linked report ids (all links are items of their own). */
+  /** The newest linked report ids, newest first (read from the link items). */
   readonly recentReportIds: string[];
   /** The signal that opened it. */
   readonly openedBy: Signal;
-  /** The latest signal of each rule on this key: the evidence QA judges. */
-  readonly evidence: Signal[];
-  readonly version: number;
+  /** The latest signal of each rule on this key, by rule: the evidence QA judges. */
+  readonly evidence: Partial<Record<Signal['rule'], Signal>>;
 }
 
 /** A cluster key's running picture, for `GET /clusters`. */

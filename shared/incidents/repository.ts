@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../platform/aws.js';
 import { ValidationError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
+import type { Signal } from '../detection/engine.js';
 import type { ClusterSummary, Incident } from './model.js';
 
 /**
@@ -28,11 +29,11 @@ const openKey = (clusterKey: string) => ({ pk: `OPEN#${clusterKey}`, sk: 'OPEN' 
 const linkKey = (id: string, reportId: string) => ({ pk: `INCIDENT#${id}`, sk: `REPORT#${reportId}` });
 
 function incidentItem(incident: Incident) {
+  const { recentReportIds: _derived, ...record } = incident;
   return {
     ...incidentKey(incident.id),
     kind: 'incident',
-    record: incident,
-    version: incident.version,
+    record,
     byKindPk: `INCIDENT#${incident.status}`,
     byKindSk: `${incident.openedAt}#${incident.id}`,
   };
@@ -79,44 +80,89 @@ export async function createCandidate(incident: Incident, alert: OutboxMessage, 
   }
 }
 
-export async function getIncident(id: string): Promise<Incident | undefined> {
-  const result = await dynamo().send(new GetCommand({ TableName: tableName(), Key: incidentKey(id), ConsistentRead: true }));
-  return result.Item ? { ...(result.Item.record as Incident), version: Number(result.Item.version) } : undefined;
-}
-
-export type AttachResult = 'attached' | 'already-linked' | 'conflict';
+export type AttachResult = 'attached' | 'already-linked';
 
 /**
- * Links a report to an incident and saves the updated incident, in one transaction: the link
- * is conditional on absence (a redelivered report is not counted twice) and the incident on
- * its version (two reports attaching at once: one retries).
+ * Links a report to an incident. No read-modify-write, so reports on a busy key never race:
+ * the link (conditional on absence, so a redelivered report counts once) and the count go in
+ * one transaction; the latest time and each rule's latest evidence are set by conditional
+ * path updates that only move forward. A transaction conflict is retried a few times.
  */
-export async function attachReport(updated: Incident, expectedVersion: number, reportId: string, at: string): Promise<AttachResult> {
+export async function attachReport(incidentId: string, reportId: string, at: string, signals: readonly Signal[]): Promise<AttachResult> {
   const TableName = tableName();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await dynamo().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName, Item: { ...linkKey(incidentId, reportId), kind: 'incident-link', at }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Update: {
+                TableName,
+                Key: incidentKey(incidentId),
+                UpdateExpression: 'ADD #record.reportCount :one',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#record': 'record' },
+                ExpressionAttributeValues: { ':one': 1 },
+              },
+            },
+          ],
+        }),
+      );
+      break;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [link, incident] = error.CancellationReasons ?? [];
+      if (link?.Code === 'ConditionalCheckFailed') return 'already-linked';
+      if (incident?.Code === 'ConditionalCheckFailed') throw new Error(`Incident ${incidentId} does not exist`);
+      if (attempt >= 4) throw error;
+      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 20));
+    }
+  }
+  await moveForward(incidentId, '#record.lastReportAt', at, at);
+  for (const signal of signals) await moveForward(incidentId, `#record.evidence.${ruleName(signal.rule)}`, signal, signal.at, `#record.evidence.${ruleName(signal.rule)}.#at`);
+  return 'attached';
+}
+
+const RULE_NAMES: Record<Signal['rule'], string> = { harm: '#harm', 'lot-burst': '#burst', 'slow-burn': '#slow' };
+const ruleName = (rule: Signal['rule']) => RULE_NAMES[rule];
+
+/** Sets `path` to `value` unless what is there is newer (`compareAt` holds its time). */
+async function moveForward(incidentId: string, path: string, value: unknown, at: string, compareAt = path): Promise<void> {
   try {
     await dynamo().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName, Item: { ...linkKey(updated.id, reportId), kind: 'incident-link', at }, ConditionExpression: 'attribute_not_exists(pk)' } },
-          {
-            Put: {
-              TableName,
-              Item: incidentItem(updated),
-              ConditionExpression: 'version = :expected',
-              ExpressionAttributeValues: { ':expected': expectedVersion },
-            },
-          },
-        ],
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: incidentKey(incidentId),
+        UpdateExpression: `SET ${path} = :value`,
+        ConditionExpression: `attribute_not_exists(${compareAt}) OR ${compareAt} < :at`,
+        ExpressionAttributeNames: {
+          '#record': 'record',
+          ...(path.includes('#harm') ? { '#harm': 'harm' } : {}),
+          ...(path.includes('#burst') ? { '#burst': 'lot-burst' } : {}),
+          ...(path.includes('#slow') ? { '#slow': 'slow-burn' } : {}),
+          ...(compareAt.endsWith('.#at') ? { '#at': 'at' } : {}),
+        },
+        ExpressionAttributeValues: { ':value': value, ':at': at },
       }),
     );
-    return 'attached';
   } catch (error) {
-    if (!(error instanceof TransactionCanceledException)) throw error;
-    const [link, incident] = error.CancellationReasons ?? [];
-    if (link?.Code === 'ConditionalCheckFailed') return 'already-linked';
-    if (incident?.Code === 'ConditionalCheckFailed') return 'conflict';
-    throw error;
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
+}
+
+/** The newest report ids linked to an incident, newest first (report ids sort by time). */
+async function recentReportIds(incidentId: string, limit = 20): Promise<string[]> {
+  const page = await dynamo().send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :report)',
+      ExpressionAttributeValues: { ':pk': `INCIDENT#${incidentId}`, ':report': 'REPORT#' },
+      ScanIndexForward: false,
+      Limit: limit,
+    }),
+  );
+  return (page.Items ?? []).map((i) => String(i.sk).slice('REPORT#'.length));
 }
 
 export async function listIncidents(status: string, limit: number, cursor?: string): Promise<{ items: Incident[]; cursor?: string }> {
@@ -132,8 +178,9 @@ export async function listIncidents(status: string, limit: number, cursor?: stri
       ...(startKey ? { ExclusiveStartKey: startKey } : {}),
     }),
   );
+  const incidents = (page.Items ?? []).map((i) => i.record as Omit<Incident, 'recentReportIds'>);
   return {
-    items: (page.Items ?? []).map((i) => i.record as Incident),
+    items: await Promise.all(incidents.map(async (i) => ({ ...i, recentReportIds: await recentReportIds(i.id) }))),
     ...(page.LastEvaluatedKey ? { cursor: Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url') } : {}),
   };
 }

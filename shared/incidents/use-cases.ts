@@ -25,8 +25,6 @@ export function detectionConfigFromEnv(env: Record<string, string | undefined> =
   }
 }
 
-const RECENT_REPORTS = 20;
-const ATTACH_ATTEMPTS = 5;
 
 /**
  * Detection and escalation for one new report (the stream calls it; redeliveries are safe).
@@ -53,7 +51,7 @@ export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
       }
       incidentId = (await repo.openCandidates([key.id])).get(key.id);
     }
-    if (incidentId && (await attach(incidentId, o, signals)) === 'attached') attached.push(incidentId);
+    if (incidentId && (await repo.attachReport(incidentId, o.reportId, o.at, signals)) === 'attached') attached.push(incidentId);
   }
   for (const key of keys) {
     const latest = observed.signals.filter((s) => s.key.id === key.id).at(-1);
@@ -78,29 +76,8 @@ function newCandidate(key: ClusterKey, signals: Signal[], now: Date): Incident {
     reportCount: 1,
     recentReportIds: [first.reportId],
     openedBy: first,
-    evidence: signals,
-    version: 1,
+    evidence: Object.fromEntries(signals.map((s) => [s.rule, s])),
   };
-}
-
-async function attach(incidentId: string, o: Observation, signals: Signal[]): Promise<repo.AttachResult> {
-  for (let attempt = 0; attempt < ATTACH_ATTEMPTS; attempt++) {
-    const current = await repo.getIncident(incidentId);
-    if (!current) return 'conflict';
-    if (current.recentReportIds.includes(o.reportId)) return 'already-linked';
-    const evidence = [...current.evidence.filter((e) => !signals.some((s) => s.rule === e.rule)), ...signals];
-    const updated: Incident = {
-      ...current,
-      reportCount: current.reportCount + 1,
-      lastReportAt: o.at > current.lastReportAt ? o.at : current.lastReportAt,
-      recentReportIds: [o.reportId, ...current.recentReportIds].slice(0, RECENT_REPORTS),
-      evidence,
-      version: current.version + 1,
-    };
-    const result = await repo.attachReport(updated, current.version, o.reportId, o.at);
-    if (result !== 'conflict') return result;
-  }
-  throw new Error(`Could not attach report ${o.reportId} to incident ${incidentId}: too many concurrent updates`);
 }
 
 /** The one alert of a new candidate: keys, counts and evidence, never personal data. */

@@ -117,11 +117,13 @@ describe('detection and escalation', () => {
         }
       }
     };
-    await Promise.all([0, 1, 2, 3, 4].map(withRetry));
+    await Promise.all(Array.from({ length: 12 }, (_, i) => withRetry(i)));
     const all = await candidates();
     const lot = all.filter((i) => i.key.id === `lot|${sku}|L9|injury`);
     expect(lot).toHaveLength(1);
-    expect(lot[0]!.reportCount).toBe(5);
+    expect(lot[0]!.reportCount).toBe(12);
+    expect(lot[0]!.recentReportIds).toHaveLength(12);
+    expect(lot[0]!.evidence.harm).toMatchObject({ rule: "harm" });
     // Whatever else fired (a burst on the product or plant key), never two open on one key.
     const perKey = new Map<string, number>();
     for (const i of all) perKey.set(i.key.id, (perKey.get(i.key.id) ?? 0) + 1);
