@@ -41,6 +41,11 @@ export interface LocalStack {
   /** Queues that make the topics visible locally: alerts and each demo store's notices. */
   readonly queues: { alerts: QueueInfo; streamFailures: QueueInfo; stores: Record<string, QueueInfo> };
   readonly dynamoPid: number | undefined;
+  /** Resolves when the stream has delivered nothing for `quietMs`. */
+  streamIdle(quietMs?: number): Promise<void>;
+  /** Holds and resumes stream delivery (benchmarks separate intake from detection). */
+  pauseStream(): void;
+  resumeStream(): void;
   stop(): Promise<void>;
 }
 
@@ -136,6 +141,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       users,
       queues: { alerts, streamFailures, stores },
       dynamoPid,
+      streamIdle: (quietMs) => poller.idle(quietMs),
+      pauseStream: () => poller.pause(),
+      resumeStream: () => poller.resume(),
       stop,
     };
   } catch (error) {

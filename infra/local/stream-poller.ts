@@ -49,6 +49,8 @@ export class StreamPoller {
   private lastDiscovery = 0;
   private firstDiscovery = true;
   private wake: (() => void) | undefined;
+  private lastDelivery = Date.now();
+  private busy = false;
 
   constructor(private readonly options: StreamPollerOptions) {
     this.client = new DynamoDBStreamsClient(localClientConfig(options.dynamoEndpoint));
@@ -70,9 +72,35 @@ export class StreamPoller {
     this.client.destroy();
   }
 
+  private paused = false;
+
+  /** Holds delivery (records wait in the stream, as when an event source mapping is disabled). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.lastDelivery = Date.now(); // what waited must be read before the stream counts as idle
+    this.wake?.();
+  }
+
+  /** Resolves once no record has arrived for `quietMs` (benchmarks wait for the stream to drain). */
+  async idle(quietMs = 1000, timeoutMs = 300_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.busy || Date.now() - this.lastDelivery < quietMs) {
+      if (Date.now() > deadline) throw new Error(`the stream was still busy after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       let delivered = 0;
+      if (this.paused) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       try {
         if (Date.now() - this.lastDiscovery > 1000) await this.discoverShards();
         for (const [shardId, iterator] of [...this.iterators]) delivered += await this.pollShard(shardId, iterator);
@@ -127,11 +155,14 @@ export class StreamPoller {
   private async pollShard(shardId: string, iterator: string): Promise<number> {
     const page = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
     const records = (page.Records ?? []).map((r) => this.toLambdaRecord(r));
+    this.busy = records.length > 0;
     for (const fn of this.options.functions) {
       const matching = records.filter((r) => matchesFilter(fn.spec.trigger.filter, r));
       if (matching.length > 0) await this.deliver(fn, matching);
     }
+    this.busy = false;
     if (records.length > 0) {
+      this.lastDelivery = Date.now();
       this.checkpoints[shardId] = records[records.length - 1]!.dynamodb!.SequenceNumber!;
       if (this.options.checkpointFile) writeFileSync(this.options.checkpointFile, JSON.stringify(this.checkpoints));
     }

@@ -46,10 +46,18 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
   const day = dayOf(o.at);
   const keys = counterKeys(o);
   const counted = await store.count(o.reportId, keys, day);
-  const reader = await store.read(keys, day, longestWindow(config, o.category));
+  const longest = longestWindow(config, o.category);
+  const cluster = clusterKeys(o);
+  // The totals only matter when the slow-burn rule can fire: read them only then.
+  const clusterReader = await store.read([cluster.lot.id, cluster.product.id, cluster.plant.id], day, longest);
+  const slowBurnPossible = config.slowBurn.windowsDays.some((w) => clusterReader.total(cluster.product.id, w) >= config.slowBurn.minCount);
+  const totalsReader = slowBurnPossible ? await store.read(Object.values(totalKeys(o)), day, longest) : undefined;
+  const reader: CounterReader = {
+    total: (key, w) => (key.startsWith('total|') ? (totalsReader?.total(key, w) ?? 0) : clusterReader.total(key, w)),
+  };
   const { signals } = evaluate(o, reader, config);
   const totals: Record<string, Record<number, number>> = {};
-  for (const key of Object.values(clusterKeys(o))) {
+  for (const key of Object.values(cluster)) {
     totals[key.id] = Object.fromEntries(SUMMARY_WINDOWS.map((w) => [w, reader.total(key.id, w)]));
   }
   return { counted, signals, totals };
