@@ -195,27 +195,45 @@ function decodeCursor(cursor: string): Record<string, unknown> {
   throw new ValidationError([{ field: 'query.cursor', message: 'not a cursor from this list' }]);
 }
 
-/** Saves a cluster's latest picture unless a later report already did (redeliveries). */
+/**
+ * Saves a cluster's latest picture unless a later report already did (redeliveries). A report
+ * that raised no signal keeps the key's latest signal: it updates the counts only.
+ */
 export async function saveClusterSummary(summary: ClusterSummary): Promise<void> {
+  const TableName = tableName();
+  const key = { pk: `CLUSTER#${summary.key.id}`, sk: 'SUMMARY' };
+  const sortKey = `${summary.lastReportAt}#${summary.key.id}`;
+  const ignoreStale = (error: unknown) => {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  };
+  if (!summary.latestSignal) {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName,
+          Key: key,
+          UpdateExpression: 'SET #record.lastReportAt = :at, #record.counts = :counts, lastReportAt = :at, byKindSk = :sk',
+          ConditionExpression: 'attribute_exists(pk) AND lastReportAt <= :at',
+          ExpressionAttributeNames: { '#record': 'record' },
+          ExpressionAttributeValues: { ':at': summary.lastReportAt, ':counts': summary.counts, ':sk': sortKey },
+        }),
+      );
+      return;
+    } catch (error) {
+      ignoreStale(error);
+    }
+  }
   try {
     await dynamo().send(
       new PutCommand({
-        TableName: tableName(),
-        Item: {
-          pk: `CLUSTER#${summary.key.id}`,
-          sk: 'SUMMARY',
-          kind: 'cluster',
-          record: summary,
-          lastReportAt: summary.lastReportAt,
-          byKindPk: 'CLUSTER',
-          byKindSk: `${summary.lastReportAt}#${summary.key.id}`,
-        },
-        ConditionExpression: 'attribute_not_exists(pk) OR lastReportAt <= :at',
-        ExpressionAttributeValues: { ':at': summary.lastReportAt },
+        TableName,
+        Item: { ...key, kind: 'cluster', record: summary, lastReportAt: summary.lastReportAt, byKindPk: 'CLUSTER', byKindSk: sortKey },
+        ConditionExpression: summary.latestSignal ? 'attribute_not_exists(pk) OR lastReportAt <= :at' : 'attribute_not_exists(pk)',
+        ...(summary.latestSignal ? { ExpressionAttributeValues: { ':at': summary.lastReportAt } } : {}),
       }),
     );
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    ignoreStale(error);
   }
 }
 

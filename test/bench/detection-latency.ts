@@ -8,9 +8,10 @@ import { parseArgs, promisify } from 'node:util';
  * On the embedded local stack (stream poller, the real stream function, DynamoDB Local):
  * 1. p50 / p95 time from `POST /reports` (an injury) to its candidate incident being readable
  *    through `GET /incidents`;
- * 2. ingest throughput, POST and end to end (every report counted by detection), with 1,000
- *    and with 100,000 prior reports already in the table (reports and their counters, loaded
- *    in bulk). Each history runs in a fresh process with fresh emulators.
+ * 2. throughput of intake (POST, stream held) and of detection (every report counted and
+ *    judged), each measured alone, with 1,000 and with 100,000 prior reports already in the
+ *    table (reports and their counters, loaded in bulk). Each history runs in a fresh process
+ *    with fresh emulators.
  * Targets: p95 ≤ 1 s; throughput at 100k ≥ 0.9 × at 1k.
  */
 const { values } = parseArgs({
@@ -31,7 +32,7 @@ interface PhaseResult {
   p50: number;
   p95: number;
   postRate: number;
-  endToEndRate: number;
+  detectionRate: number;
 }
 
 if (values.prior) console.log(JSON.stringify(await phase(Number(values.prior))));
@@ -57,10 +58,10 @@ async function main() {
 |-------------------------------------------|-------------|---------------|-------|
 | POST → candidate readable, p50            | ${small.p50.toFixed(0).padStart(8)} ms | ${large.p50.toFixed(0).padStart(10)} ms |       |
 | POST → candidate readable, p95            | ${small.p95.toFixed(0).padStart(8)} ms | ${large.p95.toFixed(0).padStart(10)} ms |       |
-| POST /reports throughput                  | ${small.postRate.toFixed(0).padStart(9)}/s | ${large.postRate.toFixed(0).padStart(11)}/s | ${ratio(small.postRate, large.postRate)}  |
-| end to end (posted and counted)           | ${small.endToEndRate.toFixed(0).padStart(9)}/s | ${large.endToEndRate.toFixed(0).padStart(11)}/s | ${ratio(small.endToEndRate, large.endToEndRate)}  |
+| intake: POST /reports (stream held)       | ${small.postRate.toFixed(0).padStart(9)}/s | ${large.postRate.toFixed(0).padStart(11)}/s | ${ratio(small.postRate, large.postRate)}  |
+| detection: reports counted and judged     | ${small.detectionRate.toFixed(0).padStart(9)}/s | ${large.detectionRate.toFixed(0).padStart(11)}/s | ${ratio(small.detectionRate, large.detectionRate)}  |
 
-targets: p95 ≤ 1000 ms: ${Math.max(small.p95, large.p95) <= 1000 ? 'met' : 'NOT met'}; throughput at 100k ≥ 0.9 × at 1k: ${large.endToEndRate >= 0.9 * small.endToEndRate && large.postRate >= 0.9 * small.postRate ? 'met' : 'NOT met'}`);
+targets: p95 ≤ 1000 ms: ${Math.max(small.p95, large.p95) <= 1000 ? 'met' : 'NOT met'}; throughput at 100k ≥ 0.9 × at 1k: ${large.detectionRate >= 0.9 * small.detectionRate && large.postRate >= 0.9 * small.postRate ? 'met' : 'NOT met'}`);
 }
 
 async function phase(prior: number): Promise<PhaseResult> {
@@ -148,9 +149,12 @@ async function phase(prior: number): Promise<PhaseResult> {
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
 
-    // 2. Throughput: N ordinary complaints on the existing catalog, then until all are counted.
+    // 2. Throughput, each side alone so that neither disturbs the other's figure: intake of N
+    //    ordinary complaints with the stream held, then detection of all of them.
     const ids: string[] = [];
     let i = 0;
+    await stack.streamIdle();
+    stack.pauseStream();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: C }, async () => {
@@ -161,6 +165,8 @@ async function phase(prior: number): Promise<PhaseResult> {
       }),
     );
     const postSeconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    stack.resumeStream();
     let pending = [...ids];
     while (pending.length > 0) {
       const found = new Set<string>();
@@ -171,10 +177,10 @@ async function phase(prior: number): Promise<PhaseResult> {
       }
       pending = pending.filter((id) => !found.has(id));
       if (pending.length > 0) await new Promise((r) => setTimeout(r, 100));
-      if (performance.now() - t0 > 600_000) throw new Error(`${pending.length} reports not counted after 10 minutes`);
+      if (performance.now() - t1 > 600_000) throw new Error(`${pending.length} reports not counted after 10 minutes`);
     }
-    const endToEndSeconds = (performance.now() - t0) / 1000;
-    return { prior, preloadSeconds, p50: pct(0.5), p95: pct(0.95), postRate: N / postSeconds, endToEndRate: N / endToEndSeconds };
+    const detectionSeconds = (performance.now() - t1) / 1000;
+    return { prior, preloadSeconds, p50: pct(0.5), p95: pct(0.95), postRate: N / postSeconds, detectionRate: N / detectionSeconds };
   } finally {
     await stack.stop();
     await snsSqs.stop();

@@ -9,6 +9,7 @@ import { subscribeQueue } from '../../../infra/local/provision.js';
 import type { StreamPoller } from '../../../infra/local/stream-poller.js';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { DynamoCounterStore } from '../../../shared/detection/dynamo-store.js';
+import { clustersSince, saveClusterSummary } from '../../../shared/incidents/repository.js';
 import { detectAndEscalate } from '../../../shared/incidents/use-cases.js';
 import { dynamo } from '../../../shared/platform/aws.js';
 import { systemClock } from '../../../shared/platform/clock.js';
@@ -144,5 +145,15 @@ describe('detection and escalation', () => {
     expect(cluster.latestSignal).toMatchObject({ rule: 'lot-burst', evidence: { count: 3, statistic: 'poisson-upper-tail' } });
     const bad = await call(listClusters, httpEvent({ path: '/clusters', query: { window: '8' }, user: users.qa }));
     expect(bad.status).toBe(400);
+  });
+
+  it('keeps a key’s latest signal when a later report raises none, and ignores a stale summary', async () => {
+    const key = { kind: 'lot' as const, id: `lot|KEEP-${unique()}|L1|other`, sku: 'KEEP', lot: 'L1', category: 'other' as const };
+    const signal = { rule: 'lot-burst' as const, key, at: '2026-11-01T00:00:00.000Z', reportId: 'r1', evidence: { count: 5 } };
+    await saveClusterSummary({ key, lastReportAt: '2026-11-01T00:00:00.000Z', counts: { '7': 5 }, latestSignal: signal });
+    await saveClusterSummary({ key, lastReportAt: '2026-11-02T00:00:00.000Z', counts: { '7': 6 } });
+    await saveClusterSummary({ key, lastReportAt: '2026-10-01T00:00:00.000Z', counts: { '7': 1 } });
+    const { items } = await clustersSince('2026-10-15T00:00:00.000Z', 5000);
+    expect(items.find((c) => c.key.id === key.id)).toMatchObject({ lastReportAt: '2026-11-02T00:00:00.000Z', counts: { '7': 6 }, latestSignal: { rule: 'lot-burst' } });
   });
 });
