@@ -196,13 +196,19 @@ function decodeCursor(cursor: string): Record<string, unknown> {
 }
 
 /**
- * Saves a cluster's latest picture unless a later report already did (redeliveries). A report
- * that raised no signal keeps the key's latest signal: it updates the counts only.
+ * Saves a cluster's picture as of one report, unless a fresher one is stored: a later day, or
+ * the same day with more reports counted. (Reports of one key are judged concurrently, so
+ * the latest report is not always the one that saw the most.) A report that raised no
+ * signal keeps the key's latest signal: it updates the counts only.
  */
 export async function saveClusterSummary(summary: ClusterSummary): Promise<void> {
   const TableName = tableName();
   const key = { pk: `CLUSTER#${summary.key.id}`, sk: 'SUMMARY' };
   const sortKey = `${summary.lastReportAt}#${summary.key.id}`;
+  const day = summary.lastReportAt.slice(0, 10);
+  const seen = summary.counts['365'] ?? 0;
+  const fresher = 'summaryDay < :day OR (summaryDay = :day AND seen <= :seen)';
+  const values = { ':day': day, ':seen': seen };
   const ignoreStale = (error: unknown) => {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   };
@@ -212,10 +218,10 @@ export async function saveClusterSummary(summary: ClusterSummary): Promise<void>
         new UpdateCommand({
           TableName,
           Key: key,
-          UpdateExpression: 'SET #record.lastReportAt = :at, #record.counts = :counts, lastReportAt = :at, byKindSk = :sk',
-          ConditionExpression: 'attribute_exists(pk) AND lastReportAt <= :at',
+          UpdateExpression: 'SET #record.lastReportAt = :at, #record.counts = :counts, summaryDay = :day, seen = :seen, byKindSk = :sk',
+          ConditionExpression: `attribute_exists(pk) AND (${fresher})`,
           ExpressionAttributeNames: { '#record': 'record' },
-          ExpressionAttributeValues: { ':at': summary.lastReportAt, ':counts': summary.counts, ':sk': sortKey },
+          ExpressionAttributeValues: { ...values, ':at': summary.lastReportAt, ':counts': summary.counts, ':sk': sortKey },
         }),
       );
       return;
@@ -227,9 +233,9 @@ export async function saveClusterSummary(summary: ClusterSummary): Promise<void>
     await dynamo().send(
       new PutCommand({
         TableName,
-        Item: { ...key, kind: 'cluster', record: summary, lastReportAt: summary.lastReportAt, byKindPk: 'CLUSTER', byKindSk: sortKey },
-        ConditionExpression: summary.latestSignal ? 'attribute_not_exists(pk) OR lastReportAt <= :at' : 'attribute_not_exists(pk)',
-        ...(summary.latestSignal ? { ExpressionAttributeValues: { ':at': summary.lastReportAt } } : {}),
+        Item: { ...key, kind: 'cluster', record: summary, summaryDay: day, seen, byKindPk: 'CLUSTER', byKindSk: sortKey },
+        ConditionExpression: summary.latestSignal ? `attribute_not_exists(pk) OR ${fresher}` : 'attribute_not_exists(pk)',
+        ...(summary.latestSignal ? { ExpressionAttributeValues: values } : {}),
       }),
     );
   } catch (error) {

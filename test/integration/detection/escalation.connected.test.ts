@@ -147,13 +147,16 @@ describe('detection and escalation', () => {
     expect(bad.status).toBe(400);
   });
 
-  it('keeps a key’s latest signal when a later report raises none, and ignores a stale summary', async () => {
+  it('keeps a key’s latest signal when a later report raises none, and keeps the fullest picture of a day', async () => {
     const key = { kind: 'lot' as const, id: `lot|KEEP-${unique()}|L1|other`, sku: 'KEEP', lot: 'L1', category: 'other' as const };
     const signal = { rule: 'lot-burst' as const, key, at: '2026-11-01T00:00:00.000Z', reportId: 'r1', evidence: { count: 5 } };
-    await saveClusterSummary({ key, lastReportAt: '2026-11-01T00:00:00.000Z', counts: { '7': 5 }, latestSignal: signal });
-    await saveClusterSummary({ key, lastReportAt: '2026-11-02T00:00:00.000Z', counts: { '7': 6 } });
-    await saveClusterSummary({ key, lastReportAt: '2026-10-01T00:00:00.000Z', counts: { '7': 1 } });
+    await saveClusterSummary({ key, lastReportAt: '2026-11-01T00:00:00.000Z', counts: { '7': 5, '365': 5 }, latestSignal: signal });
+    await saveClusterSummary({ key, lastReportAt: '2026-11-02T08:00:00.000Z', counts: { '7': 6, '365': 6 } });
+    // Judged at the same time as the one above, it saw one report less: it must not win.
+    await saveClusterSummary({ key, lastReportAt: '2026-11-02T09:00:00.000Z', counts: { '7': 5, '365': 5 } });
+    // A redelivery of an old report.
+    await saveClusterSummary({ key, lastReportAt: '2026-10-01T00:00:00.000Z', counts: { '7': 1, '365': 1 } });
     const { items } = await clustersSince('2026-10-15T00:00:00.000Z', 5000);
-    expect(items.find((c) => c.key.id === key.id)).toMatchObject({ lastReportAt: '2026-11-02T00:00:00.000Z', counts: { '7': 6 }, latestSignal: { rule: 'lot-burst' } });
+    expect(items.find((c) => c.key.id === key.id)).toMatchObject({ lastReportAt: '2026-11-02T08:00:00.000Z', counts: { '7': 6 }, latestSignal: { rule: 'lot-burst' } });
   });
 });
