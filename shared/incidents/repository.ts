@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../platform/aws.js';
+import { dynamo, tableName } from '../platform/aws.js';
 import { ValidationError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { Signal } from '../detection/engine.js';
@@ -18,12 +18,6 @@ import type { ClusterSummary, Incident } from './model.js';
  * | a cluster key's summary              | pk=CLUSTER#<clusterKey> sk=SUMMARY                        |
  * | clusters seen lately                 | byKind pk=CLUSTER            sk=<lastReportAt>#<key>      |
  */
-function tableName(): string {
-  const name = process.env.TABLE_NAME;
-  if (!name) throw new Error('TABLE_NAME is not set');
-  return name;
-}
-
 const incidentKey = (id: string) => ({ pk: `INCIDENT#${id}`, sk: 'INCIDENT' });
 const openKey = (clusterKey: string) => ({ pk: `OPEN#${clusterKey}`, sk: 'OPEN' });
 const linkKey = (id: string, reportId: string) => ({ pk: `INCIDENT#${id}`, sk: `REPORT#${reportId}` });

@@ -25,6 +25,13 @@ export function dynamo(): DynamoDBDocumentClient {
   return documentClient;
 }
 
+/** The table every repository works on (`TABLE_NAME`, checked at cold start by `loadConfig`). */
+export function tableName(): string {
+  const name = process.env.TABLE_NAME;
+  if (!name) throw new Error('TABLE_NAME is not set');
+  return name;
+}
+
 export function snsClient(): SNSClient {
   sns ??= new SNSClient({ ...endpoint('AWS_ENDPOINT_URL_SNS') });
   return sns;

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
-import { dynamo } from '../platform/aws.js';
+import { dynamo, tableName } from '../platform/aws.js';
 import { ConflictError, ValidationError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { ReportClockState } from './clocks.js';
@@ -38,12 +38,6 @@ export const DUE_SHARDS = 4;
 const partitionOf = (id: string) => `REPORT#${id.slice(10)}`;
 export const reportKey = (id: string) => ({ pk: partitionOf(id), sk: 'REPORT' });
 export const dueShard = (id: string) => id.charCodeAt(id.length - 1) % DUE_SHARDS;
-
-function tableName(): string {
-  const name = process.env.TABLE_NAME;
-  if (!name) throw new Error('TABLE_NAME is not set');
-  return name;
-}
 
 const sortKey = (report: Report) => `${report.receivedAt}#${report.id}`;
 
