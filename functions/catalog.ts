@@ -186,7 +186,13 @@ export function matchPath(routePath: string, requestPath: string): Record<string
     const w = want[i]!;
     const g = got[i]!;
     const param = /^\{(\w+)\}$/.exec(w);
-    if (param) params[param[1]!] = decodeURIComponent(g);
+    if (param) {
+      try {
+        params[param[1]!] = decodeURIComponent(g);
+      } catch {
+        return undefined; // a malformed escape matches no route: 404, not a crash
+      }
+    }
     else if (w !== g) return undefined;
   }
   return params;

@@ -103,7 +103,17 @@ export class StreamPoller {
       }
       try {
         if (Date.now() - this.lastDiscovery > 1000) await this.discoverShards();
-        for (const [shardId, iterator] of [...this.iterators]) delivered += await this.pollShard(shardId, iterator);
+        for (const [shardId, iterator] of [...this.iterators]) {
+          try {
+            delivered += await this.pollShard(shardId, iterator);
+          } catch (error) {
+            // One shard's failure (an expired iterator, say) must not stop the others; the
+            // shard is read again from its checkpoint at the next discovery.
+            this.iterators.delete(shardId);
+            this.lastDiscovery = 0;
+            this.options.log(`stream poller: shard ${shardId}: ${(error as Error).message}`);
+          }
+        }
       } catch (error) {
         this.options.log(`stream poller: ${(error as Error).message}`);
       }
@@ -156,11 +166,14 @@ export class StreamPoller {
     const page = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
     const records = (page.Records ?? []).map((r) => this.toLambdaRecord(r));
     this.busy = records.length > 0;
-    for (const fn of this.options.functions) {
-      const matching = records.filter((r) => matchesFilter(fn.spec.trigger.filter, r));
-      if (matching.length > 0) await this.deliver(fn, matching);
+    try {
+      for (const fn of this.options.functions) {
+        const matching = records.filter((r) => matchesFilter(fn.spec.trigger.filter, r));
+        if (matching.length > 0) await this.deliver(fn, matching);
+      }
+    } finally {
+      this.busy = false;
     }
-    this.busy = false;
     if (records.length > 0) {
       this.lastDelivery = Date.now();
       this.checkpoints[shardId] = records[records.length - 1]!.dynamodb!.SequenceNumber!;

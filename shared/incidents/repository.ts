@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type BatchGetCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
 import { ValidationError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
@@ -35,11 +35,15 @@ function incidentItem(incident: Incident) {
 
 /** The open candidates of these cluster keys, by key (one batch read). */
 export async function openCandidates(clusterKeys: readonly string[]): Promise<Map<string, string>> {
-  const result = await dynamo().send(
-    new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: clusterKeys.map(openKey), ConsistentRead: true } } }),
-  );
   const open = new Map<string, string>();
-  for (const item of result.Responses?.[tableName()] ?? []) open.set(String(item.pk).slice('OPEN#'.length), String(item.incidentId));
+  let request: BatchGetCommandInput['RequestItems'] = { [tableName()]: { Keys: clusterKeys.map(openKey), ConsistentRead: true } };
+  // Unprocessed keys (throttling) are read again: a missed open candidate would lose a link.
+  for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
+    const result: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: BatchGetCommandInput['RequestItems'] } = await dynamo().send(new BatchGetCommand({ RequestItems: request }));
+    for (const item of result.Responses?.[tableName()] ?? []) open.set(String(item.pk).slice('OPEN#'.length), String(item.incidentId));
+    request = result.UnprocessedKeys;
+  }
   return open;
 }
 
@@ -84,6 +88,7 @@ export type AttachResult = 'attached' | 'already-linked';
  */
 export async function attachReport(incidentId: string, reportId: string, at: string, signals: readonly Signal[]): Promise<AttachResult> {
   const TableName = tableName();
+  let result: AttachResult = 'attached';
   for (let attempt = 0; ; attempt++) {
     try {
       await dynamo().send(
@@ -107,7 +112,11 @@ export async function attachReport(incidentId: string, reportId: string, at: str
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const [link, incident] = error.CancellationReasons ?? [];
-      if (link?.Code === 'ConditionalCheckFailed') return 'already-linked';
+      if (link?.Code === 'ConditionalCheckFailed') {
+        // A redelivery: the count stands, but the updates below may not have happened yet.
+        result = 'already-linked';
+        break;
+      }
       if (incident?.Code === 'ConditionalCheckFailed') throw new Error(`Incident ${incidentId} does not exist`);
       if (attempt >= 4) throw error;
       await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 20));
@@ -115,7 +124,7 @@ export async function attachReport(incidentId: string, reportId: string, at: str
   }
   await moveForward(incidentId, '#record.lastReportAt', at, at);
   for (const signal of signals) await moveForward(incidentId, `#record.evidence.${ruleName(signal.rule)}`, signal, signal.at, `#record.evidence.${ruleName(signal.rule)}.#at`);
-  return 'attached';
+  return result;
 }
 
 const RULE_NAMES: Record<Signal['rule'], string> = { harm: '#harm', 'lot-burst': '#burst', 'slow-burn': '#slow' };
@@ -182,7 +191,10 @@ export async function listIncidents(status: string, limit: number, cursor?: stri
 function decodeCursor(cursor: string): Record<string, unknown> {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (Object.keys(key).every((k) => ['pk', 'sk', 'byKindPk', 'byKindSk'].includes(k) && typeof key[k] === 'string')) return key;
+    const expected = ['pk', 'sk', 'byKindPk', 'byKindSk'];
+    if (key && typeof key === 'object' && !Array.isArray(key) && Object.keys(key).length === expected.length && expected.every((k) => typeof key[k] === 'string')) {
+      return key;
+    }
   } catch {
     // fall through
   }

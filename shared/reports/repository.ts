@@ -16,7 +16,7 @@ import type { ReportListQuery } from './schema.js';
  * | report by id (+ timeline)              | pk=REPORT#<random part of id> (sk REPORT / EVENT#<ulid>)  |
  * | all reports, newest first              | byKind       pk=REPORT               sk=<receivedAt>#<id> |
  * | reports of a product                   | byProduct    pk=SKU#<sku>            sk=<receivedAt>#<id> |
- * | reports of a lot                       | byLot        pk=LOT#<sku>#<lot>      sk=<receivedAt>#<id> |
+ * | reports of a lot                       | byLot        pk=LOT#<sku>|<lot>      sk=<receivedAt>#<id> |
  * | reports of a store                     | byStore      pk=STORE#<storeId>      sk=<receivedAt>#<id> |
  * | reports of a region                    | byRegion     pk=REGION#<region>      sk=<receivedAt>#<id> |
  * | reports of a defect category           | byCategory   pk=CAT#<category>       sk=<receivedAt>#<id> |
@@ -70,7 +70,8 @@ export function toItem(
     byKindSk: sk,
     byProductPk: `SKU#${report.product.sku}`,
     byProductSk: sk,
-    byLotPk: `LOT#${report.product.sku}#${report.lotCode}`,
+    // `|` cannot occur in codes (`#` can): the lot key cannot mix two products.
+    byLotPk: `LOT#${report.product.sku}|${report.lotCode}`,
     byLotSk: sk,
     byStorePk: `STORE#${report.purchase.storeId}`,
     byStoreSk: sk,
@@ -222,7 +223,9 @@ export async function saveReport(
       }),
     );
   } catch (error) {
-    if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+    // A failed version check, or a concurrent transaction on the same report: either way, 409.
+    const code = error instanceof TransactionCanceledException ? error.CancellationReasons?.[0]?.Code : undefined;
+    if (code === 'ConditionalCheckFailed' || code === 'TransactionConflict') {
       throw new ConflictError('The report changed while this request was processed. Read it again and retry.');
     }
     throw error;
@@ -231,7 +234,7 @@ export async function saveReport(
 
 type ListIndex = { name: string; when: (q: ReportListQuery) => unknown; pk: (q: ReportListQuery) => string; serves: string[] };
 const LIST_INDEXES: ListIndex[] = [
-  { name: 'byLot', when: (q) => q.lot && q.sku, pk: (q) => `LOT#${q.sku}#${q.lot}`, serves: ['sku', 'lot'] },
+  { name: 'byLot', when: (q) => q.lot && q.sku, pk: (q) => `LOT#${q.sku}|${q.lot}`, serves: ['sku', 'lot'] },
   { name: 'byProduct', when: (q) => q.sku, pk: (q) => `SKU#${q.sku}`, serves: ['sku'] },
   { name: 'byStore', when: (q) => q.storeId, pk: (q) => `STORE#${q.storeId}`, serves: ['storeId'] },
   { name: 'byCategory', when: (q) => q.category, pk: (q) => `CAT#${q.category}`, serves: ['category'] },
@@ -329,8 +332,8 @@ function decodeCursor(cursor: string, index: string, fingerprint: string): Recor
   }
   if (parsed.i !== index || parsed.f !== fingerprint || !parsed.k || typeof parsed.k !== 'object') throw invalid();
   const key = parsed.k as Record<string, unknown>;
-  const allowed = new Set(['pk', 'sk', `${index}Pk`, `${index}Sk`]);
-  if (!Object.entries(key).every(([k, v]) => allowed.has(k) && typeof v === 'string')) throw invalid();
+  const expected = ['pk', 'sk', `${index}Pk`, `${index}Sk`];
+  if (Array.isArray(key) || Object.keys(key).length !== expected.length || !expected.every((k) => typeof key[k] === 'string')) throw invalid();
   return key;
 }
 

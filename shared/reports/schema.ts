@@ -144,7 +144,7 @@ export const ReportListQuery = z
   })
   .superRefine((q, ctx) => {
     if (q.lot && !q.sku) ctx.addIssue({ code: 'custom', path: ['lot'], message: 'a lot is filtered together with its sku' });
-    if (q.receivedFrom && q.receivedTo && q.receivedTo < q.receivedFrom) {
+    if (q.receivedFrom && q.receivedTo && Date.parse(q.receivedTo) < Date.parse(q.receivedFrom)) {
       ctx.addIssue({ code: 'custom', path: ['receivedTo'], message: 'must not be before receivedFrom' });
     }
   });

@@ -194,6 +194,7 @@ export async function runWatchdog(deps: ReportDeps): Promise<{ examined: number;
   let examined = 0;
   let breaches = 0;
   let conflicts = 0;
+  const failures: string[] = [];
   for (let shard = 0; shard < repo.DUE_SHARDS; shard++) {
     for (const report of await repo.dueReports(shard, now)) {
       examined++;
@@ -217,10 +218,12 @@ export async function runWatchdog(deps: ReportDeps): Promise<{ examined: number;
       } catch (error) {
         // Someone changed the report meanwhile (e.g. recorded the milestone): next run decides.
         if (error instanceof ConflictError) conflicts++;
-        else throw error;
+        else failures.push(`${report.id}: ${(error as Error).message}`);
       }
     }
   }
+  // One bad report must not keep the others from being escalated; the run still fails loudly.
+  if (failures.length > 0) throw new Error(`watchdog: ${failures.length} report(s) failed: ${failures.slice(0, 5).join('; ')}`);
   return { examined, breaches, conflicts };
 }
 
@@ -235,7 +238,8 @@ export function breachAlert(report: Report, clock: ClockRecord, now: Date): Outb
       type: 'clock-breached',
       reportId: report.id,
       clock: clock.id,
-      clockName: clock.name,
+      // A landing point's promise is free text a desk wrote: it stays on the report.
+      clockName: clock.id.startsWith('lp-') ? 'landing point' : clock.name,
       owner: clock.owner,
       deadline: clock.deadline,
       detectedAt: now.toISOString(),

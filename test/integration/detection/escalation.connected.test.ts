@@ -90,6 +90,8 @@ describe('detection and escalation', () => {
 
     expect(await counters(sku)).toEqual(before.counters);
     expect((await candidates()).filter((i) => i.key.sku === sku)).toEqual(before.incidents);
+    const forged = await call(listIncidents, httpEvent({ path: '/incidents', query: { cursor: Buffer.from('{}').toString('base64url') }, user: users.qa }));
+    expect(forged.status).toBe(400);
     expect(alertsFor(await drainQueue(endpoint, alertsQueue, { expected: 1, quietMs: 1500 }), sku)).toHaveLength(1);
   });
 

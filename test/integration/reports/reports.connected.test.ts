@@ -156,6 +156,29 @@ describe('reports', () => {
       expect(third.cursor).toBeUndefined();
     });
 
+    it('compares a received-between range in time, whatever the offsets', async () => {
+      const reversed = await list({ receivedFrom: '2024-01-01T05:00:00Z', receivedTo: '2024-01-01T10:00:00+09:00' });
+      expect(reversed.status).toBe(400);
+      expect(reversed.body!.errors[0].field).toBe('query.receivedTo');
+      const forward = await list({ receivedFrom: '2024-01-01T10:00:00+09:00', receivedTo: '2024-01-01T05:00:00Z' });
+      expect(forward.status).toBe(200);
+    });
+
+    it('keeps lots of different products apart even when codes contain #', async () => {
+      const tag = unique();
+      const a = await post(validReport({ product: { sku: `A#${tag}`, name: 'a' }, lotCode: 'B' }));
+      const b = await post(validReport({ product: { sku: 'A', name: 'b' }, lotCode: `${tag}#B` }));
+      expect((await list({ sku: `A#${tag}`, lot: 'B' })).body!.items.map((r: any) => r.id)).toEqual([a.body!.id]);
+      expect((await list({ sku: 'A', lot: `${tag}#B` })).body!.items.map((r: any) => r.id)).toEqual([b.body!.id]);
+    });
+
+    it('answers a hand-made cursor with 400, not 500', async () => {
+      for (const forged of [Buffer.from('{"i":"byKind","f":"x","k":{}}').toString('base64url'), 'bm90IGpzb24', Buffer.from('123').toString('base64url')]) {
+        const response = await list({ cursor: forged });
+        expect(response.status).toBe(400);
+      }
+    });
+
     it('rejects a cursor used with other filters', async () => {
       const sku = `CUR-${unique()}`;
       for (let i = 0; i < 3; i++) await post(validReport({ product: { sku, name: 'c' } }));

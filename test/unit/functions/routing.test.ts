@@ -39,6 +39,7 @@ describe('http edge', () => {
       expect(matchPath('/reports/{id}', '/reports/01J%2FX')).toEqual({ id: '01J/X' });
       expect(matchPath('/reports/{id}', '/reports')).toBeUndefined();
       expect(matchPath('/reports', '/reports/')).toEqual({});
+      expect(matchPath('/reports/{id}', '/reports/%E0%A4%A')).toBeUndefined();
     });
 
     it('has unique ids and unique routes', () => {
