@@ -27,6 +27,17 @@ const GLOBAL: Options = {
 
 const stringOptions = (...names: string[]): Options => Object.fromEntries(names.map((k) => [k, { type: 'string' as const }]));
 
+/** The query string of a list command: the given flags that were set, renamed where the API differs. */
+function queryOf(values: Record<string, unknown>, flags: readonly string[], rename: Record<string, string> = {}): URLSearchParams {
+  const query = new URLSearchParams();
+  for (const flag of flags) {
+    const value = values[flag];
+    // An empty value is sent too: the API says what is wrong with it.
+    if (typeof value === 'string') query.set(rename[flag] ?? flag, value);
+  }
+  return query;
+}
+
 const print = (json: boolean, value: unknown, human: () => string) => console.log(json ? JSON.stringify(value, null, 2) : human());
 
 const clockRows = (report: any) =>
@@ -117,11 +128,12 @@ const commands: Record<string, Command> = {
     usage: 'recall report list [--sku S] [--lot L] [--category C] [--store ID] [--region R] [--from T] [--to T] [--clock-state open|overdue|closed] [--limit N] [--cursor C]',
     options: stringOptions('sku', 'lot', 'category', 'store', 'region', 'from', 'to', 'clock-state', 'limit', 'cursor'),
     async run({ values, api, json }) {
-      const names: Record<string, string> = { store: 'storeId', from: 'receivedFrom', to: 'receivedTo', 'clock-state': 'clockState' };
-      const query = new URLSearchParams();
-      for (const [flag, value] of Object.entries(values)) {
-        if (typeof value === 'string' && !(flag in GLOBAL!)) query.set(names[flag] ?? flag, value);
-      }
+      const query = queryOf(values, ['sku', 'lot', 'category', 'store', 'region', 'from', 'to', 'clock-state', 'limit', 'cursor'], {
+        store: 'storeId',
+        from: 'receivedFrom',
+        to: 'receivedTo',
+        'clock-state': 'clockState',
+      });
       const { body } = await request(api, 'GET', `/reports?${query}`);
       print(json, body, () => {
         const rows = body.items.map((r: any) => ({
@@ -163,8 +175,7 @@ const commands: Record<string, Command> = {
     usage: 'recall clusters [--window 7|30|90|365] [--kind lot|product|plant] [--limit N]',
     options: stringOptions('window', 'kind', 'limit'),
     async run({ values, api, json }) {
-      const query = new URLSearchParams();
-      for (const k of ['window', 'kind', 'limit']) if (values[k]) query.set(k, values[k]);
+      const query = queryOf(values, ['window', 'kind', 'limit']);
       const { body } = await request(api, 'GET', `/clusters?${query}`);
       print(json, body, () =>
         table(
@@ -188,8 +199,7 @@ const commands: Record<string, Command> = {
     usage: 'recall incidents list [--status candidate] [--limit N] [--cursor C]',
     options: stringOptions('status', 'limit', 'cursor'),
     async run({ values, api, json }) {
-      const query = new URLSearchParams();
-      for (const k of ['status', 'limit', 'cursor']) if (values[k]) query.set(k, values[k]);
+      const query = queryOf(values, ['status', 'limit', 'cursor']);
       const { body } = await request(api, 'GET', `/incidents?${query}`);
       print(json, body, () => {
         const rows = body.items.map((i: any) => ({

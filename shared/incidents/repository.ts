@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type BatchGetCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
-import { ValidationError } from '../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../platform/cursor.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { Signal } from '../detection/engine.js';
 import type { ClusterSummary, Incident } from './model.js';
@@ -169,7 +169,7 @@ async function recentReportIds(incidentId: string, limit = 20): Promise<string[]
 }
 
 export async function listIncidents(status: string, limit: number, cursor?: string): Promise<{ items: Incident[]; cursor?: string }> {
-  const startKey = cursor ? decodeCursor(cursor) : undefined;
+  const startKey = cursor ? decodeCursor(cursor, 'byKind', status) : undefined;
   const page = await dynamo().send(
     new QueryCommand({
       TableName: tableName(),
@@ -184,21 +184,8 @@ export async function listIncidents(status: string, limit: number, cursor?: stri
   const incidents = (page.Items ?? []).map((i) => i.record as Omit<Incident, 'recentReportIds'>);
   return {
     items: await Promise.all(incidents.map(async (i) => ({ ...i, recentReportIds: await recentReportIds(i.id) }))),
-    ...(page.LastEvaluatedKey ? { cursor: Buffer.from(JSON.stringify(page.LastEvaluatedKey)).toString('base64url') } : {}),
+    ...(page.LastEvaluatedKey ? { cursor: encodeCursor('byKind', page.LastEvaluatedKey, status) } : {}),
   };
-}
-
-function decodeCursor(cursor: string): Record<string, unknown> {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const expected = ['pk', 'sk', 'byKindPk', 'byKindSk'];
-    if (key && typeof key === 'object' && !Array.isArray(key) && Object.keys(key).length === expected.length && expected.every((k) => typeof key[k] === 'string')) {
-      return key;
-    }
-  } catch {
-    // fall through
-  }
-  throw new ValidationError([{ field: 'query.cursor', message: 'not a cursor from this list' }]);
 }
 
 /**

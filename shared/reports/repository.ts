@@ -2,7 +2,8 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { dynamo, tableName } from '../platform/aws.js';
-import { ConflictError, ValidationError } from '../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../platform/cursor.js';
+import { ConflictError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { ReportClockState } from './clocks.js';
 import type { Report, ReportContact, TimelineEvent } from './model.js';
@@ -314,27 +315,8 @@ export async function listReports(query: ReportListQuery): Promise<{ items: Stor
   }
   return {
     items: items.map(fromItem),
-    ...(startKey ? { cursor: encodeCursor(index.name, filterFingerprint, startKey) } : {}),
+    ...(startKey ? { cursor: encodeCursor(index.name, startKey, filterFingerprint) } : {}),
   };
-}
-
-function encodeCursor(index: string, fingerprint: string, key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify({ i: index, f: fingerprint, k: key })).toString('base64url');
-}
-
-function decodeCursor(cursor: string, index: string, fingerprint: string): Record<string, unknown> {
-  const invalid = () => new ValidationError([{ field: 'query.cursor', message: 'not a cursor from this list (filters changed?)' }]);
-  let parsed: { i?: unknown; f?: unknown; k?: unknown };
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  if (parsed.i !== index || parsed.f !== fingerprint || !parsed.k || typeof parsed.k !== 'object') throw invalid();
-  const key = parsed.k as Record<string, unknown>;
-  const expected = ['pk', 'sk', `${index}Pk`, `${index}Sk`];
-  if (Array.isArray(key) || Object.keys(key).length !== expected.length || !expected.every((k) => typeof key[k] === 'string')) throw invalid();
-  return key;
 }
 
 /** Reports with a clock due by `now` in one shard, earliest first (watchdog). */
