@@ -12,8 +12,12 @@ import { detectAndEscalate, detectionConfigFromEnv } from '../shared/incidents/u
 import { observationOf } from '../shared/reports/observation.js';
 import type { Report } from '../shared/reports/model.js';
 
-const config = loadConfig(['TABLE_NAME', 'INCIDENT_ALERTS_TOPIC_ARN']);
-const topicArns = { incidentAlerts: config.INCIDENT_ALERTS_TOPIC_ARN };
+const config = loadConfig(['TABLE_NAME', 'INCIDENT_ALERTS_TOPIC_ARN', 'STORE_NOTICES_TOPIC_ARN', 'PUBLIC_NOTICES_TOPIC_ARN']);
+const topicArns = {
+  incidentAlerts: config.INCIDENT_ALERTS_TOPIC_ARN,
+  storeNotices: config.STORE_NOTICES_TOPIC_ARN,
+  publicNotices: config.PUBLIC_NOTICES_TOPIC_ARN,
+};
 const detection = { store: new DynamoCounterStore(config.TABLE_NAME), config: detectionConfigFromEnv(), clock: systemClock };
 
 /** Records handled at once within a batch: detection is idempotent and order-insensitive. */

@@ -2,16 +2,23 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { ScheduledEvent } from 'aws-lambda';
 import { logger } from '../shared/platform/logger.js';
+import { runIncidentWatchdog } from '../shared/incidents/use-cases.js';
+import { incidentDeps } from '../shared/incidents/wiring.js';
 import { runWatchdog } from '../shared/reports/use-cases.js';
 import { reportDeps } from '../shared/reports/wiring.js';
 
 const deps = reportDeps();
+const incidents = incidentDeps();
 
-/** Every minute: marks breached clocks once and queues one escalation per breach. */
-export const handler = middy<ScheduledEvent, Awaited<ReturnType<typeof runWatchdog>>>()
+/** Every minute: breached customer clocks and missed incident deadlines, each escalated once. */
+export const handler = middy<ScheduledEvent, { reports: Awaited<ReturnType<typeof runWatchdog>>; incidents: Awaited<ReturnType<typeof runIncidentWatchdog>> }>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async () => {
-    const result = await runWatchdog(deps);
-    if (result.examined > 0) logger.info('watchdog run', result);
+    // The incident deadlines run even when a report failed: one must not hide the other.
+    const [reports, incidentResult] = await Promise.allSettled([runWatchdog(deps), runIncidentWatchdog(incidents)]);
+    if (reports.status === 'rejected') throw reports.reason;
+    if (incidentResult.status === 'rejected') throw incidentResult.reason;
+    const result = { reports: reports.value, incidents: incidentResult.value };
+    if (result.reports.examined + result.incidents.examined > 0) logger.info('watchdog run', result);
     return result;
   });

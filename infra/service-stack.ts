@@ -21,6 +21,7 @@ import { catalog, type FunctionSpec } from '../functions/catalog.js';
 import { detectionConfigFromEnv } from '../shared/incidents/use-cases.js';
 import { TABLE } from '../shared/platform/table.js';
 import { clockPolicyFrom } from '../shared/reports/clocks.js';
+import { incidentPolicyFrom } from '../shared/incidents/policy.js';
 import { TOPICS, type TopicId } from '../shared/platform/topics.js';
 import { acceptFinding } from './nag.js';
 
@@ -199,6 +200,10 @@ const POLICY_OVERRIDES: Record<string, string> = (() => {
   if (process.env.DETECTION_CONFIG) {
     detectionConfigFromEnv(process.env);
     out.DETECTION_CONFIG = process.env.DETECTION_CONFIG;
+  }
+  if (process.env.INCIDENT_POLICY) {
+    incidentPolicyFrom(process.env);
+    out.INCIDENT_POLICY = process.env.INCIDENT_POLICY;
   }
   return out;
 })();

@@ -31,12 +31,12 @@ export interface ClusterKey {
 }
 
 // `|` cannot occur in SKU, lot or plant codes (the report schema forbids it), so keys are unambiguous.
+export const lotKey = (sku: string, lot: string, category: DefectCategory): ClusterKey => ({ kind: 'lot', id: `lot|${sku}|${lot}|${category}`, sku, lot, category });
+export const productKey = (sku: string, category: DefectCategory): ClusterKey => ({ kind: 'product', id: `product|${sku}|${category}`, sku, category });
+export const plantKey = (plant: string, category: DefectCategory): ClusterKey => ({ kind: 'plant', id: `plant|${plant}|${category}`, plant, category });
+
 export function clusterKeys(o: Observation): Record<ClusterKind, ClusterKey> {
-  return {
-    lot: { kind: 'lot', id: `lot|${o.sku}|${o.lot}|${o.category}`, sku: o.sku, lot: o.lot, category: o.category },
-    product: { kind: 'product', id: `product|${o.sku}|${o.category}`, sku: o.sku, category: o.category },
-    plant: { kind: 'plant', id: `plant|${o.plant}|${o.category}`, plant: o.plant, category: o.category },
-  };
+  return { lot: lotKey(o.sku, o.lot, o.category), product: productKey(o.sku, o.category), plant: plantKey(o.plant, o.category) };
 }
 
 /** Totals the disproportionality statistics compare against. */

@@ -1,94 +1,213 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type BatchGetCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type BatchGetCommandInput,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
+import { ConflictError, UnprocessableError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { Signal } from '../detection/engine.js';
-import type { ClusterSummary, Incident } from './model.js';
+import type { ClusterKey } from '../detection/keys.js';
+import { nextDeadline } from './actions.js';
+import { LIFECYCLE_FIELDS, type ClusterSummary, type Incident, type IncidentEvent, type KeyEntry } from './model.js';
 
 /**
- * Incidents and cluster summaries in the single table.
+ * Incidents, their timelines, key markers and cluster summaries in the single table.
  *
- * | access pattern                       | key / index                                               |
- * |--------------------------------------|-----------------------------------------------------------|
- * | incident by id                       | pk=INCIDENT#<id>        sk=INCIDENT                       |
- * | reports linked to an incident        | pk=INCIDENT#<id>        sk=REPORT#<reportId>              |
- * | the open candidate of a cluster key  | pk=OPEN#<clusterKey>    sk=OPEN  → incidentId             |
- * | incidents by status, newest first    | byKind pk=INCIDENT#<status>  sk=<openedAt>#<id>           |
- * | a cluster key's summary              | pk=CLUSTER#<clusterKey> sk=SUMMARY                        |
- * | clusters seen lately                 | byKind pk=CLUSTER            sk=<lastReportAt>#<key>      |
+ * | access pattern                          | key / index                                               |
+ * |-----------------------------------------|-----------------------------------------------------------|
+ * | incident by id                          | pk=INCIDENT#<id>        sk=INCIDENT                       |
+ * | reports linked to an incident           | pk=INCIDENT#<id>        sk=REPORT#<reportId>              |
+ * | an incident's timeline, in order        | pk=INCIDENT#<id>        sk=EVENT#<version, 8 digits>      |
+ * | the open incident of a cluster key      | pk=OPEN#<clusterKey>    sk=OPEN  → incidentId             |
+ * | a key's dismissed evidence              | pk=OPEN#<clusterKey>    sk=DISMISSED → count, incidentId  |
+ * | incidents by status, newest first       | byKind pk=INCIDENT#<status>  sk=<openedAt>#<id>           |
+ * | incident deadlines due (watchdog)       | dueWork pk=DUE#INCIDENT      sk=<due>#<id>                |
+ * | a cluster key's summary                 | pk=CLUSTER#<clusterKey> sk=SUMMARY                        |
+ * | clusters seen lately                    | byKind pk=CLUSTER            sk=<lastReportAt>#<key>      |
+ *
+ * The timeline event's sort key is the version it created, written on the condition that it
+ * does not exist, in the same transaction as the version check: one event per version, ever.
  */
 const incidentKey = (id: string) => ({ pk: `INCIDENT#${id}`, sk: 'INCIDENT' });
 const openKey = (clusterKey: string) => ({ pk: `OPEN#${clusterKey}`, sk: 'OPEN' });
+const dismissedKey = (clusterKey: string) => ({ pk: `OPEN#${clusterKey}`, sk: 'DISMISSED' });
 const linkKey = (id: string, reportId: string) => ({ pk: `INCIDENT#${id}`, sk: `REPORT#${reportId}` });
+const eventKey = (id: string, version: number) => ({ pk: `INCIDENT#${id}`, sk: `EVENT#${String(version).padStart(8, '0')}` });
+const DUE_PK = 'DUE#INCIDENT';
 
-function incidentItem(incident: Incident) {
-  const { recentReportIds: _derived, ...record } = incident;
+/** Index keys that follow the lifecycle: status list and the watchdog's due work. */
+function indexKeys(incident: Incident) {
+  const due = nextDeadline(incident);
   return {
-    ...incidentKey(incident.id),
-    kind: 'incident',
-    record,
     byKindPk: `INCIDENT#${incident.status}`,
     byKindSk: `${incident.openedAt}#${incident.id}`,
+    ...(due ? { dueWorkPk: DUE_PK, dueWorkSk: `${due}#${incident.id}` } : {}),
   };
 }
 
-/** The open candidates of these cluster keys, by key (one batch read). */
-export async function openCandidates(clusterKeys: readonly string[]): Promise<Map<string, string>> {
+function incidentItem(incident: Incident) {
+  return { ...incidentKey(incident.id), kind: 'incident', record: incident, version: incident.version, ...indexKeys(incident) };
+}
+
+function eventPut(TableName: string, incidentId: string, event: IncidentEvent) {
+  return { Put: { TableName, Item: { ...eventKey(incidentId, event.version), kind: 'incident-event', event }, ConditionExpression: 'attribute_not_exists(pk)' } };
+}
+
+const outboxPut = (TableName: string, message: OutboxMessage, now: Date) => ({
+  Put: { TableName, Item: outboxItem(message, now), ConditionExpression: 'attribute_not_exists(pk)' },
+});
+
+export async function getIncident(id: string): Promise<Incident | undefined> {
+  const result = await dynamo().send(new GetCommand({ TableName: tableName(), Key: incidentKey(id), ConsistentRead: true }));
+  return result.Item ? ({ ...(result.Item.record as Incident), version: Number(result.Item.version) }) : undefined;
+}
+
+export interface KeyMarkers {
+  /** Key id → the incident that holds it. */
+  readonly open: Map<string, string>;
+  /** Key id → the evidence size at dismissal. */
+  readonly dismissed: Map<string, { count: number; incidentId: string }>;
+}
+
+/** The open incident and the dismissal, if any, of each of these cluster keys (one batch read). */
+export async function keyMarkers(clusterKeys: readonly string[]): Promise<KeyMarkers> {
   const open = new Map<string, string>();
-  let request: BatchGetCommandInput['RequestItems'] = { [tableName()]: { Keys: clusterKeys.map(openKey), ConsistentRead: true } };
-  // Unprocessed keys (throttling) are read again: a missed open candidate would lose a link.
+  const dismissed = new Map<string, { count: number; incidentId: string }>();
+  const keys = clusterKeys.flatMap((k) => [openKey(k), dismissedKey(k)]);
+  let request: BatchGetCommandInput['RequestItems'] = { [tableName()]: { Keys: keys, ConsistentRead: true } };
+  // Unprocessed keys (throttling) are read again: a missed open incident would lose a link.
   for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
     const result: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: BatchGetCommandInput['RequestItems'] } = await dynamo().send(new BatchGetCommand({ RequestItems: request }));
-    for (const item of result.Responses?.[tableName()] ?? []) open.set(String(item.pk).slice('OPEN#'.length), String(item.incidentId));
+    for (const item of result.Responses?.[tableName()] ?? []) {
+      const key = String(item.pk).slice('OPEN#'.length);
+      if (item.sk === 'OPEN') open.set(key, String(item.incidentId));
+      else dismissed.set(key, { count: Number(item.count), incidentId: String(item.incidentId) });
+    }
     request = result.UnprocessedKeys;
   }
-  return open;
+  return { open, dismissed };
+}
+
+function cancelledBy(error: unknown): string[] | undefined {
+  return error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None') : undefined;
 }
 
 /**
- * Opens a candidate: the open-key marker (conditional on absence), the incident, its first
- * report link and its alert, in one transaction. Returns false when another report opened
- * one for this key first; the caller then attaches to that one.
+ * Opens a candidate for every key it names: an open-key marker per key (conditional on
+ * absence), the incident, its first report link, timeline event 1 and its alert, in one
+ * transaction. Returns false when another report claimed one of the keys first; the caller
+ * then reads the markers again and joins that incident.
  */
-export async function createCandidate(incident: Incident, alert: OutboxMessage, now: Date): Promise<boolean> {
+export async function createCandidate(incident: Incident, event: IncidentEvent, alert: OutboxMessage, now: Date): Promise<boolean> {
   const TableName = tableName();
   try {
     await dynamo().send(
       new TransactWriteCommand({
         TransactItems: [
-          {
-            Put: {
-              TableName,
-              Item: { ...openKey(incident.key.id), kind: 'open-candidate', incidentId: incident.id },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
+          ...Object.keys(incident.keys).map((k) => ({
+            Put: { TableName, Item: { ...openKey(k), kind: 'open-incident', incidentId: incident.id }, ConditionExpression: 'attribute_not_exists(pk)' },
+          })),
           { Put: { TableName, Item: incidentItem(incident), ConditionExpression: 'attribute_not_exists(pk)' } },
-          { Put: { TableName, Item: { ...linkKey(incident.id, incident.openedBy.reportId), kind: 'incident-link', at: incident.openedBy.at } } },
-          { Put: { TableName, Item: outboxItem(alert, now), ConditionExpression: 'attribute_not_exists(pk)' } },
+          { Put: { TableName, Item: { ...linkKey(incident.id, incident.openedBy!.reportId), kind: 'incident-link', at: incident.openedBy!.at } } },
+          eventPut(TableName, incident.id, event),
+          outboxPut(TableName, alert, now),
         ],
       }),
     );
     return true;
   } catch (error) {
-    if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+    if (cancelledBy(error)?.includes('ConditionalCheckFailed')) return false;
     throw error;
   }
 }
 
-export type AttachResult = 'attached' | 'already-linked';
+/**
+ * Opens an incident by hand, claiming the keys its scope names. A key another open
+ * incident holds is a 409 that names it: declare or merge that one instead.
+ */
+export async function createIncident(incident: Incident, event: IncidentEvent, now: Date): Promise<void> {
+  const TableName = tableName();
+  const keys = Object.keys(incident.keys);
+  if (keys.length > 90) throw new UnprocessableError('A scope of more than 90 product and lot keys is too large for one incident: split it.', { rule: 'scope-size' });
+  try {
+    await dynamo().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          ...keys.map((k) => ({ Put: { TableName, Item: { ...openKey(k), kind: 'open-incident', incidentId: incident.id }, ConditionExpression: 'attribute_not_exists(pk)' } })),
+          { Put: { TableName, Item: incidentItem(incident), ConditionExpression: 'attribute_not_exists(pk)' } },
+          eventPut(TableName, incident.id, event),
+        ],
+      }),
+    );
+  } catch (error) {
+    const reasons = cancelledBy(error);
+    if (!reasons) throw error;
+    const held = keys.filter((_, i) => reasons[i] === 'ConditionalCheckFailed');
+    if (held.length) {
+      const markers = await keyMarkers(held);
+      throw new ConflictError(`Another open incident already holds ${held.map((k) => `${k} (incident ${markers.open.get(k) ?? '?'})`).join(', ')}: declare or merge that one instead.`);
+    }
+    if (reasons.includes('TransactionConflict')) throw new ConflictError('A concurrent change touched the same keys: retry.');
+    throw error;
+  }
+}
+
+/** Adds a key to an open incident: claims its marker and adds its entry, or returns false when taken. */
+export async function claimKey(incidentId: string, key: ClusterKey, entry: KeyEntry): Promise<boolean> {
+  const TableName = tableName();
+  try {
+    await dynamo().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName, Item: { ...openKey(key.id), kind: 'open-incident', incidentId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          {
+            Update: {
+              TableName,
+              Key: incidentKey(incidentId),
+              UpdateExpression: 'SET #record.#keys.#k = :entry',
+              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#record.#keys.#k)',
+              ExpressionAttributeNames: { '#record': 'record', '#keys': 'keys', '#k': key.id },
+              ExpressionAttributeValues: { ':entry': entry },
+            },
+          },
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (cancelledBy(error)?.includes('ConditionalCheckFailed')) return false;
+    throw error;
+  }
+}
+
+export type AttachResult = { result: 'attached' | 'already-linked'; incidentId: string };
 
 /**
  * Links a report to an incident. No read-modify-write, so reports on a busy key never race:
- * the link (conditional on absence, so a redelivered report counts once) and the count go in
- * one transaction; the latest time and each rule's latest evidence are set by conditional
- * path updates that only move forward. A transaction conflict is retried a few times.
+ * the link (conditional on absence, so a redelivered report counts once), the count and an
+ * optional alert go in one transaction; each key's latest evidence is set by conditional
+ * path updates that only move forward. An incident merged meanwhile passes the report on
+ * to the one it was merged into. A transaction conflict is retried a few times.
  */
-export async function attachReport(incidentId: string, reportId: string, at: string, signals: readonly Signal[]): Promise<AttachResult> {
+export async function attachReport(
+  incidentId: string,
+  reportId: string,
+  at: string,
+  signals: readonly Signal[],
+  alert?: OutboxMessage,
+  now: Date = new Date(),
+): Promise<AttachResult> {
   const TableName = tableName();
-  let result: AttachResult = 'attached';
+  let result: AttachResult['result'] = 'attached';
   for (let attempt = 0; ; attempt++) {
     try {
       await dynamo().send(
@@ -100,58 +219,177 @@ export async function attachReport(incidentId: string, reportId: string, at: str
                 TableName,
                 Key: incidentKey(incidentId),
                 UpdateExpression: 'ADD #record.reportCount :one',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#record': 'record' },
-                ExpressionAttributeValues: { ':one': 1 },
+                ConditionExpression: 'attribute_exists(pk) AND #record.#status <> :merged',
+                ExpressionAttributeNames: { '#record': 'record', '#status': 'status' },
+                ExpressionAttributeValues: { ':one': 1, ':merged': 'merged' },
               },
             },
+            ...(alert ? [outboxPut(TableName, alert, now)] : []),
           ],
         }),
       );
       break;
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const [link, incident] = error.CancellationReasons ?? [];
-      if (link?.Code === 'ConditionalCheckFailed') {
+      const [link, incident, outbox] = cancelledBy(error) ?? [];
+      if (link === undefined) throw error;
+      if (link === 'ConditionalCheckFailed' || outbox === 'ConditionalCheckFailed') {
         // A redelivery: the count stands, but the updates below may not have happened yet.
         result = 'already-linked';
         break;
       }
-      if (incident?.Code === 'ConditionalCheckFailed') throw new Error(`Incident ${incidentId} does not exist`);
+      if (incident === 'ConditionalCheckFailed') {
+        const target = await getIncident(incidentId);
+        if (target?.status === 'merged' && target.mergedInto) return attachReport(target.mergedInto, reportId, at, signals, alert && { ...alert, id: alert.id.replace(incidentId, target.mergedInto) }, now);
+        throw new Error(`Incident ${incidentId} does not exist`);
+      }
       if (attempt >= 4) throw error;
       await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 20));
     }
   }
-  await moveForward(incidentId, '#record.lastReportAt', at, at);
-  for (const signal of signals) await moveForward(incidentId, `#record.evidence.${ruleName(signal.rule)}`, signal, signal.at, `#record.evidence.${ruleName(signal.rule)}.#at`);
-  return result;
+  await moveForward(incidentId, ['lastReportAt'], at, at);
+  for (const signal of signals) await moveForward(incidentId, ['keys', signal.key.id, 'evidence', signal.rule], signal, signal.at, true);
+  return { result, incidentId };
 }
 
-const RULE_NAMES: Record<Signal['rule'], string> = { harm: '#harm', 'lot-burst': '#burst', 'slow-burn': '#slow' };
-const ruleName = (rule: Signal['rule']) => RULE_NAMES[rule];
-
-/** Sets `path` to `value` unless what is there is newer (`compareAt` holds its time). */
-async function moveForward(incidentId: string, path: string, value: unknown, at: string, compareAt = path): Promise<void> {
+/** Sets the record path to `value` unless what is there is newer (compared on its `at` when `byAt`). */
+async function moveForward(incidentId: string, path: readonly string[], value: unknown, at: string, byAt = false): Promise<void> {
+  const names: Record<string, string> = { '#record': 'record' };
+  const target = ['#record', ...path.map((segment, i) => ((names[`#p${i}`] = segment), `#p${i}`))].join('.');
+  const compare = byAt ? ((names['#at'] = 'at'), `${target}.#at`) : target;
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: incidentKey(incidentId),
-        UpdateExpression: `SET ${path} = :value`,
-        ConditionExpression: `attribute_not_exists(${compareAt}) OR ${compareAt} < :at`,
-        ExpressionAttributeNames: {
-          '#record': 'record',
-          ...(path.includes('#harm') ? { '#harm': 'harm' } : {}),
-          ...(path.includes('#burst') ? { '#burst': 'lot-burst' } : {}),
-          ...(path.includes('#slow') ? { '#slow': 'slow-burn' } : {}),
-          ...(compareAt.endsWith('.#at') ? { '#at': 'at' } : {}),
-        },
+        UpdateExpression: `SET ${target} = :value`,
+        ConditionExpression: `attribute_not_exists(${compare}) OR ${compare} < :at`,
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: { ':value': value, ':at': at },
       }),
     );
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
+}
+
+/** What one action writes: the incident, its event, its messages and its key markers. */
+export interface IncidentWrite {
+  readonly incident: Incident;
+  readonly expectedVersion: number;
+  readonly event: IncidentEvent;
+  readonly outbox?: readonly OutboxMessage[];
+  /** Let go of these keys' open markers (dismissed or closed). */
+  readonly releaseKeys?: readonly string[];
+  /** Per key, the evidence size a later signal must exceed (dismissal). */
+  readonly dismissedEvidence?: Record<string, number>;
+  /** Keys moved to this incident from merged candidates: their markers point here after. */
+  readonly adoptKeys?: Record<string, { entry: KeyEntry; from: string }>;
+}
+
+function versionedUpdate(TableName: string, write: IncidentWrite) {
+  const { incident } = write;
+  const names: Record<string, string> = { '#record': 'record', '#version': 'version' };
+  const values: Record<string, unknown> = { ':version': incident.version, ':expected': write.expectedVersion };
+  const sets = ['#version = :version', '#record.#version = :version'];
+  const removes: string[] = [];
+  LIFECYCLE_FIELDS.forEach((field, i) => {
+    names[`#f${i}`] = field;
+    const value = incident[field];
+    if (value === undefined) removes.push(`#record.#f${i}`);
+    else {
+      sets.push(`#record.#f${i} = :f${i}`);
+      values[`:f${i}`] = value;
+    }
+  });
+  for (const [name, value] of Object.entries(indexKeys(incident))) {
+    sets.push(`${name} = :${name}`);
+    values[`:${name}`] = value;
+  }
+  if (!nextDeadline(incident)) removes.push('dueWorkPk', 'dueWorkSk');
+  Object.entries(write.adoptKeys ?? {}).forEach(([keyId, { entry }], i) => {
+    names['#keys'] = 'keys';
+    names[`#a${i}`] = keyId;
+    sets.push(`#record.#keys.#a${i} = :a${i}`);
+    values[`:a${i}`] = entry;
+  });
+  return {
+    Update: {
+      TableName,
+      Key: incidentKey(incident.id),
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ConditionExpression: '#version = :expected',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  };
+}
+
+/**
+ * Writes actions in one transaction: each incident's new version (conditioned on the one the
+ * action was decided on), its timeline event, its outgoing messages and key markers. Several
+ * writes go together when one action changes several incidents (a merge). A lost race, on
+ * the version or against a concurrent transaction, is 409; nothing is half-written.
+ */
+export async function saveIncidents(writes: readonly IncidentWrite[], now: Date): Promise<void> {
+  const TableName = tableName();
+  const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
+  for (const write of writes) {
+    const id = write.incident.id;
+    items.push(versionedUpdate(TableName, write), eventPut(TableName, id, write.event));
+    for (const message of write.outbox ?? []) items.push(outboxPut(TableName, message, now));
+    for (const key of write.releaseKeys ?? []) {
+      items.push({ Delete: { TableName, Key: openKey(key), ConditionExpression: 'incidentId = :id', ExpressionAttributeValues: { ':id': id } } });
+    }
+    for (const [key, count] of Object.entries(write.dismissedEvidence ?? {})) {
+      items.push({ Put: { TableName, Item: { ...dismissedKey(key), kind: 'dismissed-key', incidentId: id, count, at: now.toISOString() } } });
+    }
+    for (const [key, { from }] of Object.entries(write.adoptKeys ?? {})) {
+      items.push({
+        Put: { TableName, Item: { ...openKey(key), kind: 'open-incident', incidentId: id }, ConditionExpression: 'incidentId = :from', ExpressionAttributeValues: { ':from': from } },
+      });
+    }
+  }
+  if (items.length > 100) throw new UnprocessableError(`This change touches ${items.length} items; one transaction holds 100. Merge fewer candidates at once.`, { rule: 'transaction-size' });
+  try {
+    await dynamo().send(new TransactWriteCommand({ TransactItems: items }));
+  } catch (error) {
+    const reasons = cancelledBy(error);
+    if (reasons?.some((r) => r === 'ConditionalCheckFailed' || r === 'TransactionConflict')) {
+      throw new ConflictError('The incident changed while this request was processed. Read it again and retry.');
+    }
+    throw error;
+  }
+}
+
+/** The incident's timeline, oldest first. */
+export async function timeline(id: string): Promise<IncidentEvent[]> {
+  return (await queryAll(`INCIDENT#${id}`, 'EVENT#')).map((i) => i.event as IncidentEvent);
+}
+
+/** Every report linked to the incident and to the candidates merged into it, without repeats. */
+export async function linkedReportIds(incident: Incident): Promise<string[]> {
+  const partitions = [incident.id, ...(incident.mergedFrom ?? [])];
+  const all = await Promise.all(partitions.map((id) => queryAll(`INCIDENT#${id}`, 'REPORT#')));
+  return [...new Set(all.flat().map((i) => String(i.sk).slice('REPORT#'.length)))].sort();
+}
+
+async function queryAll(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 /** The newest report ids linked to an incident, newest first (report ids sort by time). */
@@ -168,24 +406,40 @@ async function recentReportIds(incidentId: string, limit = 20): Promise<string[]
   return (page.Items ?? []).map((i) => String(i.sk).slice('REPORT#'.length));
 }
 
-export async function listIncidents(status: string, limit: number, cursor?: string): Promise<{ items: Incident[]; cursor?: string }> {
-  const startKey = cursor ? decodeCursor(cursor, 'byKind', status) : undefined;
+export async function listIncidents(query: { status: string; hazardClass?: string; limit: number; cursor?: string }): Promise<{ items: (Incident & { recentReportIds: string[] })[]; cursor?: string }> {
+  const binding = `${query.status}|${query.hazardClass ?? ''}`;
+  const startKey = query.cursor ? decodeCursor(query.cursor, 'byKind', binding) : undefined;
   const page = await dynamo().send(
     new QueryCommand({
       TableName: tableName(),
       IndexName: 'byKind',
       KeyConditionExpression: 'byKindPk = :pk',
-      ExpressionAttributeValues: { ':pk': `INCIDENT#${status}` },
+      ExpressionAttributeValues: { ':pk': `INCIDENT#${query.status}`, ...(query.hazardClass ? { ':class': query.hazardClass } : {}) },
+      ...(query.hazardClass ? { FilterExpression: '#record.hazardClass = :class', ExpressionAttributeNames: { '#record': 'record' } } : {}),
       ScanIndexForward: false,
-      Limit: limit,
+      Limit: query.limit,
       ...(startKey ? { ExclusiveStartKey: startKey } : {}),
     }),
   );
-  const incidents = (page.Items ?? []).map((i) => i.record as Omit<Incident, 'recentReportIds'>);
+  const incidents = (page.Items ?? []).map((i) => i.record as Incident);
   return {
     items: await Promise.all(incidents.map(async (i) => ({ ...i, recentReportIds: await recentReportIds(i.id) }))),
-    ...(page.LastEvaluatedKey ? { cursor: encodeCursor('byKind', page.LastEvaluatedKey, status) } : {}),
+    ...(page.LastEvaluatedKey ? { cursor: encodeCursor('byKind', page.LastEvaluatedKey, binding) } : {}),
   };
+}
+
+/** Incidents with a deadline due by `now`, earliest first (watchdog). */
+export async function dueIncidents(now: Date, limit = 100): Promise<Incident[]> {
+  const result = await dynamo().send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'dueWork',
+      KeyConditionExpression: 'dueWorkPk = :pk AND dueWorkSk <= :now',
+      ExpressionAttributeValues: { ':pk': DUE_PK, ':now': `${now.toISOString()}#\uffff` },
+      Limit: limit,
+    }),
+  );
+  return (result.Items ?? []).map((i) => ({ ...(i.record as Incident), version: Number(i.version) }));
 }
 
 /**

@@ -1,18 +1,35 @@
+import type { Principal } from '../platform/auth.js';
 import { ConfigError } from '../platform/config.js';
 import type { Clock } from '../platform/clock.js';
+import { ConflictError, NotFoundError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import type { OutboxMessage } from '../platform/outbox.js';
 import { detectionConfigFrom, type DetectionConfig } from '../detection/config.js';
 import { observe, SUMMARY_WINDOWS, type Signal } from '../detection/engine.js';
-import { clusterKeys, type ClusterKey, type Observation } from '../detection/keys.js';
+import { clusterKeys, dayOf, lotKey, productKey, type ClusterKey, type Observation } from '../detection/keys.js';
 import type { CounterStore } from '../detection/store.js';
-import type { Incident } from './model.js';
+import { replyClocks } from '../reports/repository.js';
+import { applyAction, deadlinesFor, deadlinesToEscalate, evidenceSize } from './actions.js';
+import { evaluateChecklist, fixDate, deadlineBreached, type GateFacts } from './gates.js';
+import { availableActions, decide, STATUS_RUNBOOK, type ActionId } from './lifecycle.js';
+import { candidateAlert, deadlineBreachAlert, harmAlert } from './messages.js';
+import { HAZARD_CLASS_MEANING, type Incident, type IncidentEvent, type KeyEntry } from './model.js';
+import type { IncidentPolicy } from './policy.js';
+import { statusReport } from './report.js';
 import * as repo from './repository.js';
+import type { IncidentAction, IncidentListQuery, IncidentOpen } from './schema.js';
+import { diffLifecycle, lifecycleOf, stateAt } from './timeline.js';
 
 export interface DetectionDeps {
   readonly store: CounterStore;
   readonly config: DetectionConfig;
   readonly clock: Clock;
+}
+
+export interface IncidentDeps {
+  readonly clock: Clock;
+  readonly policy: IncidentPolicy;
+  /** The detection counters, read by the prevention gate's verification. */
+  readonly counters: CounterStore;
 }
 
 /** Reads `DETECTION_CONFIG` (JSON, partial) over the documented defaults; fails fast. */
@@ -25,33 +42,58 @@ export function detectionConfigFromEnv(env: Record<string, string | undefined> =
   }
 }
 
+const entryOf = (key: ClusterKey, signals: readonly Signal[], at: string): KeyEntry => ({ key, addedAt: at, evidence: Object.fromEntries(signals.map((s) => [s.rule, s])) });
 
 /**
  * Detection and escalation for one new report (the stream calls it; redeliveries are safe).
  * 1. Counts the report once and evaluates the rules (`observe`).
- * 2. For each of its cluster keys: attaches it to the open candidate of that key, or, if a
- *    rule fired and none is open, opens one, with one alert to `incident-alerts` (outbox).
- *    Two reports racing to open the same key: one opens, the other attaches.
- * 3. Updates each key's cluster summary for `GET /clusters`.
+ * 2. One problem, one candidate: when an open candidate or incident holds any of the
+ *    report's keys, the report joins it (and every incident holding one of its keys); keys
+ *    whose rules fired and that nobody holds join it too. Otherwise, if a rule fired, one
+ *    candidate opens for all the keys that fired, with one alert.
+ * 3. A key dismissed before opens a new candidate only when the evidence has grown past
+ *    what was dismissed (more reports in the signal's window than any signal on it showed);
+ *    an injury or illness always counts as new evidence.
+ * 4. An injury or illness joining an open candidate or incident raises its own alert.
+ * 5. Updates each key's cluster summary for `GET /clusters`.
+ * Two reports racing to open one key: one opens, the other reads the markers again and joins.
  */
 export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
   const observed = await observe(o, deps.store, deps.config);
   const keys = Object.values(clusterKeys(o));
-  const open = await repo.openCandidates(keys.map((k) => k.id));
   const opened: string[] = [];
   const attached: string[] = [];
-  for (const key of keys) {
-    const signals = observed.signals.filter((s) => s.key.id === key.id);
-    let incidentId = open.get(key.id);
-    if (!incidentId && signals.length > 0) {
-      const incident = newCandidate(key, signals, deps.clock.now());
-      if (await repo.createCandidate(incident, candidateAlert(incident), deps.clock.now())) {
+  const now = deps.clock.now();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const markers = await repo.keyMarkers(keys.map((k) => k.id));
+    const mayOpen = observed.signals.filter((s) => {
+      const dismissed = markers.dismissed.get(s.key.id);
+      return !dismissed || s.rule === 'harm' || evidenceSize(s.evidence) > dismissed.count;
+    });
+    const holders = [...new Set(keys.map((k) => markers.open.get(k.id)).filter((id): id is string => !!id))];
+    if (holders.length === 0) {
+      if (mayOpen.length === 0) break;
+      const incident = newCandidate(o, mayOpen, now);
+      if (await repo.createCandidate(incident, firstEvent(incident, 'detected', 'detection'), candidateAlert(incident), now)) {
         opened.push(incident.id);
-        continue;
+        break;
       }
-      incidentId = (await repo.openCandidates([key.id])).get(key.id);
+      continue; // another report claimed a key first: join it
     }
-    if (incidentId && (await repo.attachReport(incidentId, o.reportId, o.at, signals)) === 'attached') attached.push(incidentId);
+    const primary = holders[0]!;
+    const held = new Map(keys.map((k) => [k.id, markers.open.get(k.id)]));
+    for (const key of keys.filter((k) => !held.get(k.id))) {
+      const signals = mayOpen.filter((s) => s.key.id === key.id);
+      if (signals.length > 0 && (await repo.claimKey(primary, key, entryOf(key, signals, o.at)))) held.set(key.id, primary);
+    }
+    const harm = observed.signals.find((s) => s.rule === 'harm');
+    for (const incidentId of holders) {
+      const signals = observed.signals.filter((s) => held.get(s.key.id) === incidentId);
+      const alert = harm && incidentId === primary ? harmAlert(incidentId, 'open', harm) : undefined;
+      const linked = await repo.attachReport(incidentId, o.reportId, o.at, signals, alert, now);
+      if (linked.result === 'attached') attached.push(linked.incidentId);
+    }
+    break;
   }
   for (const key of keys) {
     const latest = observed.signals.filter((s) => s.key.id === key.id).at(-1);
@@ -65,40 +107,214 @@ export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
   return { counted: observed.counted, signals: observed.signals, opened, attached };
 }
 
-function newCandidate(key: ClusterKey, signals: Signal[], now: Date): Incident {
+function newCandidate(o: Observation, signals: readonly Signal[], now: Date): Incident {
   const first = signals[0]!;
+  const keys: Record<string, KeyEntry> = {};
+  for (const s of signals) keys[s.key.id] = entryOf(s.key, signals.filter((x) => x.key.id === s.key.id), o.at);
   return {
     id: newId(now),
     status: 'candidate',
-    key,
+    version: 1,
+    origin: 'detection',
     openedAt: now.toISOString(),
-    lastReportAt: first.at,
-    reportCount: 1,
-    recentReportIds: [first.reportId],
+    key: first.key,
     openedBy: first,
-    evidence: Object.fromEntries(signals.map((s) => [s.rule, s])),
+    keys,
+    lastReportAt: o.at,
+    reportCount: 1,
   };
 }
 
-/** The one alert of a new candidate: keys, counts and evidence, never personal data. */
-export function candidateAlert(incident: Incident): OutboxMessage {
-  const harm = incident.openedBy.rule === 'harm';
-  return {
-    id: `candidate-${incident.id}`,
-    topic: 'incidentAlerts',
-    subject: `Candidate incident: ${incident.openedBy.rule} on ${incident.key.id}`,
-    message: {
-      type: 'candidate-incident',
-      incidentId: incident.id,
-      clusterKey: incident.key,
-      rule: incident.openedBy.rule,
-      evidence: incident.openedBy.evidence,
-      reportId: incident.openedBy.reportId,
-      openedAt: incident.openedAt,
-      runbook: 'runbooks/candidate-incident.md',
-    },
-    attributes: { alertType: 'candidate-incident', severity: harm ? 'high' : 'normal', rule: incident.openedBy.rule },
+function firstEvent(incident: Incident, action: string, by: string): IncidentEvent {
+  return { version: 1, at: incident.openedAt, by, action, changes: diffLifecycle(undefined, lifecycleOf(incident)) };
+}
+
+/**
+ * Opens a declared incident by hand (no candidate).
+ * 1. Derives its cluster keys from the scope's products and lots and the defect category.
+ * 2. Claims them: a key another open incident holds is a 409 naming it.
+ * 3. Writes the incident, timeline event 1 and the stage deadlines of its class.
+ */
+export async function openIncident(deps: IncidentDeps, input: IncidentOpen, principal: Principal) {
+  decide('candidate', 'declare', principal.roles);
+  const now = deps.clock.now();
+  const keyList = [
+    ...(input.scope.products ?? []).map((p) => productKey(p.sku, input.category)),
+    ...(input.scope.lots ?? []).map((l) => lotKey(l.sku, l.lotCode, input.category)),
+  ];
+  const at = now.toISOString();
+  const declared = { by: principal.userId, at };
+  const incident: Incident = {
+    id: newId(now),
+    status: 'declared',
+    version: 1,
+    origin: 'manual',
+    openedAt: at,
+    ...(keyList[0] ? { key: keyList[0] } : {}),
+    keys: Object.fromEntries(keyList.map((k) => [k.id, { key: k, addedAt: at, evidence: {} }])),
+    reportCount: 0,
+    title: input.title,
+    hazardClass: input.hazardClass,
+    hazard: input.hazard,
+    scope: input.scope,
+    qaOwner: input.qaOwner ?? principal.username,
+    declared,
+    deadlines: deadlinesFor(input.hazardClass, at, deps.policy),
   };
+  await repo.createIncident(incident, firstEvent(incident, 'open', principal.userId), now);
+  return incidentView(incident, {}, now, principal);
+}
+
+/**
+ * Runs one action on an incident (POST /incidents/{id}/actions).
+ * 1. Reads the incident; checks the role and the state (403, 409) before any costly read.
+ * 2. Reads what the action's gate needs: replies owed (close), detection counters (verify),
+ *    the candidates to merge (declare with `merge`).
+ * 3. Applies the action (pure): version check, gate (422 naming every open item), new fields.
+ * 4. Writes the new version, its timeline event, its notices and alerts and its key markers
+ *    in one transaction (409 when someone else won).
+ */
+export async function runAction(deps: IncidentDeps, id: string, input: IncidentAction, principal: Principal) {
+  const incident = await mustGet(id);
+  decide(incident.status, input.action as ActionId, principal.roles);
+  const now = deps.clock.now();
+  const facts = input.action === 'close' ? await replyFacts(incident) : {};
+  const counts = input.action === 'verify' ? await verificationCounts(deps, incident) : undefined;
+  const outcome = applyAction(incident, input, { principal, now, policy: deps.policy, facts, ...(counts ? { counts } : {}) });
+  const note = 'reason' in input ? input.reason : undefined;
+  const writes: repo.IncidentWrite[] = [];
+  let next: Incident = { ...outcome.next, version: incident.version + 1 };
+  if (input.action === 'declare' && input.merge?.length) {
+    const adopted: Record<string, { entry: KeyEntry; from: string }> = {};
+    let reportCount = next.reportCount;
+    for (const sourceId of input.merge) {
+      if (sourceId === id) throw new ConflictError('A candidate cannot be merged into itself.');
+      const source = await repo.getIncident(sourceId);
+      if (!source) throw new NotFoundError(`No candidate ${sourceId} to merge.`);
+      decide(source.status, 'merge', principal.roles);
+      const merged: Incident = { ...source, status: 'merged', mergedInto: id, version: source.version + 1 };
+      for (const [keyId, entry] of Object.entries(source.keys)) adopted[keyId] = { entry, from: sourceId };
+      reportCount += source.reportCount;
+      writes.push({ incident: merged, expectedVersion: source.version, event: eventOf(source, merged, 'merge', principal, now, `merged into ${id}`) });
+    }
+    next = { ...next, keys: { ...next.keys, ...Object.fromEntries(Object.entries(adopted).map(([k, a]) => [k, a.entry])) }, reportCount };
+    writes.unshift({ incident: next, expectedVersion: incident.version, event: eventOf(incident, next, input.action, principal, now, note), adoptKeys: adopted });
+  } else {
+    writes.push({
+      incident: next,
+      expectedVersion: incident.version,
+      event: eventOf(incident, next, input.action, principal, now, note),
+      outbox: outcome.outbox,
+      ...(outcome.releaseKeys ? { releaseKeys: Object.keys(incident.keys) } : {}),
+      ...(outcome.dismissedEvidence ? { dismissedEvidence: outcome.dismissedEvidence } : {}),
+    });
+  }
+  await repo.saveIncidents(writes, now);
+  return incidentView(next, facts, now, principal);
+}
+
+function eventOf(before: Incident, after: Incident, action: string, principal: Principal, now: Date, note?: string): IncidentEvent {
+  return { version: after.version, at: now.toISOString(), by: principal.userId, action, changes: diffLifecycle(lifecycleOf(before), lifecycleOf(after)), ...(note ? { note } : {}) };
+}
+
+/** The linked customers still owed their 14-day written reply (report ids only). */
+async function replyFacts(incident: Incident): Promise<GateFacts> {
+  const ids = await repo.linkedReportIds(incident);
+  const clocks = await replyClocks(ids);
+  return { linkedReports: ids.length, repliesOwed: ids.filter((rid) => !clocks.get(rid)?.completedAt) };
+}
+
+/** Reports counted on each of the incident's keys in the verification window after the fix. */
+async function verificationCounts(deps: IncidentDeps, incident: Incident): Promise<Record<string, number> | undefined> {
+  const fixed = fixDate(incident);
+  if (!fixed) return undefined;
+  const days = deps.policy.verificationDays;
+  const keys = Object.keys(incident.keys);
+  const reader = await deps.counters.read(keys, dayOf(fixed) + days, days);
+  return Object.fromEntries(keys.map((k) => [k, reader.total(k, days)]));
+}
+
+/** The incident as people read it: every checklist item with its evidence, deadlines, next actions. */
+export function incidentView(incident: Incident, facts: GateFacts, now: Date, principal?: Principal) {
+  return {
+    ...incident,
+    ...(incident.hazardClass ? { hazardClassMeaning: HAZARD_CLASS_MEANING[incident.hazardClass] } : {}),
+    checklist: evaluateChecklist(incident, facts, now),
+    deadlines: Object.values(incident.deadlines ?? {}).map((d) => ({ ...d, state: d.metAt ? (deadlineBreached(d, now) ? 'met-late' : 'met') : deadlineBreached(d, now) ? 'breached' : 'running' })),
+    ...(facts.linkedReports !== undefined ? { linkedReports: facts.linkedReports, repliesOwed: facts.repliesOwed } : {}),
+    nextActions: principal ? availableActions(incident.status, principal.roles) : [],
+    runbook: STATUS_RUNBOOK[incident.status],
+  };
+}
+export type IncidentView = ReturnType<typeof incidentView>;
+
+async function mustGet(id: string): Promise<Incident> {
+  const incident = await repo.getIncident(id);
+  if (!incident) throw new NotFoundError(`No incident ${id}.`);
+  return incident;
+}
+
+/** GET /incidents/{id}: the incident with every checklist item, its deadlines and its timeline. */
+export async function readIncident(deps: IncidentDeps, id: string, principal: Principal) {
+  const incident = await mustGet(id);
+  const [events, facts] = await Promise.all([repo.timeline(id), replyFacts(incident)]);
+  return { ...incidentView(incident, facts, deps.clock.now(), principal), timeline: events };
+}
+
+/** GET /incidents/{id}?asOfVersion=N: the lifecycle state as it was, read back from the timeline. */
+export async function readIncidentAt(id: string, version: number) {
+  const incident = await mustGet(id);
+  const events = await repo.timeline(id);
+  const state = version <= incident.version ? stateAt(events, version) : undefined;
+  if (!state) throw new NotFoundError(`Incident ${id} has no version ${version} (it is at ${incident.version}).`);
+  return { id, version, currentVersion: incident.version, asOf: events.find((e) => e.version === version)!.at, state };
+}
+
+/** GET /incidents/{id}/report: the status report (JSON; the function renders Markdown on request). */
+export async function incidentStatusReport(deps: IncidentDeps, id: string, principal: Principal) {
+  return statusReport(await readIncident(deps, id, principal), deps.clock.now());
+}
+
+export async function listIncidents(query: IncidentListQuery) {
+  return repo.listIncidents(query);
+}
+
+/**
+ * The incident part of the watchdog (every minute).
+ * 1. Reads the incidents with a stage deadline due through the `dueWork` index.
+ * 2. Marks each missed deadline escalated, once, with a timeline event, and writes one
+ *    alert per breach to `incident-alerts` in the same transaction.
+ * A concurrent action on the incident wins; the next run decides again.
+ */
+export async function runIncidentWatchdog(deps: Pick<IncidentDeps, 'clock'>): Promise<{ examined: number; breaches: number; conflicts: number }> {
+  const now = deps.clock.now();
+  let examined = 0;
+  let breaches = 0;
+  let conflicts = 0;
+  for (const incident of await repo.dueIncidents(now)) {
+    examined++;
+    const due = deadlinesToEscalate(incident, now);
+    if (due.length === 0) continue;
+    const deadlines = { ...incident.deadlines };
+    for (const d of due) deadlines[d.id] = { ...d, escalatedAt: now.toISOString() };
+    const next: Incident = { ...incident, deadlines, version: incident.version + 1 };
+    const event: IncidentEvent = {
+      version: next.version,
+      at: now.toISOString(),
+      by: 'watchdog',
+      action: 'deadline-breached',
+      changes: diffLifecycle(lifecycleOf(incident), lifecycleOf(next)),
+      note: due.map((d) => `${d.id} was due ${d.due}`).join('; '),
+    };
+    try {
+      await repo.saveIncidents([{ incident: next, expectedVersion: incident.version, event, outbox: due.map((d) => deadlineBreachAlert(next, d, now)) }], now);
+      breaches += due.length;
+    } catch (error) {
+      if (error instanceof ConflictError) conflicts++;
+      else throw error;
+    }
+  }
+  return { examined, breaches, conflicts };
 }
 
 /** Top cluster keys over a window, by count, with their latest statistic. */
@@ -113,3 +329,4 @@ export async function topClusters(deps: { clock: Clock }, query: { window: numbe
     .slice(0, query.limit);
   return { window: query.window, items: ranked, ...(truncated ? { truncated: true } : {}) };
 }
+

@@ -39,7 +39,10 @@ export interface RouteInput<B, Q, P> {
 
 export interface RouteResult {
   readonly status: number;
+  /** Sent as JSON. */
   readonly body?: unknown;
+  /** Sent as is (Markdown, HTML), with the content type given in `headers`. */
+  readonly text?: string;
   readonly headers?: Record<string, string>;
 }
 
@@ -149,6 +152,9 @@ function problemErrors(): Middleware {
 }
 
 function toResponse(result: RouteResult, correlationId: string): HttpResponse {
+  if (result.text !== undefined) {
+    return { statusCode: result.status, headers: { 'content-type': 'text/plain; charset=utf-8', [CORRELATION_HEADER]: correlationId, ...result.headers }, body: result.text };
+  }
   return {
     statusCode: result.status,
     headers: {

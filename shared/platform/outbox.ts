@@ -14,7 +14,8 @@ export interface OutboxMessage {
   readonly id: string;
   readonly topic: TopicId;
   readonly subject: string;
-  readonly message: Record<string, unknown>;
+  /** A JSON document, or a text sent exactly as given (a public notice is byte-identical to what was approved). */
+  readonly message: Record<string, unknown> | string;
   /** Scalar String message attributes (subscribers filter on these). */
   readonly attributes: Record<string, string>;
 }
@@ -28,7 +29,7 @@ export function outboxItem(message: OutboxMessage, now: Date): Record<string, un
     id: message.id,
     topic: message.topic,
     subject: message.subject.slice(0, 99),
-    message: JSON.stringify(message.message),
+    message: typeof message.message === 'string' ? message.message : JSON.stringify(message.message),
     attributes: message.attributes,
     status: 'pending',
     createdAt: now.toISOString(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../platform/clock.js';
+import { code, isoDate, isoDateTime, text } from '../platform/fields.js';
 
 /**
  * The case record ("karte") of DOMAIN.md §1 as schemas. Create / Read / List variants;
@@ -23,17 +24,6 @@ export const CHANNELS = ['phone', 'mail', 'email', 'web_form', 'store', 'social_
 export const MAX_DESCRIPTION = 4000;
 /** Tolerated clock skew between the desk's machine and ours for "not in the future". */
 const SKEW_MS = 5 * 60_000;
-
-const code = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, 'required')
-    .max(max, `at most ${max} characters`)
-    .regex(/^([\p{L}\p{N}][\p{L}\p{N} ._\/#:-]*)?$/u, 'starts with a letter or digit; letters, digits, space and . _ / # : - only');
-const text = (max: number) => z.string().trim().min(1, 'required').max(max, `at most ${max} characters`);
-const isoDate = z.iso.date({ message: 'a date as YYYY-MM-DD' });
-const isoDateTime = z.iso.datetime({ offset: true, message: 'a date-time in ISO 8601 with a time zone' });
 
 /** The customer's contact: personal data, stored apart and shown only to roles that need it. */
 export const Contact = z
