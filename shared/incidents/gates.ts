@@ -59,8 +59,9 @@ export const CHECKLIST: readonly ChecklistItem[] = [
   { id: 'breaches-acknowledged', principle: 'speed', gate: 'close', requires: 'every missed deadline acknowledged by the sponsor with a reason', providedBy: ['executive'], how: 'recall incidents ack-breach ID --deadline D --reason R', runbook: `${BREACH}#acknowledge` },
 ];
 
-/** A deadline is breached when it was met late, or is unmet past due. */
+/** A deadline is breached when it was met late, is unmet past due, or the watchdog escalated it. */
 export function deadlineBreached(deadline: Deadline, now: Date): boolean {
+  if (deadline.escalatedAt) return true;
   return deadline.metAt ? deadline.metAt > deadline.due : now.toISOString() > deadline.due;
 }
 

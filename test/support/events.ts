@@ -77,3 +77,9 @@ export async function call(handler: AnyHttpHandler, event: APIGatewayProxyEventV
     body: result.body ? (JSON.parse(result.body) as Record<string, any>) : undefined,
   };
 }
+
+/** Calls an HTTP handler whose body is not JSON (Markdown, HTML). */
+export async function callText(handler: AnyHttpHandler, event: APIGatewayProxyEventV2WithJWTAuthorizer) {
+  const result = (await handler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
+  return { status: result.statusCode ?? 200, headers: (result.headers ?? {}) as Record<string, string>, text: result.body ?? '' };
+}

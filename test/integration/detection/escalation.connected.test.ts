@@ -15,6 +15,7 @@ import { dynamo } from '../../../shared/platform/aws.js';
 import { systemClock } from '../../../shared/platform/clock.js';
 import { call, httpEvent, lambdaContext } from '../../support/events.js';
 import { drainQueue } from '../../support/queues.js';
+import { eventually } from '../../support/eventually.js';
 import { startStreamFunction } from '../../support/stream.js';
 import { validReport } from '../../support/reports.js';
 import { users } from '../../support/users.js';
@@ -32,15 +33,6 @@ afterAll(() => poller.stop());
 
 const unique = () => Math.random().toString(36).slice(2, 8).toUpperCase();
 const candidates = async () => (await call(listIncidents, httpEvent({ path: '/incidents', query: { status: 'candidate', limit: '100' }, user: users.qa }))).body!.items as any[];
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!ok(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    value = await read();
-  }
-  return value;
-}
 const alertsFor = (messages: { body: any }[], sku: string) =>
   messages.map((m) => JSON.parse(m.body.Message)).filter((a) => a.type === 'candidate-incident' && a.clusterKey.sku === sku);
 
