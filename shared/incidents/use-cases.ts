@@ -7,7 +7,7 @@ import { detectionConfigFrom, type DetectionConfig } from '../detection/config.j
 import { observe, SUMMARY_WINDOWS, type Signal } from '../detection/engine.js';
 import { clusterKeys, dayOf, lotKey, productKey, type ClusterKey, type Observation } from '../detection/keys.js';
 import type { CounterStore } from '../detection/store.js';
-import { replyClocks } from '../reports/repository.js';
+import { listReports, replyClocks } from '../reports/repository.js';
 import { applyAction, deadlinesFor, deadlinesToEscalate, evidenceSize } from './actions.js';
 import { evaluateChecklist, fixDate, deadlineBreached, type GateFacts } from './gates.js';
 import { availableActions, decide, STATUS_RUNBOOK, type ActionId } from './lifecycle.js';
@@ -76,6 +76,7 @@ export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
       const incident = newCandidate(o, mayOpen, now);
       if (await repo.createCandidate(incident, firstEvent(incident, 'detected', 'detection'), candidateAlert(incident), now)) {
         opened.push(incident.id);
+        await linkEvidence(incident, o);
         break;
       }
       continue; // another report claimed a key first: join it
@@ -105,6 +106,35 @@ export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
     });
   }
   return { counted: observed.counted, signals: observed.signals, opened, attached };
+}
+
+/** Reports of one key read to link a new candidate's evidence: enough for any burst. */
+const EVIDENCE_LINK_CAP = 300;
+
+/**
+ * Links to a new candidate the reports that make up its evidence: those on its lot and
+ * product keys since the start of the window that fired (a week for harm). A burst opens on
+ * its third report, but all three customers belong to the problem and are owed its reply;
+ * this also catches a report processed at the same moment as the one that opened it.
+ * Plant keys have no index by plant and defect; their reports join as they arrive.
+ */
+async function linkEvidence(incident: Incident, opener: Observation): Promise<void> {
+  for (const entry of Object.values(incident.keys)) {
+    const key = entry.key;
+    if (key.kind === 'plant' || !key.sku) continue;
+    const windowDays = Math.max(7, ...Object.values(entry.evidence).map((s) => Number(s!.evidence.windowDays) || 0));
+    const receivedFrom = new Date(new Date(opener.at).getTime() - windowDays * 86_400_000).toISOString();
+    let cursor: string | undefined;
+    let seen = 0;
+    do {
+      const page = await listReports({ sku: key.sku, ...(key.lot ? { lot: key.lot } : {}), category: key.category, receivedFrom, limit: 100, ...(cursor ? { cursor } : {}) });
+      for (const report of page.items) {
+        if (report.id !== opener.reportId) await repo.attachReport(incident.id, report.id, report.receivedAt, []);
+      }
+      seen += page.items.length;
+      cursor = page.cursor;
+    } while (cursor && seen < EVIDENCE_LINK_CAP);
+  }
 }
 
 function newCandidate(o: Observation, signals: readonly Signal[], now: Date): Incident {

@@ -7,20 +7,22 @@ import type { Role } from '../../shared/platform/roles.js';
 import { call, callText, httpEvent } from './events.js';
 import { users } from './users.js';
 
-type User = { sub: string; roles: Role[]; storeId?: string; region?: string };
+/** A caller; `null` sends no token at all. */
+type User = { sub: string; roles: Role[]; storeId?: string; region?: string } | null;
+const as = (user: User) => (user ? { user } : {});
 
 /** The incident endpoints through their real handlers, as API Gateway would call them. */
 export const incidentsApi = {
-  open: (body: unknown, user: User = users.qa) => call(openIncident, httpEvent({ method: 'POST', path: '/incidents', body, user })),
-  list: (query: Record<string, string>, user: User = users.qa) => call(listIncidents, httpEvent({ path: '/incidents', query, user })),
+  open: (body: unknown, user: User = users.qa) => call(openIncident, httpEvent({ method: 'POST', path: '/incidents', body, ...as(user) })),
+  list: (query: Record<string, string>, user: User = users.qa) => call(listIncidents, httpEvent({ path: '/incidents', query, ...as(user) })),
   get: (id: string, user: User = users.qa, query?: Record<string, string>) =>
-    call(getIncident, httpEvent({ path: `/incidents/${id}`, pathParameters: { id }, user, ...(query ? { query } : {}) })),
+    call(getIncident, httpEvent({ path: `/incidents/${id}`, pathParameters: { id }, ...as(user), ...(query ? { query } : {}) })),
   act: (id: string, body: unknown, user: User = users.qa) =>
-    call(incidentAction, httpEvent({ method: 'POST', path: `/incidents/${id}/actions`, pathParameters: { id }, body, user })),
+    call(incidentAction, httpEvent({ method: 'POST', path: `/incidents/${id}/actions`, pathParameters: { id }, body, ...as(user) })),
   report: (id: string, user: User = users.qa, query?: Record<string, string>) =>
-    call(incidentReport, httpEvent({ path: `/incidents/${id}/report`, pathParameters: { id }, user, ...(query ? { query } : {}) })),
+    call(incidentReport, httpEvent({ path: `/incidents/${id}/report`, pathParameters: { id }, ...as(user), ...(query ? { query } : {}) })),
   reportText: (id: string, user: User = users.qa) =>
-    callText(incidentReport, httpEvent({ path: `/incidents/${id}/report`, pathParameters: { id }, user, query: { format: 'markdown' } })),
+    callText(incidentReport, httpEvent({ path: `/incidents/${id}/report`, pathParameters: { id }, ...as(user), query: { format: 'markdown' } })),
 };
 
 /** Reads the incident and runs one action on the version it shows. */

@@ -2,6 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { handler as listClusters } from '../../../functions/list-clusters.js';
+import { handler as incidentAction } from '../../../functions/incident-action.js';
 import { handler as listIncidents } from '../../../functions/list-incidents.js';
 import { handler as onTableChange } from '../../../functions/on-table-change.js';
 import { handler as submit } from '../../../functions/submit-report.js';
@@ -13,6 +14,7 @@ import { clustersSince, saveClusterSummary } from '../../../shared/incidents/rep
 import { detectAndEscalate } from '../../../shared/incidents/use-cases.js';
 import { dynamo } from '../../../shared/platform/aws.js';
 import { systemClock } from '../../../shared/platform/clock.js';
+import { newId } from '../../../shared/platform/ids.js';
 import { call, httpEvent, lambdaContext } from '../../support/events.js';
 import { drainQueue } from '../../support/queues.js';
 import { eventually } from '../../support/eventually.js';
@@ -151,5 +153,82 @@ describe('detection and escalation', () => {
     await saveClusterSummary({ key, lastReportAt: '2026-10-01T00:00:00.000Z', counts: { '7': 1, '365': 1 } });
     const { items } = await clustersSince('2026-10-15T00:00:00.000Z', 5000);
     expect(items.find((c) => c.key.id === key.id)).toMatchObject({ lastReportAt: '2026-11-02T08:00:00.000Z', counts: { '7': 6 }, latestSignal: { rule: 'lot-burst' } });
+  });
+});
+
+describe('one problem, one candidate', () => {
+  const deps = () => ({ store: new DynamoCounterStore(process.env.TABLE_NAME!), config: DEFAULT_DETECTION_CONFIG, clock: systemClock });
+  const allergen = (sku: string, lot: string, at: Date) => ({
+    reportId: newId(at),
+    at: at.toISOString(),
+    sku,
+    lot,
+    plant: `P-${sku}`,
+    category: 'mislabelling_allergen' as const,
+    injury: false,
+    illness: false,
+  });
+  const ofSku = async (sku: string) => {
+    const items: any[] = [];
+    for (const status of ['candidate', 'dismissed']) {
+      items.push(...(await call(listIncidents, httpEvent({ path: '/incidents', query: { status, limit: '100' }, user: users.qa }))).body!.items);
+    }
+    return items.filter((i) => Object.keys(i.keys).some((k) => k.includes(`|${sku}|`) || k.endsWith(`|P-${sku}|mislabelling_allergen`)));
+  };
+
+  it('opens one candidate listing every key whose rule fired, each with its evidence', async () => {
+    const sku = `ONE-${unique()}`;
+    const day = new Date(Date.now() - 3 * 86_400_000);
+    const results = [];
+    // The lot fires first; the product and plant keys fire on the third report and join it.
+    for (let i = 0; i < 3; i++) results.push(await detectAndEscalate(allergen(sku, 'L1', new Date(day.getTime() + i * 60_000)), deps()));
+    expect(results.flatMap((r) => r.opened)).toHaveLength(1);
+    const fired = new Set(results.flatMap((r) => r.signals.map((s) => s.key.id)));
+    expect(fired.size).toBeGreaterThanOrEqual(2);
+    const candidates = await ofSku(sku);
+    expect(candidates).toHaveLength(1);
+    expect(Object.keys(candidates[0].keys).sort()).toEqual([...fired].sort());
+    for (const entry of Object.values(candidates[0].keys) as any[]) expect(Object.keys(entry.evidence).length).toBeGreaterThan(0);
+  });
+
+  it('frees a dismissed key: a later signal opens a new candidate only when its evidence has grown', async () => {
+    const sku = `DIS-${unique()}`;
+    const day = new Date(Date.now() - 30 * 86_400_000);
+    for (let i = 0; i < 2; i++) await detectAndEscalate(allergen(sku, 'L1', new Date(day.getTime() + i * 60_000)), deps());
+    const [candidate] = await ofSku(sku);
+    const dismissed = await call(
+      incidentAction,
+      httpEvent({ method: 'POST', path: `/incidents/${candidate.id}/actions`, pathParameters: { id: candidate.id }, body: { action: 'dismiss', expectedVersion: 1, reason: 'one customer called twice' }, user: users.qa }),
+    );
+    expect(dismissed.status).toBe(201);
+    // Ten days later the same two-report burst: no more evidence than was dismissed.
+    const later = new Date(day.getTime() + 10 * 86_400_000);
+    const same = [];
+    for (let i = 0; i < 2; i++) same.push(await detectAndEscalate(allergen(sku, 'L1', new Date(later.getTime() + i * 60_000)), deps()));
+    expect(same.flatMap((r) => r.signals).length).toBeGreaterThan(0);
+    expect(same.flatMap((r) => r.opened)).toEqual([]);
+    // A third report that day: the burst is bigger than the dismissed one.
+    const grown = await detectAndEscalate(allergen(sku, 'L1', new Date(later.getTime() + 3 * 60_000)), deps());
+    expect(grown.opened).toHaveLength(1);
+    const open = (await ofSku(sku)).filter((i) => i.status === 'candidate');
+    expect(open.map((i) => i.id)).toEqual(grown.opened);
+  });
+
+  it('raises its own high-severity alert for every new injury on an open candidate', async () => {
+    const sku = `HARM-${unique()}`;
+    const injury = () => ({ ...allergen(sku, 'L1', new Date()), category: 'injury' as const, injury: true });
+    const first = await detectAndEscalate(injury(), deps());
+    const second = await detectAndEscalate(injury(), deps());
+    const third = await detectAndEscalate(injury(), deps());
+    expect(first.opened).toHaveLength(1);
+    expect([second.opened, third.opened]).toEqual([[], []]);
+    // Drained by the stream function's publisher: one candidate alert and two harm alerts.
+    const alerts = (await drainQueue(endpoint, alertsQueue, { expected: 3, quietMs: 1500 })).map((m) => ({ ...JSON.parse(m.body.Message), severity: m.body.MessageAttributes.severity.Value }));
+    const mine = alerts.filter((a) => a.incidentId === first.opened[0]);
+    expect(mine.map((a) => a.type).sort()).toEqual(['candidate-incident', 'harm-report', 'harm-report']);
+    expect(mine.every((a) => a.severity === 'high')).toBe(true);
+    // Replayed: no new alert.
+    await detectAndEscalate({ ...injury(), reportId: mine.find((a) => a.type === 'harm-report')!.reportId }, deps());
+    expect((await drainQueue(endpoint, alertsQueue, { expected: 0, quietMs: 1500 })).filter((m) => m.raw.includes(first.opened[0]!))).toEqual([]);
   });
 });
