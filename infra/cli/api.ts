@@ -9,7 +9,17 @@ export interface ApiOptions {
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly problem: { title?: string; detail?: string; errors?: { field: string; message: string }[]; correlationId?: string; runbook?: string },
+    readonly problem: {
+      title?: string;
+      detail?: string;
+      errors?: { field: string; message: string }[];
+      correlationId?: string;
+      runbook?: string;
+      instance?: string;
+      /** A gate's open checklist items (422). */
+      unmet?: { id: string; principle: string; missing?: string; how?: string; runbook?: string }[];
+      missingFacts?: { fact: string; missing?: string }[];
+    },
   ) {
     super(`${status} ${problem.title ?? 'error'}${problem.detail ? `: ${problem.detail}` : ''}`);
     this.name = 'ApiError';
@@ -19,6 +29,13 @@ export class ApiError extends Error {
   describe(): string {
     const lines = [`Error ${this.status}: ${this.problem.title ?? ''}`, this.problem.detail ? `  ${this.problem.detail}` : ''];
     for (const e of this.problem.errors ?? []) lines.push(`  - ${e.field}: ${e.message}`);
+    for (const u of this.problem.unmet ?? []) {
+      lines.push(`  - ${u.id} (${u.principle}): ${u.missing ?? ''}`);
+      // The problem's instance is /incidents/{id}/actions: put the real id into the command.
+      const id = /^\/incidents\/([^/]+)/.exec(this.problem.instance ?? '')?.[1];
+      if (u.how) lines.push(`      do: npx ${id ? u.how.replace(/\bID\b/, id) : u.how}    see ${u.runbook}`);
+    }
+    for (const f of this.problem.missingFacts ?? []) lines.push(`  - ${f.fact}: ${f.missing ?? ''}`);
     if (this.problem.runbook) lines.push(`  see ${this.problem.runbook}`);
     if (this.problem.correlationId) lines.push(`  correlation id ${this.problem.correlationId}`);
     return lines.filter(Boolean).join('\n');
@@ -49,7 +66,8 @@ export async function request<T = any>(
     throw new Error(`Cannot reach the API at ${options.apiUrl} (${(error as Error).message}). Is it running? Start it with: npm start`);
   }
   const text = await response.text();
-  const parsed = text ? safeJson(text) : undefined;
+  const isJson = /json/i.test(response.headers.get('content-type') ?? 'application/json');
+  const parsed = !text ? undefined : isJson || !response.ok ? safeJson(text) : text;
   if (!response.ok) throw new ApiError(response.status, (parsed as object) ?? { title: text });
   return { status: response.status, body: parsed as T, headers: response.headers };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { detectionConfigFrom } from '../../shared/detection/config.js';
 import { BacktestMapping, readRows, runBacktest } from '../../shared/detection/backtest.js';
 import type { Signal } from '../../shared/detection/engine.js';
-import type { Command } from './recall.js';
+import type { Command } from './common.js';
 
 /**
  * `recall backtest --input FILE --map MAPPING.json [--from DATE] [--to DATE] [--config RULES.json]
@@ -33,6 +33,7 @@ const describeEvidence = (s: Signal) =>
     .join(' ');
 
 export const backtestCommand: Command = {
+  group: 'qa',
   summary: 'replay a historical CSV or JSONL of complaints through the detection rules',
   usage: 'recall backtest --input FILE --map MAPPING.json [--from DATE] [--to DATE] [--config RULES.json] [--format csv|jsonl] [--json]',
   options: {

@@ -39,7 +39,7 @@ export interface LocalStack {
   /** Demo users with ready-made bearer tokens. */
   readonly users: readonly (DemoUser & { token: string })[];
   /** Queues that make the topics visible locally: alerts and each demo store's notices. */
-  readonly queues: { alerts: QueueInfo; streamFailures: QueueInfo; stores: Record<string, QueueInfo> };
+  readonly queues: { alerts: QueueInfo; publicNotices: QueueInfo; streamFailures: QueueInfo; stores: Record<string, QueueInfo> };
   readonly dynamoPid: number | undefined;
   /** Resolves when the stream has delivered nothing for `quietMs`. */
   streamIdle(quietMs?: number): Promise<void>;
@@ -80,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const topicArns = await provisionTopics(endpoints.snsSqs);
     const sns = { sns: endpoints.snsSqs, sqs: endpoints.snsSqs };
     const alerts = await subscribeQueue(sns, topicArns.incidentAlerts, 'local-incident-alerts');
+    const publicNotices = await subscribeQueue(sns, topicArns.publicNotices, 'local-public-notices');
     const streamFailures = await provisionQueue(endpoints.snsSqs, 'local-stream-failures');
     const stores: Record<string, QueueInfo> = {};
     for (const user of DEMO_USERS.filter((u) => u.storeId && u.region)) {
@@ -139,7 +140,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       endpoints,
       topicArns,
       users,
-      queues: { alerts, streamFailures, stores },
+      queues: { alerts, publicNotices, streamFailures, stores },
       dynamoPid,
       streamIdle: (quietMs) => poller.idle(quietMs),
       pauseStream: () => poller.pause(),

@@ -68,6 +68,28 @@ describe('local stack (npm start)', () => {
     await expect(cli('report', 'list', '--category', 'nope')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('query.category') });
   });
 
+  it('runs an incident through the recall CLI: gates name what is missing, with the command to fix it', async () => {
+    const cli = (token: string, ...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.join(import.meta.dirname, '../../infra/cli/bin.mjs'), ...args], {
+        env: { ...process.env, RECALL_API_URL: local.url, RECALL_TOKEN: local.tokens[token] },
+      });
+    const opened = JSON.parse(
+      (await cli('qa.tanaka', 'incidents', 'open', '--title', 'Metal in wafers', '--class', 'I', '--hazard', 'may contain metal', '--category', 'foreign_matter', '--product', 'WAFER-1=Cocoa wafer', '--lot', 'WAFER-1=L9', '--region', 'kanto', '--json')).stdout,
+    );
+    expect(opened).toMatchObject({ status: 'declared', hazardClass: 'I' });
+    const early = await cli('qa.tanaka', 'incidents', 'contain', opened.id).catch((e) => e);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain('shipment-hold');
+    expect(early.stderr).toContain(`npx recall incidents withdraw ${opened.id}`);
+    const asJson = await cli('qa.tanaka', 'incidents', 'contain', opened.id, '--json').catch((e) => e);
+    expect(JSON.parse(asJson.stderr)).toMatchObject({ status: 422, gate: 'contain' });
+    await cli('qa.tanaka', 'incidents', 'hold', opened.id, '--location', 'PLANT-SAITAMA');
+    await cli('qa.tanaka', 'incidents', 'withdraw', opened.id);
+    expect((await cli('qa.tanaka', 'incidents', 'contain', opened.id)).stdout).toContain('contained (version 4)');
+    await expect(cli('exec.suzuki', 'incidents', 'hold', '--location', 'X')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Give the incident id') });
+    expect((await cli('exec.suzuki', 'incidents', 'report', opened.id)).stdout).toContain('# Recall status report: Metal in wafers');
+  });
+
   it('prints a token for each demo user', () => {
     expect(Object.keys(local.tokens).sort()).toEqual(
       ['admin', 'agent.sato', 'exec.ito', 'exec.suzuki', 'qa.tanaka', 'store.shibuya', 'store.umeda'].sort(),
