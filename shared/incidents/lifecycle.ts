@@ -87,7 +87,10 @@ export function decide(status: IncidentStatus, action: ActionId, roles: readonly
   return spec;
 }
 
-/** The actions these roles may take now: what the CLI and the read offer as next steps. */
+/**
+ * The actions these roles may take now: what the CLI and the read offer as next steps.
+ * `merge` is not offered: a candidate is merged by declaring another one with `merge`.
+ */
 export function availableActions(status: IncidentStatus, roles: readonly Role[]): ActionId[] {
-  return ACTION_IDS.filter((a) => ACTIONS[a].from.includes(status as never) && roles.some((r) => (ACTIONS[a].roles as readonly Role[]).includes(r)));
+  return ACTION_IDS.filter((a) => a !== 'merge' && ACTIONS[a].from.includes(status as never) && roles.some((r) => (ACTIONS[a].roles as readonly Role[]).includes(r)));
 }

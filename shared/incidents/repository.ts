@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -189,14 +190,16 @@ export async function claimKey(incidentId: string, key: ClusterKey, entry: KeyEn
   }
 }
 
-export type AttachResult = { result: 'attached' | 'already-linked'; incidentId: string };
+/** `not-open`: the incident was dismissed or closed after its marker was read; nothing was written. */
+export type AttachResult = { result: 'attached' | 'already-linked' | 'not-open'; incidentId: string };
 
 /**
  * Links a report to an incident. No read-modify-write, so reports on a busy key never race:
  * the link (conditional on absence, so a redelivered report counts once), the count and an
  * optional alert go in one transaction; each key's latest evidence is set by conditional
  * path updates that only move forward. An incident merged meanwhile passes the report on
- * to the one it was merged into. A transaction conflict is retried a few times.
+ * to the one it was merged into; one dismissed or closed meanwhile takes nothing
+ * (`not-open`). A transaction conflict is retried a few times.
  */
 export async function attachReport(
   incidentId: string,
@@ -219,9 +222,9 @@ export async function attachReport(
                 TableName,
                 Key: incidentKey(incidentId),
                 UpdateExpression: 'ADD #record.reportCount :one',
-                ConditionExpression: 'attribute_exists(pk) AND #record.#status <> :merged',
+                ConditionExpression: 'attribute_exists(pk) AND NOT #record.#status IN (:merged, :dismissed, :closed)',
                 ExpressionAttributeNames: { '#record': 'record', '#status': 'status' },
-                ExpressionAttributeValues: { ':one': 1, ':merged': 'merged' },
+                ExpressionAttributeValues: { ':one': 1, ':merged': 'merged', ':dismissed': 'dismissed', ':closed': 'closed' },
               },
             },
             ...(alert ? [outboxPut(TableName, alert, now)] : []),
@@ -240,6 +243,7 @@ export async function attachReport(
       if (incident === 'ConditionalCheckFailed') {
         const target = await getIncident(incidentId);
         if (target?.status === 'merged' && target.mergedInto) return attachReport(target.mergedInto, reportId, at, signals, alert && { ...alert, id: alert.id.replace(incidentId, target.mergedInto) }, now);
+        if (target) return { result: 'not-open', incidentId };
         throw new Error(`Incident ${incidentId} does not exist`);
       }
       if (attempt >= 4) throw error;
@@ -249,6 +253,19 @@ export async function attachReport(
   await moveForward(incidentId, ['lastReportAt'], at, at);
   for (const signal of signals) await moveForward(incidentId, ['keys', signal.key.id, 'evidence', signal.rule], signal, signal.at, true);
   return { result, incidentId };
+}
+
+/**
+ * Drops a key's marker that still points to an incident no longer open. A key claimed by a
+ * report at the moment the incident was dismissed or closed can be left behind that way;
+ * detection heals it when it meets it, so the key can open a new candidate.
+ */
+export async function releaseStaleKey(keyId: string, incidentId: string): Promise<void> {
+  try {
+    await dynamo().send(new DeleteCommand({ TableName: tableName(), Key: openKey(keyId), ConditionExpression: 'incidentId = :id', ExpressionAttributeValues: { ':id': incidentId } }));
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 /** Sets the record path to `value` unless what is there is newer (compared on its `at` when `byAt`). */

@@ -88,13 +88,19 @@ export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
       if (signals.length > 0 && (await repo.claimKey(primary, key, entryOf(key, signals, o.at)))) held.set(key.id, primary);
     }
     const harm = observed.signals.find((s) => s.rule === 'harm');
+    let stale = false;
     for (const incidentId of holders) {
       const signals = observed.signals.filter((s) => held.get(s.key.id) === incidentId);
       const alert = harm && incidentId === primary ? harmAlert(incidentId, 'open', harm) : undefined;
       const linked = await repo.attachReport(incidentId, o.reportId, o.at, signals, alert, now);
       if (linked.result === 'attached') attached.push(linked.incidentId);
+      if (linked.result === 'not-open') {
+        stale = true;
+        for (const key of keys.filter((k) => held.get(k.id) === incidentId)) await repo.releaseStaleKey(key.id, incidentId);
+      }
     }
-    break;
+    if (!stale) break;
+    // A holder was dismissed or closed meanwhile: read the markers again (links are idempotent).
   }
   for (const key of keys) {
     const latest = observed.signals.filter((s) => s.key.id === key.id).at(-1);
@@ -208,7 +214,8 @@ export async function runAction(deps: IncidentDeps, id: string, input: IncidentA
   const incident = await mustGet(id);
   decide(incident.status, input.action as ActionId, principal.roles);
   const now = deps.clock.now();
-  const facts = input.action === 'close' ? await replyFacts(incident) : {};
+  // The close gate needs the replies owed; every answer shows them on the checklist.
+  const facts = await replyFacts(incident);
   const counts = input.action === 'verify' ? await verificationCounts(deps, incident) : undefined;
   const outcome = applyAction(incident, input, { principal, now, policy: deps.policy, facts, ...(counts ? { counts } : {}) });
   const note = 'reason' in input ? input.reason : undefined;

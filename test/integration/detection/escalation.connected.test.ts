@@ -1,4 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { handler as listClusters } from '../../../functions/list-clusters.js';
@@ -212,6 +212,19 @@ describe('one problem, one candidate', () => {
     expect(grown.opened).toHaveLength(1);
     const open = (await ofSku(sku)).filter((i) => i.status === 'candidate');
     expect(open.map((i) => i.id)).toEqual(grown.opened);
+  });
+
+  it('heals a key left pointing at a dismissed candidate (claimed while it was dismissed)', async () => {
+    const sku = `HEAL-${unique()}`;
+    const injury = () => ({ ...allergen(sku, 'L1', new Date()), category: 'injury' as const, injury: true });
+    const first = await detectAndEscalate(injury(), deps());
+    const id = first.opened[0]!;
+    await call(incidentAction, httpEvent({ method: 'POST', path: `/incidents/${id}/actions`, pathParameters: { id }, body: { action: 'dismiss', expectedVersion: 1, reason: 'test' }, user: users.qa }));
+    // The race, replayed: a report claimed the key just before the dismissal committed.
+    await dynamo().send(new PutCommand({ TableName: process.env.TABLE_NAME, Item: { pk: `OPEN#lot|${sku}|L1|injury`, sk: 'OPEN', kind: 'open-incident', incidentId: id } }));
+    const next = await detectAndEscalate(injury(), deps());
+    expect(next.opened).toHaveLength(1);
+    expect(next.opened[0]).not.toBe(id);
   });
 
   it('raises its own high-severity alert for every new injury on an open candidate', async () => {

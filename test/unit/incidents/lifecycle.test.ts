@@ -37,7 +37,7 @@ describe('incidents', () => {
     });
 
     it('offers each role only the actions it may take now', () => {
-      expect(availableActions('candidate', ['qa'])).toEqual(['declare', 'dismiss', 'merge']);
+      expect(availableActions('candidate', ['qa'])).toEqual(['declare', 'dismiss']);
       expect(availableActions('contained', ['executive'])).toEqual(['accept-sponsorship', 'draft-disclosure', 'approve-disclosure', 'disclose', 'acknowledge-breach']);
       expect(availableActions('declared', ['agent'])).toEqual([]);
     });
