@@ -175,6 +175,80 @@ export const catalog = [
     publishes: [],
   },
   {
+    id: 'incident-effectiveness',
+    entry: 'functions/incident-effectiveness.ts',
+    description: 'Recall effectiveness: stores in scope, acknowledged, silent, units removed, the FDA level',
+    trigger: { kind: 'http', method: 'GET', path: '/incidents/{id}/effectiveness', roles: ['qa', 'executive', 'admin'] },
+    table: 'read',
+    publishes: [],
+  },
+  {
+    id: 'incident-replies',
+    entry: 'functions/incident-replies.ts',
+    description: 'The 14-day written reply to every linked customer still owed one',
+    trigger: { kind: 'http', method: 'POST', path: '/incidents/{id}/replies', roles: ['qa', 'admin'] },
+    table: 'readWrite',
+    publishes: [],
+    timeoutSeconds: 60,
+  },
+  {
+    id: 'send-reply',
+    entry: 'functions/send-reply.ts',
+    description: 'The written reply to one complaint; stops its 14-day clock',
+    trigger: { kind: 'http', method: 'POST', path: '/reports/{id}/reply', roles: ['agent', 'qa', 'admin'] },
+    table: 'readWrite',
+    publishes: [],
+  },
+  {
+    id: 'acknowledge-notice',
+    entry: 'functions/acknowledge-notice.ts',
+    description: 'A store acknowledges a withdrawal notice with quantities on hand and removed',
+    trigger: { kind: 'http', method: 'POST', path: '/notices/{id}/acks', roles: ['store'] },
+    table: 'readWrite',
+    publishes: [],
+  },
+  {
+    id: 'store-notices',
+    entry: 'functions/store-notices.ts',
+    description: "A store's open withdrawal notices, for when its queue lost a message",
+    trigger: { kind: 'http', method: 'GET', path: '/stores/{id}/notices', roles: ['store', 'qa', 'admin'] },
+    table: 'read',
+    publishes: [],
+  },
+  {
+    id: 'put-store',
+    entry: 'functions/put-store.ts',
+    description: 'Registers or updates a store in the store directory',
+    trigger: { kind: 'http', method: 'PUT', path: '/stores/{id}', roles: ['admin'] },
+    table: 'readWrite',
+    publishes: [],
+  },
+  {
+    id: 'list-stores',
+    entry: 'functions/list-stores.ts',
+    description: 'The stores of a region in the store directory',
+    trigger: { kind: 'http', method: 'GET', path: '/stores', roles: ['qa', 'executive', 'admin'] },
+    table: 'read',
+    publishes: [],
+  },
+  {
+    id: 'public-notices',
+    entry: 'functions/public-notices.ts',
+    description: 'Published recall notices for the public, HTML or JSON, without sign-in',
+    trigger: { kind: 'http', method: 'GET', path: '/public/notices', roles: 'public' },
+    table: 'read',
+    publishes: [],
+  },
+  {
+    id: 'outbox-sweeper',
+    entry: 'functions/outbox-sweeper.ts',
+    description: 'Every minute: publishes any notice or alert still pending after the stream gave up',
+    trigger: { kind: 'schedule', rateMinutes: 1 },
+    table: 'readWrite',
+    publishes: ['incidentAlerts', 'storeNotices', 'publicNotices', 'customerReplies'],
+    timeoutSeconds: 50,
+  },
+  {
     id: 'watchdog',
     entry: 'functions/watchdog.ts',
     description: 'Every minute: breached clocks and missed incident deadlines, each escalated once',
@@ -196,10 +270,15 @@ export const catalog = [
       retryAttempts: 5,
     },
     table: 'readWrite',
-    publishes: ['incidentAlerts', 'storeNotices', 'publicNotices'],
+    publishes: ['incidentAlerts', 'storeNotices', 'publicNotices', 'customerReplies'],
     timeoutSeconds: 30,
   },
 ] as const satisfies readonly FunctionSpec[];
+
+/** One catalog entry by id (functions read their own grants, e.g. the topics they publish to). */
+export function specOf(id: (typeof catalog)[number]['id']): FunctionSpec {
+  return (catalog as readonly FunctionSpec[]).find((f) => f.id === id)!;
+}
 
 export function httpRoutes(): (FunctionSpec & { trigger: HttpTrigger })[] {
   return (catalog as readonly FunctionSpec[]).filter(

@@ -4,7 +4,8 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { systemClock } from '../shared/platform/clock.js';
-import { loadConfig } from '../shared/platform/config.js';
+import { loadConfig, topicArnsFor } from '../shared/platform/config.js';
+import { specOf } from './catalog.js';
 import { logger } from '../shared/platform/logger.js';
 import { publishOutboxItem } from '../shared/platform/outbox.js';
 import { DynamoCounterStore } from '../shared/detection/dynamo-store.js';
@@ -12,12 +13,8 @@ import { detectAndEscalate, detectionConfigFromEnv } from '../shared/incidents/u
 import { observationOf } from '../shared/reports/observation.js';
 import type { Report } from '../shared/reports/model.js';
 
-const config = loadConfig(['TABLE_NAME', 'INCIDENT_ALERTS_TOPIC_ARN', 'STORE_NOTICES_TOPIC_ARN', 'PUBLIC_NOTICES_TOPIC_ARN']);
-const topicArns = {
-  incidentAlerts: config.INCIDENT_ALERTS_TOPIC_ARN,
-  storeNotices: config.STORE_NOTICES_TOPIC_ARN,
-  publicNotices: config.PUBLIC_NOTICES_TOPIC_ARN,
-};
+const config = loadConfig(['TABLE_NAME']);
+const topicArns = topicArnsFor(specOf('on-table-change').publishes);
 const detection = { store: new DynamoCounterStore(config.TABLE_NAME), config: detectionConfigFromEnv(), clock: systemClock };
 
 /** Records handled at once within a batch: detection is idempotent and order-insensitive. */

@@ -1,12 +1,16 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { ROLES, STORE_ID_CLAIM, REGION_CLAIM } from '../shared/platform/roles.js';
 import { TABLE } from '../shared/platform/table.js';
 import { TOPICS, type TopicId } from '../shared/platform/topics.js';
+
+/** The IAM principal tag that lets the mail integration subscribe to `customer-replies`. */
+export const MAIL_INTEGRATION_TAG = { key: 'recall-role', value: 'mail-integration' } as const;
 
 /**
  * Stateful resources: the table, the topics and the user pool. Kept apart from the
@@ -47,10 +51,24 @@ export class DataStack extends Stack {
         masterKey: snsKey,
         enforceSSL: true,
       });
+    const customerReplies = topic('customerReplies');
+    // Replies carry a customer's contact: only the mail integration, whose IAM role carries
+    // the tag below, may subscribe to them; nobody else, administrators included.
+    customerReplies.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheMailIntegrationSubscribes',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Subscribe'],
+        resources: [customerReplies.topicArn],
+        conditions: { StringNotEquals: { [`aws:PrincipalTag/${MAIL_INTEGRATION_TAG.key}`]: MAIL_INTEGRATION_TAG.value } },
+      }),
+    );
     this.topics = {
       storeNotices: topic('storeNotices'),
       publicNotices: topic('publicNotices'),
       incidentAlerts: topic('incidentAlerts'),
+      customerReplies,
     };
 
     this.userPool = new cognito.UserPool(this, 'Users', {

@@ -99,7 +99,7 @@ export class ServiceStack extends Stack {
             ...(trigger.roles === 'public' ? {} : { authorizer }),
           });
           if (trigger.roles === 'public') {
-            acceptFinding(route, 'APIG4', `Public by design (${spec.description}); it reads no data.`);
+            acceptFinding(route, 'APIG4', `Public by design: ${spec.description}. It holds no personal data.`);
           }
           break;
         }

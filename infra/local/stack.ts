@@ -1,7 +1,9 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { catalog, type FunctionSpec, type HttpTrigger, type ScheduleTrigger, type StreamTrigger } from '../../functions/catalog.js';
+import { systemClock } from '../../shared/platform/clock.js';
 import { TOPICS, type TopicId } from '../../shared/platform/topics.js';
+import { registerStore } from '../../shared/stores/use-cases.js';
 import { DEMO_USERS, devKeys, type DemoUser } from './dev-auth.js';
 import { requirePortFree, startDynamoDbLocal, startSnsSqs, type RunningEmulator } from './emulators.js';
 import { createGateway } from './http-gateway.js';
@@ -39,7 +41,7 @@ export interface LocalStack {
   /** Demo users with ready-made bearer tokens. */
   readonly users: readonly (DemoUser & { token: string })[];
   /** Queues that make the topics visible locally: alerts and each demo store's notices. */
-  readonly queues: { alerts: QueueInfo; publicNotices: QueueInfo; streamFailures: QueueInfo; stores: Record<string, QueueInfo> };
+  readonly queues: { alerts: QueueInfo; publicNotices: QueueInfo; customerReplies: QueueInfo; streamFailures: QueueInfo; stores: Record<string, QueueInfo> };
   readonly dynamoPid: number | undefined;
   /** Resolves when the stream has delivered nothing for `quietMs`. */
   streamIdle(quietMs?: number): Promise<void>;
@@ -81,6 +83,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sns = { sns: endpoints.snsSqs, sqs: endpoints.snsSqs };
     const alerts = await subscribeQueue(sns, topicArns.incidentAlerts, 'local-incident-alerts');
     const publicNotices = await subscribeQueue(sns, topicArns.publicNotices, 'local-public-notices');
+    const customerReplies = await subscribeQueue(sns, topicArns.customerReplies, 'local-customer-replies');
     const streamFailures = await provisionQueue(endpoints.snsSqs, 'local-stream-failures');
     const stores: Record<string, QueueInfo> = {};
     for (const user of DEMO_USERS.filter((u) => u.storeId && u.region)) {
@@ -101,6 +104,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       FUNCTION_ID: 'local',
       ...Object.fromEntries((Object.keys(TOPICS) as TopicId[]).map((id) => [TOPICS[id].envVar, topicArns[id]])),
     });
+
+    // The demo stores are in the store directory, as an admin would register them.
+    for (const user of DEMO_USERS.filter((u) => u.storeId && u.region)) {
+      await registerStore({ clock: systemClock }, user.storeId!, { region: user.region!, name: user.about }, { userId: 'local-setup' });
+    }
 
     const specs = catalog as readonly FunctionSpec[];
     const load = async <T extends FunctionSpec['trigger']>(kind: T['kind']) =>
@@ -140,7 +148,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       endpoints,
       topicArns,
       users,
-      queues: { alerts, publicNotices, streamFailures, stores },
+      queues: { alerts, publicNotices, customerReplies, streamFailures, stores },
       dynamoPid,
       streamIdle: (quietMs) => poller.idle(quietMs),
       pauseStream: () => poller.pause(),

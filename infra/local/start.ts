@@ -40,7 +40,7 @@ try {
 console.log(`
 Recall API ready at ${stack.url} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s
   DynamoDB Local   ${stack.endpoints.dynamodb} (pid ${stack.dynamoPid ?? '-'}, table ${stack.tableName}, ${values['data-dir'] ? `data in ${values['data-dir']}` : 'in memory'})
-  SNS/SQS          ${stack.endpoints.snsSqs} (queues: local-incident-alerts, local-public-notices, ${Object.keys(stack.queues.stores).map((s) => `store-${s}`).join(', ')})
+  SNS/SQS          ${stack.endpoints.snsSqs} (queues: local-incident-alerts, local-public-notices, local-customer-replies, ${Object.keys(stack.queues.stores).map((s) => `store-${s}`).join(', ')})
   try it           curl ${stack.url}/health
 
 Demo users (bearer tokens valid 12 h):`);

@@ -3,7 +3,9 @@ import { DAY, HOUR } from '../platform/clock.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from '../platform/errors.js';
 import type { OutboxMessage } from '../platform/outbox.js';
 import { checkNoticeFacts, textHash } from './disclosure.js';
-import { breachedDeadlines, deadlineBreached, fixDate, regionsNotNotified, unmetItems, type GateFacts } from './gates.js';
+import { breachedDeadlines, deadlineBreached, fixDate, unmetItems, withdrawalsMissing, type GateFacts } from './gates.js';
+import type { PublicNotice, StoreNotice } from '../notices/model.js';
+import { noticeListing } from '../notices/repository.js';
 import { decide, type ActionId, type GateId } from './lifecycle.js';
 import { DEFAULT_WITHDRAWAL_INSTRUCTIONS, publicNotice, storeWithdrawal } from './messages.js';
 import { DEADLINE_IDS, type Deadline, type DeadlineId, type HazardClass, type Incident, type Stamp } from './model.js';
@@ -23,6 +25,8 @@ export interface ActionContext {
   readonly facts: GateFacts;
   /** For `verify`: reports counted on each key in the window after the fix. */
   readonly counts?: Record<string, number>;
+  /** For `issue-withdrawal` to listed stores: each store's region, from the store directory. */
+  readonly storeRegions?: Record<string, string>;
 }
 
 export interface ActionOutcome {
@@ -32,6 +36,8 @@ export interface ActionOutcome {
   readonly releaseKeys?: boolean;
   /** Per key, the evidence a later signal must exceed to open a new candidate. */
   readonly dismissedEvidence?: Record<string, number>;
+  /** The notice the public page shows from now on. */
+  readonly publicNotice?: PublicNotice;
 }
 
 /** A 422 for a rule of the process, with the runbook that explains it. */
@@ -74,6 +80,7 @@ export function nextDeadline(incident: Incident): string | undefined {
   const due = Object.values(incident.deadlines ?? {})
     .filter((d) => !d.escalatedAt && (!d.metAt || d.metAt > d.due))
     .map((d) => d.due);
+  if (incident.storeFollowUp?.nextCheckAt && !['closed', 'dismissed', 'merged'].includes(incident.status)) due.push(incident.storeFollowUp.nextCheckAt);
   return due.sort()[0];
 }
 
@@ -136,7 +143,8 @@ export function applyAction(incident: Incident, input: IncidentAction, ctx: Acti
       };
       // A region added after the stores were notified re-opens the stores-notified deadline.
       const storesDeadline = next.deadlines?.['stores-notified'];
-      if (storesDeadline?.metAt && regionsNotNotified(next).length > 0) {
+      const { stores, regions } = withdrawalsMissing(next);
+      if (storesDeadline?.metAt && stores.length + regions.length > 0) {
         const { metAt: _reopened, ...rest } = storesDeadline;
         return same({ ...next, deadlines: { ...next.deadlines, 'stores-notified': rest } });
       }
@@ -145,16 +153,29 @@ export function applyAction(incident: Incident, input: IncidentAction, ctx: Acti
     case 'record-hold':
       return same({ hold: { ...stamp(ctx), locations: input.locations, heldAt: input.heldAt ? new Date(input.heldAt).toISOString() : now, ...(input.note ? { note: input.note } : {}) } });
     case 'issue-withdrawal': {
-      if (!incident.scope?.products?.length || !incident.scope.regions?.length || (!incident.scope.lots?.length && !incident.scope.productionDates)) {
+      const scope = incident.scope;
+      if (!scope?.products?.length || (!scope.regions?.length && !scope.stores?.length) || (!scope.lots?.length && !scope.productionDates)) {
         throw ruleError('A withdrawal notice needs the scope first: products, lots or production dates, and regions.', 'scope-before-withdrawal', 'runbooks/contain-incident.md#1-define-the-scope');
       }
-      const regions = regionsNotNotified(incident);
-      if (regions.length === 0) throw new ConflictError('Every region in scope already has its withdrawal notice.');
+      const missing = withdrawalsMissing(incident);
+      const unknown = missing.stores.filter((s) => !ctx.storeRegions?.[s]);
+      if (unknown.length) {
+        throw ruleError(`The store directory has no ${unknown.join(', ')}: register the stores first (recall store register).`, 'store-not-in-directory', 'runbooks/contain-incident.md#3-withdraw-from-stores');
+      }
+      const targets = [...missing.regions.map((region) => ({ region })), ...missing.stores.map((storeId) => ({ region: ctx.storeRegions![storeId]!, storeId }))];
+      if (targets.length === 0) throw new ConflictError('Every region and store in scope already has its withdrawal notice.');
       const instructions = input.instructions ?? DEFAULT_WITHDRAWAL_INSTRUCTIONS;
-      const outbox = regions.map((region) => storeWithdrawal(incident, region, instructions, ctx.now));
-      const withdrawals = [...(incident.withdrawals ?? []), ...regions.map((region, i) => ({ ...stamp(ctx), region, noticeId: outbox[i]!.id }))];
-      const next = { ...incident, withdrawals };
-      return same({ withdrawals, deadlines: regionsNotNotified(next).length === 0 ? meet(incident, 'stores-notified', now) : incident.deadlines }, outbox);
+      const outbox = targets.map((t) => {
+        const message = storeWithdrawal(incident, t, instructions, ctx.now);
+        const notice: StoreNotice = { noticeId: message.id, incidentId: incident.id, type: 'store-withdrawal', ...t, ...(incident.hazardClass ? { hazardClass: incident.hazardClass } : {}), issuedAt: now, issuedBy: ctx.principal.userId };
+        return { ...message, listing: noticeListing(notice) };
+      });
+      const withdrawals = [...(incident.withdrawals ?? []), ...targets.map((t, i) => ({ ...stamp(ctx), ...t, noticeId: outbox[i]!.id }))];
+      const after = withdrawalsMissing({ ...incident, withdrawals });
+      const deadlines = after.stores.length + after.regions.length === 0 ? meet(incident, 'stores-notified', now) : incident.deadlines;
+      // Stores that have not acknowledged are re-notified, then escalated (the watchdog).
+      const followUp = { stage: 0 as const, nextCheckAt: new Date(ctx.now.getTime() + ctx.policy.storeResponse.renotifyAfterHours * HOUR).toISOString() };
+      return same({ withdrawals, deadlines, storeFollowUp: followUp }, outbox);
     }
     case 'accept-sponsorship':
       if (incident.sponsor) throw new ConflictError(`The incident already has an executive sponsor (${incident.sponsor.by}, since ${incident.sponsor.at}).`);
@@ -188,9 +209,25 @@ export function applyAction(incident: Incident, input: IncidentAction, ctx: Acti
     case 'contain':
       return same({});
     case 'disclose': {
-      const publish = incident.disclosure!.mode === 'public-notice';
-      const outbox = publish ? [publicNotice(incident)] : [];
-      return same({ disclosed: { ...stamp(ctx), ...(publish ? { noticeId: outbox[0]!.id } : {}) }, deadlines: meet(incident, 'disclosed', now) }, outbox);
+      const d = incident.disclosure!;
+      if (d.mode === 'no-public-notice') return same({ disclosed: stamp(ctx), deadlines: meet(incident, 'disclosed', now) });
+      const message = publicNotice(incident);
+      const page: PublicNotice = {
+        incidentId: incident.id,
+        noticeId: message.id,
+        title: incident.title!,
+        hazardClass: incident.hazardClass!,
+        hazard: incident.hazard!,
+        products: incident.scope?.products ?? [],
+        lots: incident.scope?.lots ?? [],
+        ...(incident.scope?.productionDates ? { productionDates: incident.scope.productionDates } : {}),
+        regions: incident.scope?.regions ?? [],
+        text: d.text,
+        textHash: d.textHash,
+        approvedBy: incident.approval!.by,
+        publishedAt: now,
+      };
+      return { ...same({ disclosed: { ...stamp(ctx), noticeId: message.id }, deadlines: meet(incident, 'disclosed', now) }, [message]), publicNotice: page };
     }
     case 'remediate':
       return same({});

@@ -1,4 +1,5 @@
 import type { Role } from '../platform/roles.js';
+import type { Effectiveness } from '../notices/effectiveness.js';
 import { checkNoticeFacts } from './disclosure.js';
 import type { GateId } from './lifecycle.js';
 import { DEADLINE_IDS, type Deadline, type Incident } from './model.js';
@@ -28,6 +29,8 @@ export interface GateFacts {
   /** Linked reports whose 14-day reply is not sent yet (ids only). */
   readonly repliesOwed?: readonly string[];
   readonly linkedReports?: number;
+  /** Store acknowledgements against the class's effectiveness target. */
+  readonly effectiveness?: Pick<Effectiveness, 'storesInScope' | 'acknowledged' | 'notResponded' | 'level' | 'targetPercent' | 'achievedPercent' | 'met' | 'problem'>;
 }
 
 export interface ItemResult {
@@ -52,6 +55,7 @@ export const CHECKLIST: readonly ChecklistItem[] = [
   { id: 'sponsor-accepted', principle: 'leadership', gate: 'disclose', requires: 'an executive sponsor has accepted the incident', providedBy: ['executive'], how: 'recall incidents sponsor ID', runbook: `${DISCLOSE}#1-sponsor` },
   { id: 'disclosure-text', principle: 'disclosure', gate: 'disclose', requires: 'a public notice stating product, lots, hazard, what to do and how to reach us (class III: a no-public-notice decision instead)', providedBy: ['qa', 'executive', 'admin'], how: 'recall incidents draft-notice ID --file notice.txt', runbook: `${DISCLOSE}#2-draft-the-notice` },
   { id: 'disclosure-approved', principle: 'leadership', gate: 'disclose', requires: 'an executive other than the declarer approved this exact text', providedBy: ['executive'], how: 'recall incidents approve-notice ID', runbook: `${DISCLOSE}#3-approve` },
+  { id: 'effectiveness', principle: 'customer-first', gate: 'close', requires: "the stores in scope acknowledged the withdrawal and reported what they pulled, to the class's effectiveness level", providedBy: ['store'], how: 'recall store ack NOTICE --on-hand N --removed N', runbook: `${CONTAIN}#5-effectiveness` },
   { id: 'root-cause', principle: 'prevention', gate: 'close', requires: 'the root cause', providedBy: ['qa', 'admin'], how: 'recall incidents root-cause ID --text T', runbook: `${CLOSE}#1-root-cause` },
   { id: 'capa', principle: 'prevention', gate: 'close', requires: 'corrective and preventive actions with owners and due dates; corrective ones done', providedBy: ['qa', 'admin'], how: 'recall incidents add-action ID --kind corrective --description D --owner O --due DATE', runbook: `${CLOSE}#2-corrective-and-preventive-actions` },
   { id: 'verification', principle: 'prevention', gate: 'close', requires: 'no new report on the incident keys over the verification window after the fix, or an executive override', providedBy: ['qa', 'admin', 'executive'], how: 'recall incidents verify ID', runbook: `${CLOSE}#3-verify-the-fix` },
@@ -69,11 +73,21 @@ export function breachedDeadlines(incident: Incident, now: Date): Deadline[] {
   return DEADLINE_IDS.map((id) => incident.deadlines?.[id]).filter((d): d is Deadline => !!d && deadlineBreached(d, now));
 }
 
-/** Regions in scope that have no store withdrawal notice yet. */
-export function regionsNotNotified(incident: Incident): string[] {
-  const notified = new Set((incident.withdrawals ?? []).map((w) => w.region));
-  return (incident.scope?.regions ?? []).filter((r) => !notified.has(r));
+/**
+ * What still needs a store withdrawal notice: the stores the scope lists (one targeted
+ * notice each), or else its regions (one notice per region, to every store there).
+ */
+export function withdrawalsMissing(incident: Incident): { stores: string[]; regions: string[] } {
+  const done = incident.withdrawals ?? [];
+  if (incident.scope?.stores?.length) {
+    const notified = new Set(done.map((w) => w.storeId));
+    return { stores: incident.scope.stores.filter((s) => !notified.has(s)), regions: [] };
+  }
+  const notified = new Set(done.filter((w) => !w.storeId).map((w) => w.region));
+  return { stores: [], regions: (incident.scope?.regions ?? []).filter((r) => !notified.has(r)) };
 }
+
+const missingLabel = (m: { stores: string[]; regions: string[] }) => [...m.regions, ...m.stores.map((s) => `store ${s}`)];
 
 /** The date of the fix: the latest completion of a corrective action. */
 export function fixDate(incident: Incident): string | undefined {
@@ -97,9 +111,9 @@ const PREDICATES: Record<string, (incident: Incident, facts: GateFacts, now: Dat
   },
   'shipment-hold': (i) => (i.hold ? done({ by: i.hold.by, at: i.hold.at, heldAt: i.hold.heldAt, locations: i.hold.locations }) : pending('record where shipments are held and since when')),
   'store-withdrawal': (i) => {
-    if (!i.scope?.regions?.length) return blocked('define the regions in scope first');
-    const missing = regionsNotNotified(i);
-    return missing.length ? pending(`no withdrawal notice yet for: ${missing.join(', ')}`) : done({ notices: (i.withdrawals ?? []).map((w) => ({ noticeId: w.noticeId, region: w.region, at: w.at, by: w.by })) });
+    if (!i.scope?.regions?.length && !i.scope?.stores?.length) return blocked('define the regions in scope first');
+    const missing = missingLabel(withdrawalsMissing(i));
+    return missing.length ? pending(`no withdrawal notice yet for: ${missing.join(', ')}`) : done({ notices: (i.withdrawals ?? []).map((w) => ({ noticeId: w.noticeId, region: w.region, ...(w.storeId ? { storeId: w.storeId } : {}), at: w.at, by: w.by })) });
   },
   'sponsor-accepted': (i) => (i.sponsor ? done({ by: i.sponsor.by, at: i.sponsor.at }) : pending('an executive accepts sponsorship')),
   'disclosure-text': (i) => {
@@ -119,6 +133,14 @@ const PREDICATES: Record<string, (incident: Incident, facts: GateFacts, now: Dat
     if (a.textHash !== d.textHash || a.mode !== d.mode) return pending('the text changed after it was approved: approve the new text');
     if (a.by === i.declared?.by) return pending('the declarer cannot approve alone: another executive approves');
     return done({ by: a.by, at: a.at, textHash: a.textHash });
+  },
+  effectiveness: (i, facts) => {
+    if (!i.withdrawals?.length) return blocked('issue the store withdrawal notices first');
+    const e = facts.effectiveness;
+    if (!e) return pending('not evaluated');
+    if (e.problem) return pending(e.problem);
+    const figures = { level: e.level, targetPercent: e.targetPercent, achievedPercent: e.achievedPercent, storesInScope: e.storesInScope, acknowledged: e.acknowledged };
+    return e.met ? done(figures) : pending(`level ${e.level}: ${e.achievedPercent} % of ${e.storesInScope} stores acknowledged, ${e.targetPercent} % needed; not responded: ${e.notResponded.slice(0, 20).join(', ')}${e.notResponded.length > 20 ? ', …' : ''}`);
   },
   'root-cause': (i) => (i.rootCause ? done({ by: i.rootCause.by, at: i.rootCause.at }) : pending('record the root cause')),
   capa: (i) => {

@@ -55,11 +55,19 @@ export function harmAlert(incidentId: string, status: string, signal: Signal): O
   };
 }
 
-/** The store withdrawal notice for one region in scope (published once per region). */
-export function storeWithdrawal(incident: Incident, region: string, instructions: string, now: Date): OutboxMessage {
-  const noticeId = withdrawalNoticeId(incident.id, region);
+/**
+ * The store withdrawal notice: published once per region in scope, to every store there, or
+ * once per listed store, targeted to it. Region-wide notices carry `storeId=all` so that a
+ * store's one filter policy (its region, and its id or `all`) matches both kinds, on SNS and
+ * on the local emulator alike.
+ */
+export function storeWithdrawal(incident: Incident, target: { region: string; storeId?: string }, instructions: string, now: Date, reminderOf?: string): OutboxMessage {
+  const { region } = target;
+  const reminder = !!reminderOf;
+  // A reminder goes to one store and asks it to acknowledge the notice it did not answer.
+  const noticeId = reminderOf ?? withdrawalNoticeId(incident.id, region, target.storeId);
   return {
-    id: noticeId,
+    id: reminderOf ? `reminder-${reminderOf}-${Buffer.from(target.storeId ?? '', 'utf8').toString('hex').slice(0, 64)}` : noticeId,
     topic: 'storeNotices',
     subject: ascii(`Recall withdrawal: incident ${incident.id} class ${incident.hazardClass}`),
     message: {
@@ -73,18 +81,20 @@ export function storeWithdrawal(incident: Incident, region: string, instructions
       lots: incident.scope?.lots ?? [],
       ...(incident.scope?.productionDates ? { productionDates: incident.scope.productionDates } : {}),
       region,
-      ...(incident.scope?.stores?.length ? { stores: incident.scope.stores } : {}),
+      ...(target.storeId ? { storeId: target.storeId } : {}),
       instructions,
-      acknowledge: `Acknowledge notice ${noticeId} with the quantity on hand and the quantity removed.`,
+      acknowledge: `Acknowledge notice ${noticeId} with the quantity on hand and the quantity removed: POST /notices/${noticeId}/acks (recall store ack ${noticeId}).`,
       issuedAt: now.toISOString(),
+      ...(reminder ? { reminder: true } : {}),
     },
-    attributes: { noticeType: 'store-withdrawal', incidentId: incident.id, hazardClass: incident.hazardClass ?? '', region, storeId: 'all' },
+    attributes: { noticeType: reminder ? 'store-withdrawal-reminder' : 'store-withdrawal', incidentId: incident.id, hazardClass: incident.hazardClass ?? '', region, storeId: target.storeId ?? 'all', noticeId },
   };
 }
 
-/** Stable per incident and region, so a consumer can de-duplicate redeliveries. */
-export function withdrawalNoticeId(incidentId: string, region: string): string {
-  return `withdrawal-${incidentId}-${Buffer.from(region, 'utf8').toString('hex').slice(0, 64)}`;
+/** Stable per incident and target, so a consumer can de-duplicate redeliveries. */
+export function withdrawalNoticeId(incidentId: string, region: string, storeId?: string): string {
+  const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex').slice(0, 64);
+  return storeId ? `withdrawal-${incidentId}-s${hex(storeId)}` : `withdrawal-${incidentId}-${hex(region)}`;
 }
 
 /** The approved public notice, byte for byte as approved: the text is the whole message. */
@@ -123,5 +133,25 @@ export function deadlineBreachAlert(incident: Incident, deadline: Deadline, now:
       runbook: 'runbooks/deadline-breach.md',
     },
     attributes: { alertType: 'deadline-breach', severity: incident.hazardClass === 'I' ? 'high' : 'normal', incidentId: incident.id },
+  };
+}
+
+/** QA's escalation when stores have not acknowledged a withdrawal after the reminder. */
+export function storesSilentAlert(incident: Incident, silent: readonly string[], now: Date): OutboxMessage {
+  return {
+    id: `silent-stores-${incident.id}-${now.toISOString().slice(0, 16)}`,
+    topic: 'incidentAlerts',
+    subject: `Stores not responding on incident ${incident.id}`,
+    message: {
+      type: 'stores-not-responding',
+      incidentId: incident.id,
+      title: incident.title,
+      hazardClass: incident.hazardClass,
+      stores: silent.slice(0, 200),
+      count: silent.length,
+      detectedAt: now.toISOString(),
+      runbook: 'runbooks/contain-incident.md#5-effectiveness',
+    },
+    attributes: { alertType: 'stores-not-responding', severity: incident.hazardClass === 'I' ? 'high' : 'normal', incidentId: incident.id },
   };
 }

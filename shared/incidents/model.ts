@@ -61,6 +61,8 @@ export interface ShipmentHold extends Stamp {
 export interface Withdrawal extends Stamp {
   readonly noticeId: string;
   readonly region: string;
+  /** Set when the scope lists stores: the notice targets this one store. */
+  readonly storeId?: string;
 }
 
 export type DisclosureMode = 'public-notice' | 'no-public-notice';
@@ -121,6 +123,8 @@ export interface Lifecycle {
   readonly mergedFrom?: readonly string[];
   readonly hold?: ShipmentHold;
   readonly withdrawals?: readonly Withdrawal[];
+  /** Follow-up of stores that have not acknowledged: re-notified (stage 1), then escalated (2). */
+  readonly storeFollowUp?: { readonly stage: 0 | 1 | 2; readonly nextCheckAt?: string; readonly renotified?: Stamp & { stores: number }; readonly escalated?: Stamp & { stores: number } };
   readonly disclosure?: Disclosure;
   readonly approval?: Approval;
   readonly disclosed?: Stamp & { noticeId?: string };
@@ -133,7 +137,7 @@ export interface Lifecycle {
 
 export const LIFECYCLE_FIELDS = [
   'status', 'title', 'hazardClass', 'hazard', 'scope', 'declared', 'qaOwner', 'sponsor', 'dismissal', 'mergedInto',
-  'mergedFrom', 'hold', 'withdrawals', 'disclosure', 'approval', 'disclosed', 'deadlines', 'rootCause', 'actions',
+  'mergedFrom', 'hold', 'withdrawals', 'storeFollowUp', 'disclosure', 'approval', 'disclosed', 'deadlines', 'rootCause', 'actions',
   'verification', 'closed',
 ] as const satisfies readonly (keyof Lifecycle)[];
 

@@ -14,10 +14,26 @@ const ClassDeadlines = z.strictObject({
   disclosedHours: z.number().positive().max(24 * 90).nullable(),
 });
 
+/**
+ * The FDA effectiveness-check level of a class (21 CFR 7.42(b)(3)): the share of consignees
+ * (here: stores in scope) that must confirm they received the notice and acted on it.
+ * A = 100 %, B = more than C and less than A, C = 10 %, D = 2 %, E = no check.
+ */
+export const EFFECTIVENESS_LEVELS = { A: 100, B: null, C: 10, D: 2, E: 0 } as const;
+const Effectiveness = z
+  .strictObject({ level: z.enum(['A', 'B', 'C', 'D', 'E']), targetPercent: z.number().min(0).max(100) })
+  .refine((e) => e.level !== 'B' ? e.targetPercent === EFFECTIVENESS_LEVELS[e.level] : e.targetPercent > 10 && e.targetPercent < 100, {
+    message: 'targetPercent must match the level: A 100, B between 10 and 100, C 10, D 2, E 0',
+    path: ['targetPercent'],
+  });
+
 export const IncidentPolicy = z.strictObject({
   deadlines: z.strictObject({ I: ClassDeadlines, II: ClassDeadlines, III: ClassDeadlines }),
   /** Days after the fix during which no new report may arrive on the incident's keys. */
   verificationDays: z.number().int().min(1).max(365),
+  effectiveness: z.strictObject({ I: Effectiveness, II: Effectiveness, III: Effectiveness }),
+  /** Stores that have not acknowledged a withdrawal are re-notified, then escalated to QA. */
+  storeResponse: z.strictObject({ renotifyAfterHours: z.number().positive().max(24 * 14), escalateAfterHours: z.number().positive().max(24 * 14) }),
 });
 export type IncidentPolicy = z.infer<typeof IncidentPolicy>;
 
@@ -28,29 +44,30 @@ export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = {
     III: { storesNotifiedHours: 72, disclosedHours: null },
   },
   verificationDays: 30,
+  effectiveness: { I: { level: 'A', targetPercent: 100 }, II: { level: 'B', targetPercent: 90 }, III: { level: 'C', targetPercent: 10 } },
+  storeResponse: { renotifyAfterHours: 4, escalateAfterHours: 4 },
 };
 
 /** Reads `INCIDENT_POLICY` over the defaults (per class, partially); throws ConfigError naming each bad path. */
 export function incidentPolicyFrom(env: Record<string, string | undefined> = process.env): IncidentPolicy {
   const raw = env.INCIDENT_POLICY;
   if (!raw) return DEFAULT_INCIDENT_POLICY;
-  let parsed: { deadlines?: Record<string, object>; verificationDays?: number };
+  let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
     throw new ConfigError([`INCIDENT_POLICY is not JSON: ${raw}`]);
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(['INCIDENT_POLICY must be a JSON object']);
-  const merged = {
-    ...DEFAULT_INCIDENT_POLICY,
-    ...parsed,
-    deadlines: Object.fromEntries(
-      Object.entries({ ...DEFAULT_INCIDENT_POLICY.deadlines, ...(parsed.deadlines ?? {}) }).map(([cls, d]) => [
-        cls,
-        { ...(DEFAULT_INCIDENT_POLICY.deadlines as Record<string, object>)[cls], ...d },
-      ]),
-    ),
-  };
+  // Partial at every level: a class, a field of a class, or a field of storeResponse.
+  const defaults = DEFAULT_INCIDENT_POLICY as unknown as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...defaults, ...parsed };
+  for (const section of ['deadlines', 'effectiveness'] as const) {
+    const given = (parsed as Record<string, Record<string, object> | undefined>)[section] ?? {};
+    const base = DEFAULT_INCIDENT_POLICY[section] as Record<string, object>;
+    merged[section] = Object.fromEntries(Object.entries({ ...base, ...given }).map(([cls, d]) => [cls, { ...base[cls], ...d }]));
+  }
+  merged.storeResponse = { ...DEFAULT_INCIDENT_POLICY.storeResponse, ...((parsed as { storeResponse?: object }).storeResponse ?? {}) };
   const result = IncidentPolicy.safeParse(merged);
   if (!result.success) throw new ConfigError(result.error.issues.map((i) => `INCIDENT_POLICY.${i.path.join('.')}: ${i.message}`));
   return result.data;

@@ -1,5 +1,6 @@
 import type { IncidentView } from './use-cases.js';
 import type { IncidentEvent } from './model.js';
+import type { Effectiveness } from '../notices/effectiveness.js';
 
 /**
  * The recall status report, in the spirit of an FDA recall status report (21 CFR 7.53):
@@ -7,7 +8,7 @@ import type { IncidentEvent } from './model.js';
  * replies, root cause, actions and the timeline. JSON for systems, Markdown for people.
  * Built from the incident view: ids, codes and staff-written text, never a customer.
  */
-export function statusReport(view: IncidentView & { timeline: IncidentEvent[] }, now: Date) {
+export function statusReport(view: IncidentView & { timeline: IncidentEvent[] }, stores: Effectiveness | undefined, now: Date) {
   const at = (action: string) => view.timeline.find((e) => e.action === action)?.at;
   return {
     generatedAt: now.toISOString(),
@@ -41,9 +42,7 @@ export function statusReport(view: IncidentView & { timeline: IncidentEvent[] },
         ? { mode: view.disclosure.mode, textHash: view.disclosure.textHash, approvedBy: view.approval?.by, approvedAt: view.approval?.at, publishedAt: view.disclosed?.at, noticeId: view.disclosed?.noticeId, text: view.disclosure.text }
         : undefined,
     },
-    // Store acknowledgements and quantities are recorded by the notices feature; until it
-    // lands the report says so rather than showing zeros that look like a failed recall.
-    storeAcknowledgements: { tracked: false, note: 'store acknowledgements are not recorded yet' },
+    storeAcknowledgements: stores ?? null,
     customerReplies: { linkedReports: view.linkedReports ?? 0, owed: view.repliesOwed ?? [], sent: (view.linkedReports ?? 0) - (view.repliesOwed?.length ?? 0) },
     rootCause: view.rootCause,
     actions: view.actions ?? [],
@@ -94,8 +93,14 @@ export function statusReportMarkdown(r: StatusReport): string {
       ? [`Public disclosure (${r.notices.publicNotice.mode}), sha256 \`${r.notices.publicNotice.textHash}\`, approved by ${r.notices.publicNotice.approvedBy ?? '—'}, published ${r.notices.publicNotice.publishedAt ?? 'not yet'}:`, '', ...r.notices.publicNotice.text.split('\n').map((l) => `> ${l}`)].join('\n')
       : 'Public disclosure: not drafted.',
     '',
-    '## Store acknowledgements',
-    r.storeAcknowledgements.tracked ? '' : `_${r.storeAcknowledgements.note}_`,
+    '## Store acknowledgements and effectiveness',
+    r.storeAcknowledgements
+      ? [
+          `Level ${r.storeAcknowledgements.level} (target ${r.storeAcknowledgements.targetPercent} %): ${r.storeAcknowledgements.acknowledged} of ${r.storeAcknowledgements.storesInScope} stores acknowledged (${r.storeAcknowledgements.achievedPercent} %) — ${r.storeAcknowledgements.met ? 'target met' : 'target not met'}; ${r.storeAcknowledgements.unitsRemoved} units removed, ${r.storeAcknowledgements.unitsOnHand} on hand.`,
+          '',
+          mdTable(['store', 'region', 'acknowledged', 'on hand', 'removed'], r.storeAcknowledgements.byStore.map((b) => [b.storeId, b.region, b.acknowledgedAt ?? 'not responded', b.quantityOnHand ?? '', b.quantityRemoved ?? ''])),
+        ].join('\n')
+      : '_no store withdrawal issued_',
     '',
     '## Customer replies (14-day rule)',
     `${r.customerReplies.sent} of ${r.customerReplies.linkedReports} linked customers have their written reply.${r.customerReplies.owed.length ? ` Owed: ${r.customerReplies.owed.join(', ')}` : ''}`,

@@ -17,6 +17,8 @@ import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { Signal } from '../detection/engine.js';
 import type { ClusterKey } from '../detection/keys.js';
 import { nextDeadline } from './actions.js';
+import type { PublicNotice } from '../notices/model.js';
+import { publicNoticeItem } from '../notices/repository.js';
 import { LIFECYCLE_FIELDS, type ClusterSummary, type Incident, type IncidentEvent, type KeyEntry } from './model.js';
 
 /**
@@ -301,6 +303,8 @@ export interface IncidentWrite {
   readonly dismissedEvidence?: Record<string, number>;
   /** Keys moved to this incident from merged candidates: their markers point here after. */
   readonly adoptKeys?: Record<string, { entry: KeyEntry; from: string }>;
+  /** The public notice the action published (for the public page). */
+  readonly publicNotice?: PublicNotice;
 }
 
 function versionedUpdate(TableName: string, write: IncidentWrite) {
@@ -360,6 +364,7 @@ export async function saveIncidents(writes: readonly IncidentWrite[], now: Date)
     for (const [key, count] of Object.entries(write.dismissedEvidence ?? {})) {
       items.push({ Put: { TableName, Item: { ...dismissedKey(key), kind: 'dismissed-key', incidentId: id, count, at: now.toISOString() } } });
     }
+    if (write.publicNotice) items.push({ Put: { TableName, Item: publicNoticeItem(write.publicNotice), ConditionExpression: 'attribute_not_exists(pk)' } });
     for (const [key, { from }] of Object.entries(write.adoptKeys ?? {})) {
       items.push({
         Put: { TableName, Item: { ...openKey(key), kind: 'open-incident', incidentId: id }, ConditionExpression: 'incidentId = :from', ExpressionAttributeValues: { ':from': from } },

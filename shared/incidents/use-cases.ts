@@ -1,6 +1,5 @@
 import type { Principal } from '../platform/auth.js';
 import { ConfigError } from '../platform/config.js';
-import type { Clock } from '../platform/clock.js';
 import { ConflictError, NotFoundError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { detectionConfigFrom, type DetectionConfig } from '../detection/config.js';
@@ -8,11 +7,17 @@ import { observe, SUMMARY_WINDOWS, type Signal } from '../detection/engine.js';
 import { clusterKeys, dayOf, lotKey, productKey, type ClusterKey, type Observation } from '../detection/keys.js';
 import type { CounterStore } from '../detection/store.js';
 import { listReports, replyClocks } from '../reports/repository.js';
+import type { Effectiveness } from '../notices/effectiveness.js';
+import { incidentEffectiveness } from '../notices/use-cases.js';
+import { getStores } from '../stores/repository.js';
 import { applyAction, deadlinesFor, deadlinesToEscalate, evidenceSize } from './actions.js';
 import { evaluateChecklist, fixDate, deadlineBreached, type GateFacts } from './gates.js';
 import { availableActions, decide, STATUS_RUNBOOK, type ActionId } from './lifecycle.js';
-import { candidateAlert, deadlineBreachAlert, harmAlert } from './messages.js';
-import { HAZARD_CLASS_MEANING, type Incident, type IncidentEvent, type KeyEntry } from './model.js';
+import { candidateAlert, deadlineBreachAlert, DEFAULT_WITHDRAWAL_INSTRUCTIONS, harmAlert, storesSilentAlert, storeWithdrawal } from './messages.js';
+import { writeOutbox } from '../notices/repository.js';
+import { HOUR, type Clock } from '../platform/clock.js';
+import type { OutboxMessage } from '../platform/outbox.js';
+import { ACTIVE_STATUSES, HAZARD_CLASS_MEANING, type Incident, type IncidentEvent, type KeyEntry } from './model.js';
 import type { IncidentPolicy } from './policy.js';
 import { statusReport } from './report.js';
 import * as repo from './repository.js';
@@ -214,10 +219,13 @@ export async function runAction(deps: IncidentDeps, id: string, input: IncidentA
   const incident = await mustGet(id);
   decide(incident.status, input.action as ActionId, principal.roles);
   const now = deps.clock.now();
-  // The close gate needs the replies owed; every answer shows them on the checklist.
-  const facts = await replyFacts(incident);
+  // The close gate needs the replies owed and the stores' acknowledgements; every answer shows them.
+  const { stores: _perStore, ...facts } = await gateFacts(incident, deps.policy);
   const counts = input.action === 'verify' ? await verificationCounts(deps, incident) : undefined;
-  const outcome = applyAction(incident, input, { principal, now, policy: deps.policy, facts, ...(counts ? { counts } : {}) });
+  const storeRegions = input.action === 'issue-withdrawal' && incident.scope?.stores?.length
+    ? Object.fromEntries([...(await getStores(incident.scope.stores)).values()].map((st) => [st.storeId, st.region]))
+    : undefined;
+  const outcome = applyAction(incident, input, { principal, now, policy: deps.policy, facts, ...(counts ? { counts } : {}), ...(storeRegions ? { storeRegions } : {}) });
   const note = 'reason' in input ? input.reason : undefined;
   const writes: repo.IncidentWrite[] = [];
   let next: Incident = { ...outcome.next, version: incident.version + 1 };
@@ -242,6 +250,7 @@ export async function runAction(deps: IncidentDeps, id: string, input: IncidentA
       expectedVersion: incident.version,
       event: eventOf(incident, next, input.action, principal, now, note),
       outbox: outcome.outbox,
+      ...(outcome.publicNotice ? { publicNotice: outcome.publicNotice } : {}),
       ...(outcome.releaseKeys ? { releaseKeys: Object.keys(incident.keys) } : {}),
       ...(outcome.dismissedEvidence ? { dismissedEvidence: outcome.dismissedEvidence } : {}),
     });
@@ -254,11 +263,14 @@ function eventOf(before: Incident, after: Incident, action: string, principal: P
   return { version: after.version, at: now.toISOString(), by: principal.userId, action, changes: diffLifecycle(lifecycleOf(before), lifecycleOf(after)), ...(note ? { note } : {}) };
 }
 
-/** The linked customers still owed their 14-day written reply (report ids only). */
-async function replyFacts(incident: Incident): Promise<GateFacts> {
-  const ids = await repo.linkedReportIds(incident);
+/** What the gates need beyond the record: replies owed (report ids only) and store acknowledgements. */
+async function gateFacts(incident: Incident, policy: IncidentPolicy): Promise<GateFacts & { stores?: Effectiveness }> {
+  const [ids, stores] = await Promise.all([repo.linkedReportIds(incident), incident.withdrawals?.length ? incidentEffectiveness(incident, policy) : undefined]);
   const clocks = await replyClocks(ids);
-  return { linkedReports: ids.length, repliesOwed: ids.filter((rid) => !clocks.get(rid)?.completedAt) };
+  const repliesOwed = ids.filter((rid) => !clocks.get(rid)?.completedAt);
+  if (!stores) return { linkedReports: ids.length, repliesOwed };
+  const { byStore: _perStore, ...effectiveness } = stores;
+  return { linkedReports: ids.length, repliesOwed, effectiveness, stores };
 }
 
 /** Reports counted on each of the incident's keys in the verification window after the fix. */
@@ -291,11 +303,15 @@ async function mustGet(id: string): Promise<Incident> {
   return incident;
 }
 
+async function load(deps: IncidentDeps, id: string, principal: Principal) {
+  const incident = await mustGet(id);
+  const [events, { stores, ...facts }] = await Promise.all([repo.timeline(id), gateFacts(incident, deps.policy)]);
+  return { view: { ...incidentView(incident, facts, deps.clock.now(), principal), timeline: events }, stores };
+}
+
 /** GET /incidents/{id}: the incident with every checklist item, its deadlines and its timeline. */
 export async function readIncident(deps: IncidentDeps, id: string, principal: Principal) {
-  const incident = await mustGet(id);
-  const [events, facts] = await Promise.all([repo.timeline(id), replyFacts(incident)]);
-  return { ...incidentView(incident, facts, deps.clock.now(), principal), timeline: events };
+  return (await load(deps, id, principal)).view;
 }
 
 /** GET /incidents/{id}?asOfVersion=N: the lifecycle state as it was, read back from the timeline. */
@@ -309,7 +325,15 @@ export async function readIncidentAt(id: string, version: number) {
 
 /** GET /incidents/{id}/report: the status report (JSON; the function renders Markdown on request). */
 export async function incidentStatusReport(deps: IncidentDeps, id: string, principal: Principal) {
-  return statusReport(await readIncident(deps, id, principal), deps.clock.now());
+  const { view, stores } = await load(deps, id, principal);
+  return statusReport(view, stores, deps.clock.now());
+}
+
+/** GET /incidents/{id}/effectiveness: stores in scope, acknowledged, not responded, units, the class's level. */
+export async function readEffectiveness(deps: IncidentDeps, id: string) {
+  const incident = await mustGet(id);
+  if (!incident.hazardClass) throw new ConflictError(`Incident ${id} is a ${incident.status}: effectiveness starts with a declared recall.`);
+  return { incidentId: id, hazardClass: incident.hazardClass, notices: (incident.withdrawals ?? []).map((w) => w.noticeId), ...(await incidentEffectiveness(incident, deps.policy)) };
 }
 
 export async function listIncidents(query: IncidentListQuery) {
@@ -318,41 +342,72 @@ export async function listIncidents(query: IncidentListQuery) {
 
 /**
  * The incident part of the watchdog (every minute).
- * 1. Reads the incidents with a stage deadline due through the `dueWork` index.
- * 2. Marks each missed deadline escalated, once, with a timeline event, and writes one
- *    alert per breach to `incident-alerts` in the same transaction.
- * A concurrent action on the incident wins; the next run decides again.
+ * 1. Reads the incidents with a stage deadline or a store follow-up due (`dueWork` index).
+ * 2. Marks each missed deadline escalated, once, with one alert to `incident-alerts`.
+ * 3. Store follow-up: stores that have not acknowledged the withdrawal are re-notified, each
+ *    by a reminder targeted to its store id; still silent after the second period, they are
+ *    escalated to QA in one alert. Reminders are written first, each once by its id, so a
+ *    failed run repeats nothing when it runs again.
+ * 4. Writes the new version and its timeline event in one transaction; a concurrent action
+ *    wins and the next run decides again.
  */
-export async function runIncidentWatchdog(deps: Pick<IncidentDeps, 'clock'>): Promise<{ examined: number; breaches: number; conflicts: number }> {
+export async function runIncidentWatchdog(deps: Pick<IncidentDeps, 'clock' | 'policy'>): Promise<{ examined: number; breaches: number; reminders: number; conflicts: number }> {
   const now = deps.clock.now();
   let examined = 0;
   let breaches = 0;
+  let reminders = 0;
   let conflicts = 0;
   for (const incident of await repo.dueIncidents(now)) {
     examined++;
     const due = deadlinesToEscalate(incident, now);
-    if (due.length === 0) continue;
     const deadlines = { ...incident.deadlines };
     for (const d of due) deadlines[d.id] = { ...d, escalatedAt: now.toISOString() };
-    const next: Incident = { ...incident, deadlines, version: incident.version + 1 };
+    const outbox: OutboxMessage[] = due.map((d) => deadlineBreachAlert({ ...incident, deadlines }, d, now));
+    const notes = due.map((d) => `${d.id} was due ${d.due}`);
+    let storeFollowUp = incident.storeFollowUp;
+    const f = incident.storeFollowUp;
+    if (f?.nextCheckAt && f.nextCheckAt <= now.toISOString() && f.stage < 2 && ACTIVE_STATUSES.includes(incident.status)) {
+      const stores = await incidentEffectiveness(incident, deps.policy);
+      const silent = stores.byStore.filter((b) => !b.acknowledgedAt);
+      const stamp = { by: 'watchdog', at: now.toISOString(), stores: silent.length };
+      if (silent.length === 0) storeFollowUp = { ...f, stage: 2, nextCheckAt: undefined };
+      else if (f.stage === 0) {
+        const messages = silent.flatMap((b) => {
+          const notice = incident.withdrawals?.find((w) => w.storeId === b.storeId) ?? incident.withdrawals?.find((w) => !w.storeId && w.region === b.region);
+          return notice ? [storeWithdrawal(incident, { region: b.region, storeId: b.storeId }, DEFAULT_WITHDRAWAL_INSTRUCTIONS, now, notice.noticeId)] : [];
+        });
+        await writeOutbox(messages, now);
+        reminders += messages.length;
+        storeFollowUp = { stage: 1, nextCheckAt: new Date(now.getTime() + deps.policy.storeResponse.escalateAfterHours * HOUR).toISOString(), renotified: stamp };
+        notes.push(`${messages.length} store(s) re-notified`);
+      } else {
+        outbox.push(storesSilentAlert(incident, silent.map((b) => b.storeId), now));
+        storeFollowUp = { ...f, stage: 2, nextCheckAt: undefined, escalated: stamp };
+        notes.push(`${silent.length} store(s) silent after the reminder: escalated`);
+      }
+    }
+    if (outbox.length === 0 && storeFollowUp === incident.storeFollowUp) continue;
+    const next: Incident = { ...incident, deadlines, ...(storeFollowUp ? { storeFollowUp: withoutUndefined(storeFollowUp) } : {}), version: incident.version + 1 };
     const event: IncidentEvent = {
       version: next.version,
       at: now.toISOString(),
       by: 'watchdog',
-      action: 'deadline-breached',
+      action: due.length ? 'deadline-breached' : 'stores-followed-up',
       changes: diffLifecycle(lifecycleOf(incident), lifecycleOf(next)),
-      note: due.map((d) => `${d.id} was due ${d.due}`).join('; '),
+      note: notes.join('; '),
     };
     try {
-      await repo.saveIncidents([{ incident: next, expectedVersion: incident.version, event, outbox: due.map((d) => deadlineBreachAlert(next, d, now)) }], now);
+      await repo.saveIncidents([{ incident: next, expectedVersion: incident.version, event, outbox }], now);
       breaches += due.length;
     } catch (error) {
       if (error instanceof ConflictError) conflicts++;
       else throw error;
     }
   }
-  return { examined, breaches, conflicts };
+  return { examined, breaches, reminders, conflicts };
 }
+
+const withoutUndefined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 /** Top cluster keys over a window, by count, with their latest statistic. */
 export async function topClusters(deps: { clock: Clock }, query: { window: number; kind?: string; limit: number }) {

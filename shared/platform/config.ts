@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TOPICS } from './topics.js';
+import { TOPICS, type TopicId } from './topics.js';
 
 /**
  * Every environment variable a function may read, with what it is for. The CDK service
@@ -12,6 +12,7 @@ export const ENV_VARS = {
   STORE_NOTICES_TOPIC_ARN: arn(TOPICS.storeNotices.name),
   PUBLIC_NOTICES_TOPIC_ARN: arn(TOPICS.publicNotices.name),
   INCIDENT_ALERTS_TOPIC_ARN: arn(TOPICS.incidentAlerts.name),
+  CUSTOMER_REPLIES_TOPIC_ARN: arn(TOPICS.customerReplies.name),
 } as const;
 
 function arn(topic: string) {
@@ -51,4 +52,11 @@ export function loadConfig<K extends EnvName>(
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Config<K>;
+}
+
+/** The ARNs of these topics from their environment variables (fails fast like loadConfig). */
+export function topicArnsFor<T extends TopicId>(topics: readonly T[], env: Record<string, string | undefined> = process.env): Record<T, string> {
+  const names = topics.map((t) => TOPICS[t].envVar) as EnvName[];
+  const config = loadConfig(names, env) as Record<string, string>;
+  return Object.fromEntries(topics.map((t) => [t, config[TOPICS[t].envVar]!])) as Record<T, string>;
 }

@@ -18,7 +18,18 @@ export interface OutboxMessage {
   readonly message: Record<string, unknown> | string;
   /** Scalar String message attributes (subscribers filter on these). */
   readonly attributes: Record<string, string>;
+  /**
+   * Makes the message listable after it is sent (a store's notices by region): the item goes
+   * into the `byKind` index under this partition, newest first, showing `record`.
+   */
+  readonly listing?: { readonly partition: string; readonly record: Record<string, unknown> };
 }
+
+/** Pending items older than the stream's retries are found here by the sweeper. */
+export const OUTBOX_DUE_PK = 'DUE#OUTBOX';
+
+/** How long a published item stays (for audit and de-duplication) before TTL removes it. */
+const PUBLISHED_RETENTION_SECONDS = 90 * 86_400;
 
 export const outboxKey = (id: string) => ({ pk: `OUTBOX#${id}`, sk: 'OUTBOX' });
 
@@ -33,6 +44,9 @@ export function outboxItem(message: OutboxMessage, now: Date): Record<string, un
     attributes: message.attributes,
     status: 'pending',
     createdAt: now.toISOString(),
+    dueWorkPk: OUTBOX_DUE_PK,
+    dueWorkSk: `${now.toISOString()}#${message.id}`,
+    ...(message.listing ? { record: message.listing.record, byKindPk: message.listing.partition, byKindSk: `${now.toISOString()}#${message.id}` } : {}),
   };
 }
 
@@ -63,10 +77,18 @@ export async function publishOutboxItem(tableName: string, topicArns: Partial<Re
       new UpdateCommand({
         TableName: tableName,
         Key: outboxKey(id),
-        UpdateExpression: 'SET #status = :published, publishedAt = :now, snsMessageId = :mid',
+        // Off the sweeper's list. A message body (a customer reply holds a contact) expires,
+        // unless it is a listed notice that stores and QA still read.
+        UpdateExpression: `SET #status = :published, publishedAt = :now, snsMessageId = :mid${item.byKindPk ? '' : ', expiresAt = :expires'} REMOVE dueWorkPk, dueWorkSk`,
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':published': 'published', ':pending': 'pending', ':now': new Date().toISOString(), ':mid': published.MessageId },
+        ExpressionAttributeValues: {
+          ':published': 'published',
+          ':pending': 'pending',
+          ':now': new Date().toISOString(),
+          ':mid': published.MessageId,
+          ...(item.byKindPk ? {} : { ':expires': Math.floor(Date.now() / 1000) + PUBLISHED_RETENTION_SECONDS }),
+        },
       }),
     );
   } catch (error) {

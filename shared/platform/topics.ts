@@ -6,6 +6,8 @@ export const TOPICS = {
   storeNotices: { name: 'store-notices', envVar: 'STORE_NOTICES_TOPIC_ARN' },
   publicNotices: { name: 'public-notices', envVar: 'PUBLIC_NOTICES_TOPIC_ARN' },
   incidentAlerts: { name: 'incident-alerts', envVar: 'INCIDENT_ALERTS_TOPIC_ARN' },
+  /** The only topic whose messages carry a customer's contact: for the mail integration alone. */
+  customerReplies: { name: 'customer-replies', envVar: 'CUSTOMER_REPLIES_TOPIC_ARN' },
 } as const;
 
 export type TopicId = keyof typeof TOPICS;

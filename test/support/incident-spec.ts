@@ -37,4 +37,6 @@ export const INCIDENT_ROUTE_ROLES: Record<string, Role[]> = {
   'GET /incidents/{id}': ['qa', 'executive', 'admin'],
   'POST /incidents/{id}/actions': ['qa', 'executive', 'admin'],
   'GET /incidents/{id}/report': ['qa', 'executive', 'admin'],
+  'GET /incidents/{id}/effectiveness': ['qa', 'executive', 'admin'],
+  'POST /incidents/{id}/replies': ['qa', 'admin'],
 };

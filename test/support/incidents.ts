@@ -1,6 +1,8 @@
 import { handler as incidentAction } from '../../functions/incident-action.js';
 import { handler as getIncident } from '../../functions/get-incident.js';
 import { handler as incidentReport } from '../../functions/incident-report.js';
+import { handler as incidentEffectiveness } from '../../functions/incident-effectiveness.js';
+import { handler as incidentReplies } from '../../functions/incident-replies.js';
 import { handler as listIncidents } from '../../functions/list-incidents.js';
 import { handler as openIncident } from '../../functions/open-incident.js';
 import type { Role } from '../../shared/platform/roles.js';
@@ -21,6 +23,10 @@ export const incidentsApi = {
     call(incidentAction, httpEvent({ method: 'POST', path: `/incidents/${id}/actions`, pathParameters: { id }, body, ...as(user) })),
   report: (id: string, user: User = users.qa, query?: Record<string, string>) =>
     call(incidentReport, httpEvent({ path: `/incidents/${id}/report`, pathParameters: { id }, ...as(user), ...(query ? { query } : {}) })),
+  effectiveness: (id: string, user: User = users.qa) =>
+    call(incidentEffectiveness, httpEvent({ path: `/incidents/${id}/effectiveness`, pathParameters: { id }, ...as(user) })),
+  replies: (id: string, body: unknown, user: User = users.qa) =>
+    call(incidentReplies, httpEvent({ method: 'POST', path: `/incidents/${id}/replies`, pathParameters: { id }, body, ...as(user) })),
   reportText: (id: string, user: User = users.qa) =>
     callText(incidentReport, httpEvent({ path: `/incidents/${id}/report`, pathParameters: { id }, ...as(user), query: { format: 'markdown' } })),
 };
@@ -63,4 +69,11 @@ export const SAMPLE_ACTIONS: Record<string, Record<string, unknown>> = {
   'override-verification': { action: 'override-verification', reason: 'supplier changed; no further lots exist' },
   'acknowledge-breach': { action: 'acknowledge-breach', deadline: 'stores-notified', reason: 'late' },
   close: { action: 'close' },
+};
+
+/** A reply that satisfies the 14-day rule's content. */
+export const REPLY = {
+  investigation: 'Our laboratory found a piece of the film liner from the wrapping machine.',
+  cause: 'A worn liner tore during wrapping on 3 November.',
+  prevention: 'We replaced the liner and now inspect it at every shift change.',
 };

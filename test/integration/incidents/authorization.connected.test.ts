@@ -35,6 +35,9 @@ const CALLS: Record<string, (user: (typeof users)[keyof typeof users] | null) =>
   // An empty body: callers the route admits get 400 (validation), others 403 before it.
   'POST /incidents/{id}/actions': (u) => api.act(candidateId, {}, u),
   'GET /incidents/{id}/report': (u) => api.report(candidateId, u),
+  'GET /incidents/{id}/effectiveness': (u) => api.effectiveness(candidateId, u),
+  // An empty body again: 400 for the roles the route admits.
+  'POST /incidents/{id}/replies': (u) => api.replies(candidateId, {}, u),
 };
 
 describe('incidents', () => {

@@ -1,18 +1,20 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { handler as onTableChange } from '../../../functions/on-table-change.js';
-import { handler as recordMilestone } from '../../../functions/record-milestone.js';
+import { handler as acknowledge } from '../../../functions/acknowledge-notice.js';
+import { handler as putStore } from '../../../functions/put-store.js';
 import { handler as submit } from '../../../functions/submit-report.js';
 import { storeFilterPolicy, subscribeQueue } from '../../../infra/local/provision.js';
 import type { StreamPoller } from '../../../infra/local/stream-poller.js';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { DynamoCounterStore } from '../../../shared/detection/dynamo-store.js';
 import { textHash } from '../../../shared/incidents/disclosure.js';
+import { DEFAULT_INCIDENT_POLICY } from '../../../shared/incidents/policy.js';
 import { detectAndEscalate, runIncidentWatchdog } from '../../../shared/incidents/use-cases.js';
 import { fixedClock, systemClock } from '../../../shared/platform/clock.js';
 import { newId } from '../../../shared/platform/ids.js';
 import { call, httpEvent } from '../../support/events.js';
 import { eventually } from '../../support/eventually.js';
-import { incidentsApi as api, NOTICE, step } from '../../support/incidents.js';
+import { incidentsApi as api, NOTICE, REPLY, step } from '../../support/incidents.js';
 import { drainQueue } from '../../support/queues.js';
 import { validReport } from '../../support/reports.js';
 import { startStreamFunction } from '../../support/stream.js';
@@ -25,6 +27,7 @@ let alertsQueue: string;
 let kantoQueue: string;
 let kansaiQueue: string;
 let publicQueue: string;
+let repliesQueue: string;
 
 beforeAll(async () => {
   const tag = Date.now();
@@ -32,6 +35,10 @@ beforeAll(async () => {
   kantoQueue = (await subscribeQueue(sns, process.env.STORE_NOTICES_TOPIC_ARN!, `inc-kanto-${tag}`, storeFilterPolicy({ storeId: 'store-0101', region: 'kanto' }))).url;
   kansaiQueue = (await subscribeQueue(sns, process.env.STORE_NOTICES_TOPIC_ARN!, `inc-kansai-${tag}`, storeFilterPolicy({ storeId: 'store-0201', region: 'kansai' }))).url;
   publicQueue = (await subscribeQueue(sns, process.env.PUBLIC_NOTICES_TOPIC_ARN!, `inc-public-${tag}`)).url;
+  repliesQueue = (await subscribeQueue(sns, process.env.CUSTOMER_REPLIES_TOPIC_ARN!, `inc-replies-${tag}`)).url;
+  for (const [id, region] of [['store-0101', 'kanto'], ['store-0201', 'kansai']]) {
+    expect((await call(putStore, httpEvent({ method: 'PUT', path: `/stores/${id}`, pathParameters: { id: id! }, body: { region, name: `Store ${id}` }, user: users.admin }))).status).toBe(200);
+  }
   ({ poller } = startStreamFunction(onTableChange));
 });
 afterAll(() => poller.stop());
@@ -94,8 +101,22 @@ describe('incidents', () => {
     const [kanto] = await messagesOf(kantoQueue, id);
     expect(JSON.parse(kanto!.body.Message)).toMatchObject({ type: 'store-withdrawal', incidentId: id, region: 'kanto', hazardClass: 'I', lots: [{ sku, lotCode: lot }] });
     expect(kanto!.body.MessageAttributes).toMatchObject({ noticeType: { Value: 'store-withdrawal' }, region: { Value: 'kanto' } });
-    expect(await messagesOf(kansaiQueue, id)).toHaveLength(1);
+    const [kansai] = await messagesOf(kansaiQueue, id);
     expect((await step(id, { action: 'contain' })).body!.status).toBe('contained');
+
+    // The stores acknowledge what they pulled; a store cannot answer for another.
+    const kantoNotice = JSON.parse(kanto!.body.Message).noticeId;
+    const kansaiNotice = JSON.parse(kansai!.body.Message).noticeId;
+    const ack = (notice: string, user: typeof users.storeKanto, removed: number) =>
+      call(acknowledge, httpEvent({ method: 'POST', path: `/notices/${notice}/acks`, pathParameters: { id: notice }, body: { quantityOnHand: removed, quantityRemoved: removed }, user }));
+    expect((await ack(kansaiNotice, users.storeKanto, 3)).status).toBe(403);
+    expect((await ack(kantoNotice, users.storeKanto, 12)).status).toBe(201);
+    expect((await ack(kantoNotice, users.storeKanto, 12)).status).toBe(200);
+    expect((await ack(kantoNotice, users.storeKanto, 11)).status).toBe(409);
+    const half = await api.effectiveness(id);
+    expect(half.body).toMatchObject({ storesInScope: 2, acknowledged: 1, notResponded: ['store-0201'], level: 'A', targetPercent: 100, met: false, unitsRemoved: 12 });
+    expect((await ack(kansaiNotice, users.storeKansai, 7)).status).toBe(201);
+    expect((await api.effectiveness(id)).body).toMatchObject({ acknowledged: 2, achievedPercent: 100, met: true, unitsRemoved: 19 });
 
     // Disclosure and leadership.
     const noSponsor = await step(id, { action: 'disclose' }, users.executive);
@@ -127,10 +148,14 @@ describe('incidents', () => {
     const owed = await step(id, { action: 'close' });
     expect(owed.status).toBe(422);
     expect(owed.body!.unmet).toEqual([expect.objectContaining({ id: 'customer-replies', status: 'pending' })]);
-    for (const reportId of reportIds) {
-      const reply = await call(recordMilestone, httpEvent({ method: 'POST', path: `/reports/${reportId}/milestones`, pathParameters: { id: reportId }, body: { clock: 'reply' }, user: users.agent }));
-      expect(reply.status).toBe(201);
-    }
+    const replies = await api.replies(id, REPLY);
+    expect(replies.status).toBe(201);
+    expect(replies.body!.sent.sort()).toEqual([...reportIds].sort());
+    const letters = (await drainQueue(endpoint, repliesQueue, { expected: 4, quietMs: 1000 })).map((m) => JSON.parse(m.body.Message)).filter((m) => m.incidentId === id);
+    expect(letters).toHaveLength(4);
+    expect(letters[0]).toMatchObject({ type: 'customer-reply', channel: 'phone', to: { name: 'Hanako Yamada', phone: '+81 90 1234 5678' } });
+    expect(letters[0].body).toContain(REPLY.cause);
+    expect((await api.replies(id, REPLY)).body).toMatchObject({ sent: [], alreadyReplied: expect.arrayContaining(reportIds) });
     const closed = await step(id, { action: 'close' });
     expect(closed.status).toBe(201);
     expect(closed.body!.status).toBe('closed');
@@ -146,6 +171,7 @@ describe('incidents', () => {
     const status = await api.report(id);
     expect(status.body).toMatchObject({ incident: { id, status: 'closed' }, customerReplies: { linkedReports: 4, sent: 4, owed: [] } });
     expect(status.body!.notices.storeWithdrawals.map((w: any) => w.region)).toEqual(['kanto', 'kansai']);
+    expect(status.body!.storeAcknowledgements).toMatchObject({ acknowledged: 2, unitsRemoved: 19, met: true });
     const markdown = await api.reportText(id);
     expect(markdown.headers['content-type']).toMatch(/^text\/markdown/);
     expect(markdown.text).toContain('# Recall status report: Plastic film in almond chocolate');
@@ -211,9 +237,9 @@ describe('incidents', () => {
     const opened = await api.open({ title: 'Late', hazardClass: 'I', hazard: 'may contain glass', category: 'foreign_matter', scope: scopeOf(sku, 'L1') });
     const id = opened.body!.id;
     const later = fixedClock(new Date(Date.now() + 3 * 3600_000));
-    const first = await runIncidentWatchdog({ clock: later });
+    const first = await runIncidentWatchdog({ clock: later, policy: DEFAULT_INCIDENT_POLICY });
     expect(first.breaches).toBeGreaterThanOrEqual(1);
-    const again = await runIncidentWatchdog({ clock: later });
+    const again = await runIncidentWatchdog({ clock: later, policy: DEFAULT_INCIDENT_POLICY });
     expect(again.breaches).toBe(0);
     const alerts = (await messagesOf(alertsQueue, id)).map((m) => JSON.parse(m.body.Message));
     expect(alerts).toEqual([expect.objectContaining({ type: 'deadline-breached', incidentId: id, deadline: 'stores-notified', runbook: 'runbooks/deadline-breach.md' })]);

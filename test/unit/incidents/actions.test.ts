@@ -188,6 +188,7 @@ describe('incidents', () => {
   });
 
   describe('prevention gate', () => {
+    const effective = { storesInScope: 2, acknowledged: 2, notResponded: [], level: 'A', targetPercent: 100, achievedPercent: 100, met: true };
     const remediating = run(contained, [
       [exec, { action: 'accept-sponsorship' }],
       [qa, { action: 'draft-disclosure', mode: 'public-notice', text: NOTICE }],
@@ -197,8 +198,10 @@ describe('incidents', () => {
     ]);
 
     it('names root cause, actions, verification and replies when closing too early', () => {
-      const error = expectRule(() => run(remediating, [[qa, { action: 'close' }]], { facts: { repliesOwed: ['R1'], linkedReports: 1 } }), 'gate');
+      const silent = { storesInScope: 2, acknowledged: 1, notResponded: ['store-0201'], level: 'A', targetPercent: 100, achievedPercent: 50, met: false };
+      const error = expectRule(() => run(remediating, [[qa, { action: 'close' }]], { facts: { repliesOwed: ['R1'], linkedReports: 1, effectiveness: silent } }), 'gate');
       expect((error.details.unmet as { id: string; status: string }[]).map((u) => [u.id, u.status])).toEqual([
+        ['effectiveness', 'pending'],
         ['root-cause', 'pending'],
         ['capa', 'pending'],
         ['verification', 'blocked'],
@@ -216,12 +219,12 @@ describe('incidents', () => {
       expectRule(() => run(fixed, [[qa, { action: 'verify' }, hours(24 * 10)]], { counts: {} }), 'verification-window');
       const failed = run(fixed, [[qa, { action: 'verify' }, hours(24 * 31)]], { counts: { 'lot|CHOC-100|L1103|foreign_matter': 2 } });
       expect(failed.verification).toMatchObject({ result: 'failed', windowDays: 30 });
-      expect(unmetItems('close', failed, { repliesOwed: [] }, hours(24 * 31)).map((i) => i.id)).toEqual(['verification']);
+      expect(unmetItems('close', failed, { repliesOwed: [], effectiveness: effective }, hours(24 * 31)).map((i) => i.id)).toEqual(['verification']);
       const passed = run(fixed, [[qa, { action: 'verify' }, hours(24 * 31)]], { counts: { 'lot|CHOC-100|L1103|foreign_matter': 0 } });
-      const closed = run(passed, [[qa, { action: 'close' }, hours(24 * 31)]], { facts: { repliesOwed: [], linkedReports: 3 } });
+      const closed = run(passed, [[qa, { action: 'close' }, hours(24 * 31)]], { facts: { repliesOwed: [], linkedReports: 3, effectiveness: effective } });
       expect(closed.status).toBe('closed');
       const overridden = run(failed, [[exec, { action: 'override-verification', reason: 'the two reports predate the fix in the store' }, hours(24 * 31)]]);
-      expect(unmetItems('close', overridden, { repliesOwed: [] }, hours(24 * 31))).toEqual([]);
+      expect(unmetItems('close', overridden, { repliesOwed: [], effectiveness: effective }, hours(24 * 31))).toEqual([]);
     });
   });
 

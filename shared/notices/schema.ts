@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { text } from '../platform/fields.js';
+
+/** Notice ids are built from incident ids and hex: letters, digits and hyphens. */
+export const NoticeIdPath = z.strictObject({ id: z.string().regex(/^withdrawal-[0-9A-Z]{26}-s?[0-9a-f]{2,64}$/, 'a store notice id (withdrawal-…)') });
+
+const quantity = z.number().int('a whole number of units').min(0).max(10_000_000);
+export const AckCreate = z.strictObject({ quantityOnHand: quantity, quantityRemoved: quantity, note: text(1000).optional() });
+export type AckCreate = z.infer<typeof AckCreate>;
+
+export const StoreNoticesQuery = z.strictObject({ all: z.enum(['true', 'false']).default('false') });
+
+export const PublicNoticesQuery = z.strictObject({
+  format: z.enum(['html', 'json']).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+/** The written reply of the 14-day rule: what was found, why, what changes; in plain words. */
+export const ReplyCreate = z.strictObject({
+  investigation: text(2000),
+  cause: text(2000),
+  prevention: text(2000),
+  /** Replaces the standard apology, e.g. with a word about compensation. */
+  apology: text(1000).optional(),
+});
+export type ReplyCreate = z.infer<typeof ReplyCreate>;
