@@ -11,7 +11,7 @@ export interface Command {
   readonly usage: string;
   readonly options: Options;
   /** Who uses it, for the grouped help. */
-  readonly group?: 'desk' | 'qa' | 'executive' | 'store' | 'any';
+  readonly group?: 'desk' | 'qa' | 'executive' | 'store' | 'admin' | 'any';
   run(args: { values: Record<string, any>; positionals: string[]; api: ApiOptions; json: boolean }): Promise<void>;
 }
 
@@ -39,3 +39,10 @@ export function requireId(positionals: string[], usage: string, what = 'id'): st
 
 /** A mistake in the command line itself: exit code 2, no request sent. */
 export class UsageError extends Error {}
+
+/** The written reply's content from flags; every part is required by the 14-day rule. */
+export function replyBody(values: Record<string, any>) {
+  const missing = ['investigation', 'cause', 'prevention'].filter((k) => !values[k]);
+  if (missing.length) throw new UsageError(`Missing --${missing.join(', --')}: the reply states what was found, why, and what changes.`);
+  return { investigation: values.investigation, cause: values.cause, prevention: values.prevention, ...(values.apology ? { apology: values.apology } : {}) };
+}

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncidentAction, IncidentOpen, ScopeInput } from '../../shared/incidents/schema.js';
 import { request, type ApiOptions } from './api.js';
-import { print, queryOf, requireId, stringOptions, UsageError, type Command, type Options } from './common.js';
+import { print, queryOf, replyBody, requireId, stringOptions, UsageError, type Command, type Options } from './common.js';
 import { table } from './table.js';
 
 /**
@@ -200,6 +200,35 @@ export const incidentCommands: Record<string, Command> = {
     action('ack-breach', 'acknowledge a missed deadline (the sponsor)', '--deadline stores-notified|disclosed --reason R', stringOptions('deadline', 'reason'), (v) => ({ action: 'acknowledge-breach', deadline: v.deadline, reason: v.reason }) as ActionBody, 'executive'),
     action('close', 'prevention: close the incident', '', {}, () => ({ action: 'close' }) as ActionBody),
   ]),
+  'incidents effectiveness': {
+    summary: 'recall effectiveness: stores in scope, acknowledged, silent, units removed, the FDA level',
+    usage: 'recall incidents effectiveness ID',
+    options: {},
+    group: 'qa',
+    async run({ positionals, api, json }) {
+      const id = requireId(positionals, this.usage, 'incident id');
+      const { body } = await request(api, 'GET', `/incidents/${encodeURIComponent(id)}/effectiveness`);
+      print(json, body, () =>
+        [
+          `Incident ${id}: level ${body.level} (target ${body.targetPercent} %) — ${body.acknowledged} of ${body.storesInScope} stores acknowledged (${body.achievedPercent} %), ${body.met ? 'target met' : 'target not met'}`,
+          `  units removed ${body.unitsRemoved}, on hand ${body.unitsOnHand}${body.problem ? `\n  ${body.problem}` : ''}`,
+          '',
+          table(body.byStore.map((b: any) => ({ store: b.storeId, region: b.region, acknowledged: b.acknowledgedAt ?? 'not responded', 'on hand': b.quantityOnHand ?? '', removed: b.quantityRemoved ?? '' })), ['store', 'region', 'acknowledged', 'on hand', 'removed']),
+        ].join('\n'),
+      );
+    },
+  },
+  'incidents replies': {
+    summary: "send the 14-day written reply to every linked customer still owed one",
+    usage: 'recall incidents replies ID --investigation TEXT --cause TEXT --prevention TEXT [--apology TEXT]',
+    options: stringOptions('investigation', 'cause', 'prevention', 'apology'),
+    group: 'qa',
+    async run({ positionals, values, api, json }) {
+      const id = requireId(positionals, this.usage, 'incident id');
+      const { body } = await request(api, 'POST', `/incidents/${encodeURIComponent(id)}/replies`, replyBody(values));
+      print(json, body, () => `Replies for incident ${id}: ${body.sent.length} sent, ${body.alreadyReplied.length} already replied, ${body.failed.length} failed${body.failed.map((f: any) => `\n  - ${f.reportId}: ${f.reason}`).join('')}`);
+    },
+  },
   'incidents approve-notice': {
     summary: 'approve the exact disclosure text it prints (executive, not the declarer)',
     usage: 'recall incidents approve-notice ID [--text-hash SHA256] [--version N]',
@@ -216,3 +245,4 @@ export const incidentCommands: Record<string, Command> = {
     },
   },
 };
+

@@ -4,6 +4,7 @@ import { UsageError, print, type Command, type Options } from './common.js';
 import { detectionCommands } from './detection.js';
 import { incidentCommands } from './incidents.js';
 import { reportCommands } from './reports.js';
+import { noticeCommands, storeCommands } from './stores.js';
 
 /**
  * `npx recall <group> <command> [options]`: the command-line client of the recall API.
@@ -33,6 +34,8 @@ const commands: Record<string, Command> = {
   },
   ...reportCommands,
   ...incidentCommands,
+  ...storeCommands,
+  ...noticeCommands,
   ...detectionCommands,
 };
 
@@ -41,6 +44,7 @@ const GROUPS: Record<NonNullable<Command['group']>, string> = {
   qa: 'Quality assurance',
   executive: 'Executives',
   store: 'Stores',
+  admin: 'Administrators',
   any: 'Everyone',
 };
 

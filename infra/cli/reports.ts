@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from './api.js';
-import { print, queryOf, requireId, stringOptions, UsageError, type Command } from './common.js';
+import { print, queryOf, replyBody, requireId, stringOptions, UsageError, type Command } from './common.js';
 import { table } from './table.js';
 
 /** `recall report …`: the customer desk's case records, clocks, landing points and surveys. */
@@ -128,6 +128,17 @@ export const reportCommands: Record<string, Command> = {
       const body = { promise: values.promise, owner: values.owner, dueAt: values.due };
       const { body: report } = await request(api, 'POST', `/reports/${encodeURIComponent(requireId(positionals, this.usage, 'report id'))}/landing-points`, body);
       print(json, report, () => table(clockRows(report), ['clock', 'state', 'deadline', 'owner', 'completed']));
+    },
+  },
+  'report reply': {
+    group: 'desk',
+    summary: 'send the written reply to one complaint (stops its 14-day clock)',
+    usage: 'recall report reply ID --investigation TEXT --cause TEXT --prevention TEXT [--apology TEXT]',
+    options: stringOptions('investigation', 'cause', 'prevention', 'apology'),
+    async run({ positionals, values, api, json }) {
+      const id = requireId(positionals, this.usage, 'report id');
+      const { body } = await request(api, 'POST', `/reports/${encodeURIComponent(id)}/reply`, replyBody(values));
+      print(json, body, () => `Reply ${body.replyId} sent by ${body.channel} at ${body.at}; the 14-day clock of ${body.reportId} is stopped.`);
     },
   },
   'report survey': {

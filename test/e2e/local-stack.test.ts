@@ -86,6 +86,13 @@ describe('local stack (npm start)', () => {
     await cli('qa.tanaka', 'incidents', 'hold', opened.id, '--location', 'PLANT-SAITAMA');
     await cli('qa.tanaka', 'incidents', 'withdraw', opened.id);
     expect((await cli('qa.tanaka', 'incidents', 'contain', opened.id)).stdout).toContain('contained (version 4)');
+    // The demo store of the region finds the notice in its inbox and acknowledges it.
+    const inbox = JSON.parse((await cli('store.shibuya', 'store', 'inbox', '--store', 'store-0101', '--json')).stdout);
+    const notice = inbox.items.find((n: { incidentId: string }) => n.incidentId === opened.id);
+    expect(notice).toBeDefined();
+    expect((await cli('store.shibuya', 'store', 'ack', notice.noticeId, '--on-hand', '4', '--removed', '4')).stdout).toContain('4 removed');
+    await expect(cli('store.umeda', 'store', 'ack', notice.noticeId, '--on-hand', '1', '--removed', '1')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('403') });
+    expect((await cli('qa.tanaka', 'incidents', 'effectiveness', opened.id)).stdout).toContain('1 of 1 stores acknowledged (100 %), target met');
     await expect(cli('exec.suzuki', 'incidents', 'hold', '--location', 'X')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Give the incident id') });
     expect((await cli('exec.suzuki', 'incidents', 'report', opened.id)).stdout).toContain('# Recall status report: Metal in wafers');
   });

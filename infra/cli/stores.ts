@@ -1,0 +1,85 @@
+import { request } from './api.js';
+import { print, requireId, stringOptions, UsageError, type Command } from './common.js';
+import { table } from './table.js';
+
+/**
+ * `recall store …`: the stores' side of a recall. A store reads the withdrawal notices
+ * addressed to it and acknowledges what it pulled; an admin keeps the store directory.
+ */
+const nonNegative = (value: string | undefined, flag: string) => {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n) || n < 0) throw new UsageError(`--${flag} must be a whole number of units (0 or more), not ${value ?? 'missing'}`);
+  return n;
+};
+
+export const storeCommands: Record<string, Command> = {
+  'store inbox': {
+    summary: "a store's open withdrawal notices (as that store); --all for answered ones too",
+    usage: 'recall store inbox --store STORE_ID [--all]',
+    options: { store: { type: 'string' }, all: { type: 'boolean' } },
+    group: 'store',
+    async run({ values, api, json }) {
+      if (!values.store) throw new UsageError('Give the store: --store STORE_ID (e.g. store-0101)');
+      const { body } = await request(api, 'GET', `/stores/${encodeURIComponent(values.store)}/notices${values.all ? '?all=true' : ''}`);
+      print(json, body, () =>
+        table(
+          body.items.map((n: any) => ({ notice: n.noticeId, incident: n.incidentId, class: n.hazardClass ?? '', issued: n.issuedAt, acknowledged: n.acknowledgement ? `${n.acknowledgement.quantityRemoved} removed` : 'no' })),
+          ['notice', 'incident', 'class', 'issued', 'acknowledged'],
+          70,
+        ) + (body.items.some((n: any) => !n.acknowledgement) ? '\n\nacknowledge: npx recall store ack NOTICE --on-hand N --removed N' : ''),
+      );
+    },
+  },
+  'store ack': {
+    summary: 'acknowledge a withdrawal notice with the quantity on hand and removed (as the store)',
+    usage: 'recall store ack NOTICE_ID --on-hand N --removed N [--note TEXT]',
+    options: stringOptions('on-hand', 'removed', 'note'),
+    group: 'store',
+    async run({ positionals, values, api, json }) {
+      const noticeId = requireId(positionals, this.usage, 'notice id');
+      const body = { quantityOnHand: nonNegative(values['on-hand'], 'on-hand'), quantityRemoved: nonNegative(values.removed, 'removed'), ...(values.note ? { note: values.note } : {}) };
+      const { body: ack, headers } = await request(api, 'POST', `/notices/${encodeURIComponent(noticeId)}/acks`, body);
+      print(json, ack, () => `Acknowledged ${ack.noticeId} for ${ack.storeId}: ${ack.quantityRemoved} removed, ${ack.quantityOnHand} on hand${headers.get('idempotent-replayed') ? ' (already recorded)' : ''}`);
+    },
+  },
+  'store register': {
+    summary: 'add or update a store in the store directory (admin)',
+    usage: 'recall store register STORE_ID --region REGION --name NAME',
+    options: stringOptions('region', 'name'),
+    group: 'admin',
+    async run({ positionals, values, api, json }) {
+      const storeId = requireId(positionals, this.usage, 'store id');
+      if (!values.region || !values.name) throw new UsageError('Give --region and --name');
+      const { body } = await request(api, 'PUT', `/stores/${encodeURIComponent(storeId)}`, { region: values.region, name: values.name });
+      print(json, body, () => `Store ${body.storeId} (${body.name}) is in region ${body.region}`);
+    },
+  },
+  'store list': {
+    summary: 'the stores of a region in the directory',
+    usage: 'recall store list --region REGION',
+    options: stringOptions('region'),
+    group: 'qa',
+    async run({ values, api, json }) {
+      if (!values.region) throw new UsageError('Give --region REGION');
+      const { body } = await request(api, 'GET', `/stores?region=${encodeURIComponent(values.region)}`);
+      print(json, body, () => table(body.items.map((s: any) => ({ store: s.storeId, name: s.name, region: s.region })), ['store', 'name', 'region']));
+    },
+  },
+};
+
+export const noticeCommands: Record<string, Command> = {
+  'notices public': {
+    summary: 'the published recall notices, as the public page shows them (no sign-in)',
+    usage: 'recall notices public [--limit N]',
+    options: stringOptions('limit'),
+    group: 'any',
+    async run({ values, api, json }) {
+      const { body } = await request(api, 'GET', `/public/notices${values.limit ? `?limit=${encodeURIComponent(values.limit)}` : ''}`);
+      print(json, body, () =>
+        body.items.length === 0
+          ? '(no published notice)'
+          : body.items.map((n: any) => `${n.publishedAt.slice(0, 10)}  ${n.title}  (class ${n.hazardClass}, incident ${n.incidentId})\n\n${n.text}\n`).join('\n') + `\npage: ${api.apiUrl}/public/notices?format=html`,
+      );
+    },
+  },
+};
