@@ -1,5 +1,6 @@
 import { request } from './api.js';
 import { print, requireId, stringOptions, UsageError, type Command } from './common.js';
+import { incidentCommands } from './incidents.js';
 import { table } from './table.js';
 
 /**
@@ -67,7 +68,13 @@ export const storeCommands: Record<string, Command> = {
   },
 };
 
+/** The disclosure steps again under `notices`, for whoever looks for them there. */
+const alias = (command: Command, summary: string): Command => ({ ...command, summary });
+
 export const noticeCommands: Record<string, Command> = {
+  'notices draft': alias(incidentCommands['incidents draft-notice']!, 'draft the public notice of an incident (same as incidents draft-notice)'),
+  'notices approve': alias(incidentCommands['incidents approve-notice']!, 'approve the exact public notice text (same as incidents approve-notice)'),
+  'notices publish': alias(incidentCommands['incidents disclose']!, 'publish the approved notice (same as incidents disclose)'),
   'notices public': {
     summary: 'the published recall notices, as the public page shows them (no sign-in)',
     usage: 'recall notices public [--limit N]',

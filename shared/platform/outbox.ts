@@ -33,13 +33,18 @@ const PUBLISHED_RETENTION_SECONDS = 90 * 86_400;
 
 export const outboxKey = (id: string) => ({ pk: `OUTBOX#${id}`, sk: 'OUTBOX' });
 
+/** SNS subjects are ASCII, without line breaks, at most 100 characters: anything else is replaced. */
+export function snsSubject(subject: string): string {
+  return subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100) || 'recall';
+}
+
 export function outboxItem(message: OutboxMessage, now: Date): Record<string, unknown> {
   return {
     ...outboxKey(message.id),
     kind: 'outbox',
     id: message.id,
     topic: message.topic,
-    subject: message.subject.slice(0, 99),
+    subject: snsSubject(message.subject),
     message: typeof message.message === 'string' ? message.message : JSON.stringify(message.message),
     attributes: message.attributes,
     status: 'pending',
