@@ -2,7 +2,7 @@ import { systemClock } from '../shared/platform/clock.js';
 import { loadConfig } from '../shared/platform/config.js';
 import { httpRoute, ok } from '../shared/platform/http.js';
 import { ClusterListQuery } from '../shared/incidents/schema.js';
-import { topClusters } from '../shared/incidents/use-cases.js';
+import { topClusters } from '../shared/incidents/candidates.js';
 
 loadConfig(['TABLE_NAME']);
 

@@ -9,7 +9,7 @@ import { specOf } from './catalog.js';
 import { logger } from '../shared/platform/logger.js';
 import { publishOutboxItem } from '../shared/platform/outbox.js';
 import { DynamoCounterStore } from '../shared/detection/dynamo-store.js';
-import { detectAndEscalate, detectionConfigFromEnv } from '../shared/incidents/use-cases.js';
+import { detectAndEscalate, detectionConfigFromEnv } from '../shared/incidents/candidates.js';
 import { observationOf } from '../shared/reports/observation.js';
 import type { Report } from '../shared/reports/model.js';
 

@@ -18,7 +18,7 @@ import type { Construct } from 'constructs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catalog, type FunctionSpec } from '../functions/catalog.js';
-import { detectionConfigFromEnv } from '../shared/incidents/use-cases.js';
+import { detectionConfigFromEnv } from '../shared/incidents/candidates.js';
 import { TABLE } from '../shared/platform/table.js';
 import { clockPolicyFrom } from '../shared/reports/clocks.js';
 import { incidentPolicyFrom } from '../shared/incidents/policy.js';

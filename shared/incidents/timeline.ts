@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { LIFECYCLE_FIELDS, type IncidentEvent, type Lifecycle } from './model.js';
+import { LIFECYCLE_FIELDS, type Incident, type IncidentEvent, type Lifecycle } from './model.js';
 
 /**
  * The append-only timeline. Each action writes one event holding every lifecycle field it
@@ -34,4 +34,9 @@ export function stateAt(events: readonly IncidentEvent[], version: number): Life
     }
   }
   return state as unknown as Lifecycle;
+}
+
+/** Timeline event 1: the incident as it was created, every field as `after`. */
+export function firstEvent(incident: Incident, action: string, by: string): IncidentEvent {
+  return { version: 1, at: incident.openedAt, by, action, changes: diffLifecycle(undefined, lifecycleOf(incident)) };
 }

@@ -1,173 +1,35 @@
 import type { Principal } from '../platform/auth.js';
-import { ConfigError } from '../platform/config.js';
+import { HOUR, type Clock } from '../platform/clock.js';
 import { ConflictError, NotFoundError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { detectionConfigFrom, type DetectionConfig } from '../detection/config.js';
-import { observe, SUMMARY_WINDOWS, type Signal } from '../detection/engine.js';
-import { clusterKeys, dayOf, lotKey, productKey, type ClusterKey, type Observation } from '../detection/keys.js';
-import type { CounterStore } from '../detection/store.js';
-import { listReports, replyClocks } from '../reports/repository.js';
-import type { Effectiveness } from '../notices/effectiveness.js';
-import { incidentEffectiveness } from '../notices/use-cases.js';
-import { getStores } from '../stores/repository.js';
-import { applyAction, deadlinesFor, deadlinesToEscalate, evidenceSize } from './actions.js';
-import { evaluateChecklist, fixDate, deadlineBreached, type GateFacts } from './gates.js';
-import { availableActions, decide, STATUS_RUNBOOK, type ActionId } from './lifecycle.js';
-import { candidateAlert, deadlineBreachAlert, DEFAULT_WITHDRAWAL_INSTRUCTIONS, harmAlert, storesSilentAlert, storeWithdrawal } from './messages.js';
-import { writeOutbox } from '../notices/repository.js';
-import { HOUR, type Clock } from '../platform/clock.js';
 import type { OutboxMessage } from '../platform/outbox.js';
+import { dayOf, lotKey, productKey } from '../detection/keys.js';
+import type { CounterStore } from '../detection/store.js';
+import type { Effectiveness } from '../notices/effectiveness.js';
+import { writeOutbox } from '../notices/repository.js';
+import { incidentEffectiveness } from '../notices/use-cases.js';
+import { replyClocks } from '../reports/repository.js';
+import { getStores } from '../stores/repository.js';
+import { applyAction, deadlinesFor, deadlinesToEscalate } from './actions.js';
+import { deadlineBreached, evaluateChecklist, fixDate, type GateFacts } from './gates.js';
+import { availableActions, decide, STATUS_RUNBOOK, type ActionId } from './lifecycle.js';
+import { deadlineBreachAlert, DEFAULT_WITHDRAWAL_INSTRUCTIONS, storesSilentAlert, storeWithdrawal } from './messages.js';
 import { ACTIVE_STATUSES, HAZARD_CLASS_MEANING, type Incident, type IncidentEvent, type KeyEntry } from './model.js';
 import type { IncidentPolicy } from './policy.js';
 import { statusReport } from './report.js';
 import * as repo from './repository.js';
 import type { IncidentAction, IncidentListQuery, IncidentOpen } from './schema.js';
-import { diffLifecycle, lifecycleOf, stateAt } from './timeline.js';
+import { diffLifecycle, firstEvent, lifecycleOf, stateAt } from './timeline.js';
 
-export interface DetectionDeps {
-  readonly store: CounterStore;
-  readonly config: DetectionConfig;
-  readonly clock: Clock;
-}
-
+/**
+ * The recall lifecycle's use cases: open, act, read, report, and the incident watchdog.
+ * What detection does with its signals (candidates) is in `candidates.ts`.
+ */
 export interface IncidentDeps {
   readonly clock: Clock;
   readonly policy: IncidentPolicy;
   /** The detection counters, read by the prevention gate's verification. */
   readonly counters: CounterStore;
-}
-
-/** Reads `DETECTION_CONFIG` (JSON, partial) over the documented defaults; fails fast. */
-export function detectionConfigFromEnv(env: Record<string, string | undefined> = process.env): DetectionConfig {
-  if (!env.DETECTION_CONFIG) return detectionConfigFrom({});
-  try {
-    return detectionConfigFrom(JSON.parse(env.DETECTION_CONFIG));
-  } catch (error) {
-    throw new ConfigError([`DETECTION_CONFIG: ${(error as Error).message}`]);
-  }
-}
-
-const entryOf = (key: ClusterKey, signals: readonly Signal[], at: string): KeyEntry => ({ key, addedAt: at, evidence: Object.fromEntries(signals.map((s) => [s.rule, s])) });
-
-/**
- * Detection and escalation for one new report (the stream calls it; redeliveries are safe).
- * 1. Counts the report once and evaluates the rules (`observe`).
- * 2. One problem, one candidate: when an open candidate or incident holds any of the
- *    report's keys, the report joins it (and every incident holding one of its keys); keys
- *    whose rules fired and that nobody holds join it too. Otherwise, if a rule fired, one
- *    candidate opens for all the keys that fired, with one alert.
- * 3. A key dismissed before opens a new candidate only when the evidence has grown past
- *    what was dismissed (more reports in the signal's window than any signal on it showed);
- *    an injury or illness always counts as new evidence.
- * 4. An injury or illness joining an open candidate or incident raises its own alert.
- * 5. Updates each key's cluster summary for `GET /clusters`.
- * Two reports racing to open one key: one opens, the other reads the markers again and joins.
- */
-export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
-  const observed = await observe(o, deps.store, deps.config);
-  const keys = Object.values(clusterKeys(o));
-  const opened: string[] = [];
-  const attached: string[] = [];
-  const now = deps.clock.now();
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const markers = await repo.keyMarkers(keys.map((k) => k.id));
-    const mayOpen = observed.signals.filter((s) => {
-      const dismissed = markers.dismissed.get(s.key.id);
-      return !dismissed || s.rule === 'harm' || evidenceSize(s.evidence) > dismissed.count;
-    });
-    const holders = [...new Set(keys.map((k) => markers.open.get(k.id)).filter((id): id is string => !!id))];
-    if (holders.length === 0) {
-      if (mayOpen.length === 0) break;
-      const incident = newCandidate(o, mayOpen, now);
-      if (await repo.createCandidate(incident, firstEvent(incident, 'detected', 'detection'), candidateAlert(incident), now)) {
-        opened.push(incident.id);
-        await linkEvidence(incident, o);
-        break;
-      }
-      continue; // another report claimed a key first: join it
-    }
-    const primary = holders[0]!;
-    const held = new Map(keys.map((k) => [k.id, markers.open.get(k.id)]));
-    for (const key of keys.filter((k) => !held.get(k.id))) {
-      const signals = mayOpen.filter((s) => s.key.id === key.id);
-      if (signals.length > 0 && (await repo.claimKey(primary, key, entryOf(key, signals, o.at)))) held.set(key.id, primary);
-    }
-    const harm = observed.signals.find((s) => s.rule === 'harm');
-    let stale = false;
-    for (const incidentId of holders) {
-      const signals = observed.signals.filter((s) => held.get(s.key.id) === incidentId);
-      const alert = harm && incidentId === primary ? harmAlert(incidentId, 'open', harm) : undefined;
-      const linked = await repo.attachReport(incidentId, o.reportId, o.at, signals, alert, now);
-      if (linked.result === 'attached') attached.push(linked.incidentId);
-      if (linked.result === 'not-open') {
-        stale = true;
-        for (const key of keys.filter((k) => held.get(k.id) === incidentId)) await repo.releaseStaleKey(key.id, incidentId);
-      }
-    }
-    if (!stale) break;
-    // A holder was dismissed or closed meanwhile: read the markers again (links are idempotent).
-  }
-  for (const key of keys) {
-    const latest = observed.signals.filter((s) => s.key.id === key.id).at(-1);
-    await repo.saveClusterSummary({
-      key,
-      lastReportAt: o.at,
-      counts: Object.fromEntries(SUMMARY_WINDOWS.map((w) => [String(w), observed.totals[key.id]?.[w] ?? 0])),
-      ...(latest ? { latestSignal: latest } : {}),
-    });
-  }
-  return { counted: observed.counted, signals: observed.signals, opened, attached };
-}
-
-/** Reports of one key read to link a new candidate's evidence: enough for any burst. */
-const EVIDENCE_LINK_CAP = 300;
-
-/**
- * Links to a new candidate the reports that make up its evidence: those on its lot and
- * product keys since the start of the window that fired (a week for harm). A burst opens on
- * its third report, but all three customers belong to the problem and are owed its reply;
- * this also catches a report processed at the same moment as the one that opened it.
- * Plant keys have no index by plant and defect; their reports join as they arrive.
- */
-async function linkEvidence(incident: Incident, opener: Observation): Promise<void> {
-  for (const entry of Object.values(incident.keys)) {
-    const key = entry.key;
-    if (key.kind === 'plant' || !key.sku) continue;
-    const windowDays = Math.max(7, ...Object.values(entry.evidence).map((s) => Number(s!.evidence.windowDays) || 0));
-    const receivedFrom = new Date(new Date(opener.at).getTime() - windowDays * 86_400_000).toISOString();
-    let cursor: string | undefined;
-    let seen = 0;
-    do {
-      const page = await listReports({ sku: key.sku, ...(key.lot ? { lot: key.lot } : {}), category: key.category, receivedFrom, limit: 100, ...(cursor ? { cursor } : {}) });
-      for (const report of page.items) {
-        if (report.id !== opener.reportId) await repo.attachReport(incident.id, report.id, report.receivedAt, []);
-      }
-      seen += page.items.length;
-      cursor = page.cursor;
-    } while (cursor && seen < EVIDENCE_LINK_CAP);
-  }
-}
-
-function newCandidate(o: Observation, signals: readonly Signal[], now: Date): Incident {
-  const first = signals[0]!;
-  const keys: Record<string, KeyEntry> = {};
-  for (const s of signals) keys[s.key.id] = entryOf(s.key, signals.filter((x) => x.key.id === s.key.id), o.at);
-  return {
-    id: newId(now),
-    status: 'candidate',
-    version: 1,
-    origin: 'detection',
-    openedAt: now.toISOString(),
-    key: first.key,
-    openedBy: first,
-    keys,
-    lastReportAt: o.at,
-    reportCount: 1,
-  };
-}
-
-function firstEvent(incident: Incident, action: string, by: string): IncidentEvent {
-  return { version: 1, at: incident.openedAt, by, action, changes: diffLifecycle(undefined, lifecycleOf(incident)) };
 }
 
 /**
@@ -408,17 +270,4 @@ export async function runIncidentWatchdog(deps: Pick<IncidentDeps, 'clock' | 'po
 }
 
 const withoutUndefined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-
-/** Top cluster keys over a window, by count, with their latest statistic. */
-export async function topClusters(deps: { clock: Clock }, query: { window: number; kind?: string; limit: number }) {
-  const since = new Date(deps.clock.now().getTime() - query.window * 86_400_000).toISOString();
-  const { items, truncated } = await repo.clustersSince(since, 5000);
-  const ranked = items
-    .filter((c) => !query.kind || c.key.kind === query.kind)
-    .map((c) => ({ ...c, count: c.counts[String(query.window)] ?? 0 }))
-    .filter((c) => c.count > 0)
-    .sort((a, b) => b.count - a.count || b.lastReportAt.localeCompare(a.lastReportAt))
-    .slice(0, query.limit);
-  return { window: query.window, items: ranked, ...(truncated ? { truncated: true } : {}) };
-}
 

@@ -11,7 +11,7 @@ import type { StreamPoller } from '../../../infra/local/stream-poller.js';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { DynamoCounterStore } from '../../../shared/detection/dynamo-store.js';
 import { clustersSince, saveClusterSummary } from '../../../shared/incidents/repository.js';
-import { detectAndEscalate } from '../../../shared/incidents/use-cases.js';
+import { detectAndEscalate } from '../../../shared/incidents/candidates.js';
 import { dynamo } from '../../../shared/platform/aws.js';
 import { systemClock } from '../../../shared/platform/clock.js';
 import { newId } from '../../../shared/platform/ids.js';

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { httpRoutes } from '../../../functions/catalog.js';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { DynamoCounterStore } from '../../../shared/detection/dynamo-store.js';
-import { detectAndEscalate } from '../../../shared/incidents/use-cases.js';
+import { detectAndEscalate } from '../../../shared/incidents/candidates.js';
 import { systemClock } from '../../../shared/platform/clock.js';
 import { newId } from '../../../shared/platform/ids.js';
 import type { Role } from '../../../shared/platform/roles.js';
