@@ -224,7 +224,6 @@ export function applyAction(incident: Incident, input: IncidentAction, ctx: Acti
         regions: incident.scope?.regions ?? [],
         text: d.text,
         textHash: d.textHash,
-        approvedBy: incident.approval!.by,
         publishedAt: now,
       };
       return { ...same({ disclosed: { ...stamp(ctx), noticeId: message.id }, deadlines: meet(incident, 'disclosed', now) }, [message]), publicNotice: page };

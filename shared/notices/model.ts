@@ -39,6 +39,5 @@ export interface PublicNotice {
   readonly regions: readonly string[];
   readonly text: string;
   readonly textHash: string;
-  readonly approvedBy: string;
   readonly publishedAt: string;
 }

@@ -145,10 +145,19 @@ describe('infrastructure', () => {
       expect(names).toEqual(TABLE.indexes.map((i) => i.name));
     });
 
-    it('creates the three topics, encrypted', () => {
+    it('creates every topic, encrypted', () => {
       for (const topic of Object.values(TOPICS)) {
         dataTemplate.hasResourceProperties('AWS::SNS::Topic', { TopicName: topic.name, KmsMasterKeyId: Match.anyValue() });
       }
+    });
+
+    it('lets only the mail integration subscribe to customer replies, the one topic with contacts', () => {
+      const policies = Object.values(dataTemplate.toJSON().Resources as Record<string, Resource>).filter((r) => r.Type === 'AWS::SNS::TopicPolicy');
+      const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
+      const deny = statements.find((st) => st.Sid === 'OnlyTheMailIntegrationSubscribes');
+      expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sns:Subscribe', Condition: { StringNotEquals: { 'aws:PrincipalTag/recall-role': 'mail-integration' } } });
+      const topics = policies.filter((p) => (p.Properties.PolicyDocument.Statement as any[]).some((st) => st.Sid === 'OnlyTheMailIntegrationSubscribes')).flatMap((p) => p.Properties.Topics);
+      expect(JSON.stringify(topics)).toContain('CustomerRepliesTopic');
     });
 
     it('creates a user group per role', () => {
