@@ -59,7 +59,7 @@ export const CHECKLIST: readonly ChecklistItem[] = [
   { id: 'root-cause', principle: 'prevention', gate: 'close', requires: 'the root cause', providedBy: ['qa', 'admin'], how: 'recall incidents root-cause ID --text T', runbook: `${CLOSE}#1-root-cause` },
   { id: 'capa', principle: 'prevention', gate: 'close', requires: 'corrective and preventive actions with owners and due dates; corrective ones done', providedBy: ['qa', 'admin'], how: 'recall incidents add-action ID --kind corrective --description D --owner O --due DATE', runbook: `${CLOSE}#2-corrective-and-preventive-actions` },
   { id: 'verification', principle: 'prevention', gate: 'close', requires: 'no new report on the incident keys over the verification window after the fix, or an executive override', providedBy: ['qa', 'admin', 'executive'], how: 'recall incidents verify ID', runbook: `${CLOSE}#3-verify-the-fix` },
-  { id: 'customer-replies', principle: 'prevention', gate: 'close', requires: "every linked customer's 14-day written reply sent", providedBy: ['agent', 'qa', 'admin'], how: 'recall report milestone REPORT --clock reply', runbook: `${CLOSE}#4-customer-replies` },
+  { id: 'customer-replies', principle: 'prevention', gate: 'close', requires: "every linked customer's 14-day written reply sent", providedBy: ['agent', 'qa', 'admin'], how: 'recall incidents replies ID --investigation TEXT --cause TEXT --prevention TEXT', runbook: `${CLOSE}#4-customer-replies` },
   { id: 'breaches-acknowledged', principle: 'speed', gate: 'close', requires: 'every missed deadline acknowledged by the sponsor with a reason', providedBy: ['executive'], how: 'recall incidents ack-breach ID --deadline D --reason R', runbook: `${BREACH}#acknowledge` },
 ];
 
