@@ -15,12 +15,13 @@ const nonNegative = (value: string | undefined, flag: string) => {
 
 export const storeCommands: Record<string, Command> = {
   'store inbox': {
-    summary: "a store's open withdrawal notices (as that store); --all for answered ones too",
-    usage: 'recall store inbox --store STORE_ID [--all]',
-    options: { store: { type: 'string' }, all: { type: 'boolean' } },
+    summary: "a store's open withdrawal notices (as that store); --all for answered ones too; --queue-url reads its SQS queue",
+    usage: 'recall store inbox --store STORE_ID [--all] | --queue-url URL [--delete]',
+    options: { store: { type: 'string' }, all: { type: 'boolean' }, 'queue-url': { type: 'string' }, delete: { type: 'boolean' } },
     group: 'store',
     async run({ values, api, json }) {
-      if (!values.store) throw new UsageError('Give the store: --store STORE_ID (e.g. store-0101)');
+      if (values['queue-url']) return readQueue(values['queue-url'], !!values.delete, json);
+      if (!values.store) throw new UsageError('Give the store: --store STORE_ID (e.g. store-0101), or its queue: --queue-url URL');
       const { body } = await request(api, 'GET', `/stores/${encodeURIComponent(values.store)}/notices${values.all ? '?all=true' : ''}`);
       print(json, body, () =>
         table(
@@ -90,3 +91,34 @@ export const noticeCommands: Record<string, Command> = {
     },
   },
 };
+
+/**
+ * Reads the notices waiting in a store's own SQS queue (what its subscription received),
+ * with the credentials and endpoint of the environment (locally the emulator: the banner of
+ * `npm start` prints each demo store's queue URL). Messages stay unless --delete.
+ */
+async function readQueue(queueUrl: string, remove: boolean, json: boolean) {
+  const { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } = await import('@aws-sdk/client-sqs');
+  const url = new URL(queueUrl);
+  // The emulator's queue URLs look like http://sqs.<region>.localhost:<port>/…
+  const local = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname.endsWith('.localhost');
+  const sqs = new SQSClient(local ? { endpoint: `${url.protocol}//localhost:${url.port}`, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {});
+  const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: remove ? 30 : 0, MessageAttributeNames: ['All'] }));
+  const messages = (page.Messages ?? []).map((m) => {
+    const envelope = JSON.parse(m.Body ?? '{}');
+    let body: any = envelope.Message;
+    try {
+      body = JSON.parse(envelope.Message);
+    } catch {
+      // a plain-text message
+    }
+    return { receiptHandle: m.ReceiptHandle!, subject: envelope.Subject, body };
+  });
+  if (remove && messages.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })) }));
+  sqs.destroy();
+  print(json, messages.map((m) => m.body), () =>
+    messages.length === 0
+      ? '(no message waiting)'
+      : table(messages.map((m) => ({ notice: m.body?.noticeId ?? '', type: m.body?.type ?? '', incident: m.body?.incidentId ?? '', region: m.body?.region ?? '', subject: m.subject ?? '' })), ['notice', 'type', 'incident', 'region', 'subject'], 70),
+  );
+}

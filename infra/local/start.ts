@@ -45,7 +45,8 @@ Recall API ready at ${stack.url} in ${((Date.now() - startedAt) / 1000).toFixed(
 
 Demo users (bearer tokens valid 12 h):`);
 for (const user of stack.users) {
-  const where = user.storeId ? ` ${user.storeId}/${user.region}` : '';
+  const queue = user.storeId ? stack.queues.stores[user.storeId]?.url : undefined;
+  const where = user.storeId ? ` ${user.storeId}/${user.region}${queue ? `  queue ${queue}` : ''}` : '';
   console.log(`  ${user.username.padEnd(14)} ${user.roles.join(',').padEnd(10)}${where}\n    export RECALL_TOKEN=${user.token}`);
 }
 console.log(`\n  export RECALL_API_URL=${stack.url}\nPress Ctrl-C to stop.\n`);

@@ -86,7 +86,10 @@ describe('local stack (npm start)', () => {
     await cli('qa.tanaka', 'incidents', 'hold', opened.id, '--location', 'PLANT-SAITAMA');
     await cli('qa.tanaka', 'incidents', 'withdraw', opened.id);
     expect((await cli('qa.tanaka', 'incidents', 'contain', opened.id)).stdout).toContain('contained (version 4)');
-    // The demo store of the region finds the notice in its inbox and acknowledges it.
+    // The store's own queue received the notice (its filter policy); the inbox also lists it.
+    const queueUrl = /store-0101\/kanto {2}queue (\S+)/.exec(local.output())![1]!;
+    const queued = JSON.parse((await cli('store.shibuya', 'store', 'inbox', '--queue-url', queueUrl, '--json')).stdout);
+    expect(queued.some((m: { type: string; incidentId: string }) => m.type === 'store-withdrawal' && m.incidentId === opened.id)).toBe(true);
     const inbox = JSON.parse((await cli('store.shibuya', 'store', 'inbox', '--store', 'store-0101', '--json')).stdout);
     const notice = inbox.items.find((n: { incidentId: string }) => n.incidentId === opened.id);
     expect(notice).toBeDefined();
