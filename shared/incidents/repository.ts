@@ -305,6 +305,8 @@ export interface IncidentWrite {
   readonly adoptKeys?: Record<string, { entry: KeyEntry; from: string }>;
   /** The public notice the action published (for the public page). */
   readonly publicNotice?: PublicNotice;
+  /** Reports that come with merged candidates, added to the count (which detection also moves). */
+  readonly addReports?: number;
 }
 
 function versionedUpdate(TableName: string, write: IncidentWrite) {
@@ -333,11 +335,12 @@ function versionedUpdate(TableName: string, write: IncidentWrite) {
     sets.push(`#record.#keys.#a${i} = :a${i}`);
     values[`:a${i}`] = entry;
   });
+  if (write.addReports) values[':addReports'] = write.addReports;
   return {
     Update: {
       TableName,
       Key: incidentKey(incident.id),
-      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}${write.addReports ? ' ADD #record.reportCount :addReports' : ''}`,
       ConditionExpression: '#version = :expected',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,

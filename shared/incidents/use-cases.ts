@@ -105,7 +105,7 @@ export async function runAction(deps: IncidentDeps, id: string, input: IncidentA
       writes.push({ incident: merged, expectedVersion: source.version, event: eventOf(source, merged, 'merge', principal, now, `merged into ${id}`) });
     }
     next = { ...next, keys: { ...next.keys, ...Object.fromEntries(Object.entries(adopted).map(([k, a]) => [k, a.entry])) }, reportCount };
-    writes.unshift({ incident: next, expectedVersion: incident.version, event: eventOf(incident, next, input.action, principal, now, note), adoptKeys: adopted });
+    writes.unshift({ incident: next, expectedVersion: incident.version, event: eventOf(incident, next, input.action, principal, now, note), adoptKeys: adopted, addReports: reportCount - incident.reportCount });
   } else {
     writes.push({
       incident: next,

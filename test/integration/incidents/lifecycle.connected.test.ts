@@ -229,7 +229,7 @@ describe('incidents', () => {
     const later = await detectAndEscalate(injury(b), deps);
     expect(later.opened).toEqual([]);
     expect(later.attached).toEqual([ida]);
-    expect((await api.get(ida)).body!.linkedReports).toBe(3);
+    expect((await api.get(ida)).body).toMatchObject({ linkedReports: 3, reportCount: 3 });
     expect((await step(idb, { action: 'dismiss', reason: 'x' })).status).toBe(409);
   });
 
