@@ -1,5 +1,6 @@
+import { systemClock } from '../shared/platform/clock.js';
 import { created, httpRoute } from '../shared/platform/http.js';
-import { LandingPointCreate, ReportIdPath } from '../shared/reports/schema.js';
+import { landingPointSchema, ReportIdPath } from '../shared/reports/schema.js';
 import { addLandingPoint } from '../shared/reports/use-cases.js';
 import { reportDeps } from '../shared/reports/wiring.js';
 
@@ -7,6 +8,6 @@ const deps = reportDeps();
 
 /** POST /reports/{id}/landing-points: a promise to the customer, with owner and due date. */
 export const handler = httpRoute(
-  { roles: ['agent', 'qa', 'admin'], path: ReportIdPath, body: LandingPointCreate },
+  { roles: ['agent', 'qa', 'admin'], path: ReportIdPath, body: landingPointSchema(systemClock) },
   async ({ path, body, principal }) => created(await addLandingPoint(deps, path.id, body, principal!)),
 );

@@ -9,7 +9,7 @@ const deps = reportDeps();
 
 /** POST /reports: files a case record and starts its clocks; idempotent by Idempotency-Key. */
 export const handler = httpRoute(
-  { roles: ['agent', 'store', 'admin'], body: reportCreateSchema(systemClock) },
+  { roles: ['agent', 'store', 'admin'], body: reportCreateSchema(systemClock, deps.policy.receivedHorizonDays) },
   async ({ body, principal, headers }) => {
     const rawKey = headers['idempotency-key'];
     const key = rawKey === undefined ? undefined : parseOrThrow(IdempotencyKey, rawKey, 'headers.idempotency-key');

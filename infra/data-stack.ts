@@ -104,6 +104,11 @@ export class DataStack extends Stack {
       authFlows: { userSrp: true },
       generateSecret: false,
       preventUserExistenceErrors: true,
+      // No OAuth flows and no placeholder callback URL until a sign-in page exists.
+      disableOAuth: true,
+      // A user may change their name and e-mail, never custom:storeId or custom:region:
+      // those decide which store's notices and reports a token opens, and only an admin sets them.
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, fullname: true }),
     });
   }
 }

@@ -23,6 +23,8 @@ import { TABLE } from '../shared/platform/table.js';
 import { clockPolicyFrom } from '../shared/reports/clocks.js';
 import { incidentPolicyFrom } from '../shared/incidents/policy.js';
 import { TOPICS, type TopicId } from '../shared/platform/topics.js';
+import { ConfigError } from '../shared/platform/config.js';
+import { z } from 'zod';
 import { acceptFinding } from './nag.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,6 +59,8 @@ export class ServiceStack extends Stack {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
+      // Throttling on every route: a flood of reports (or of guesses) is 429, not a bill.
+      throttle: API_THROTTLE,
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.custom(
@@ -208,8 +212,26 @@ const POLICY_OVERRIDES: Record<string, string> = (() => {
   return out;
 })();
 
+/**
+ * API throttling, from the deploying shell: `API_THROTTLE='{"burstLimit":200,"rateLimit":100}'`
+ * (requests; rate per second), validated at synthesis.
+ */
+export const API_THROTTLE: { burstLimit: number; rateLimit: number } = (() => {
+  const schema = z.strictObject({ burstLimit: z.number().int().min(1).max(100_000).default(200), rateLimit: z.number().min(1).max(100_000).default(100) });
+  let raw: unknown = {};
+  try {
+    raw = JSON.parse(process.env.API_THROTTLE ?? '{}');
+  } catch {
+    throw new ConfigError([`API_THROTTLE is not JSON: ${process.env.API_THROTTLE}`]);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `API_THROTTLE.${i.path.join('.')}: ${i.message}`));
+  return parsed.data;
+})();
+
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
-const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+// No BatchWriteItem: nothing batches writes (it would bypass conditions). DeleteItem frees key markers.
+const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 
 /**
  * Table access named index by index (TABLE.indexes) instead of the `index/*` wildcard the

@@ -81,7 +81,7 @@ export async function sendReply(deps: { clock: Clock }, reportId: string, input:
   const now = deps.clock.now();
   const at = now.toISOString();
   const message = customerReplyMessage(report, stored.contact, input, incidentId);
-  const clocks = completeClock(report.clocks, 'reply', { at, by: principal.userId, note: incidentId ? `written reply for incident ${incidentId}` : 'written reply sent' });
+  const clocks = completeClock(report.clocks, 'reply', { at, recordedAt: at, by: principal.userId, note: incidentId ? `written reply for incident ${incidentId}` : 'written reply sent' });
   const next: Report = { ...report, clocks, version: report.version + 1 };
   await saveReport(
     next,

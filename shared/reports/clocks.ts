@@ -13,6 +13,8 @@ export const ClockPolicy = z.strictObject({
   handoffMinutes: z.number().int().positive().default(15),
   qaMinutes: z.number().int().positive().default(120),
   replyDays: z.number().int().positive().default(14),
+  /** How far back a complaint's `receivedAt` may lie: older history is a backtest, not intake. */
+  receivedHorizonDays: z.number().int().positive().max(3650).default(365),
 });
 export type ClockPolicy = z.infer<typeof ClockPolicy>;
 export const DEFAULT_CLOCK_POLICY: ClockPolicy = ClockPolicy.parse({});
@@ -47,7 +49,10 @@ export interface ClockRecord {
   readonly owner: string;
   readonly startedAt: string;
   readonly deadline: string;
+  /** The time the milestone claims (may be earlier than it was recorded). */
   readonly completedAt?: string;
+  /** When the server recorded the milestone: a claim after the fact cannot undo a breach. */
+  readonly recordedAt?: string;
   readonly completedBy?: string;
   readonly note?: string;
   /** When the watchdog escalated the breach; set once. */
@@ -76,9 +81,25 @@ export function landingPointClock(id: string, promise: string, owner: string, du
   return { id, name: promise, owner, startedAt: now.toISOString(), deadline: new Date(dueAt).toISOString() };
 }
 
+/** Tolerated difference between the desk's clock and ours (also in the schemas). */
+export const RECORDING_SKEW_MS = 5 * MINUTE;
+
+/**
+ * A clock is met only if its milestone both claims a time by the deadline and was recorded
+ * by then (give or take the skew): once the deadline has passed unrecorded, the breach has
+ * happened, and a backdated milestone shows as breached.
+ */
 export function clockState(clock: ClockRecord, now: Date): ClockState {
-  if (clock.completedAt) return clock.completedAt <= clock.deadline ? 'met' : 'breached';
+  if (clock.completedAt) {
+    const recordedInTime = !clock.recordedAt || new Date(clock.recordedAt).getTime() <= new Date(clock.deadline).getTime() + RECORDING_SKEW_MS;
+    return clock.completedAt <= clock.deadline && recordedInTime && !clock.escalatedAt ? 'met' : 'breached';
+  }
   return now.toISOString() > clock.deadline ? 'breached' : 'running';
+}
+
+/** The milestone claims a time more than the skew before it was recorded. */
+export function isBackdated(clock: Pick<ClockRecord, 'completedAt' | 'recordedAt'>): boolean {
+  return !!clock.completedAt && !!clock.recordedAt && new Date(clock.recordedAt).getTime() - new Date(clock.completedAt).getTime() > RECORDING_SKEW_MS;
 }
 
 /** The report-level summary used for filtering: closed when every clock is done. */
@@ -91,7 +112,7 @@ export function reportClockState(clocks: readonly ClockRecord[], now: Date): Rep
 export function completeClock(
   clocks: readonly ClockRecord[],
   clockId: string,
-  milestone: { at: string; by: string; note?: string },
+  milestone: { at: string; by: string; note?: string; recordedAt?: string },
 ): ClockRecord[] {
   const target = clocks.find((c) => c.id === clockId);
   if (!target) throw new NotFoundError(`This report has no clock "${clockId}".`);
@@ -103,7 +124,7 @@ export function completeClock(
   }
   const at = new Date(milestone.at).toISOString();
   return clocks.map((c) =>
-    c.id === clockId ? { ...c, completedAt: at, completedBy: milestone.by, ...(milestone.note ? { note: milestone.note } : {}) } : c,
+    c.id === clockId ? { ...c, completedAt: at, ...(milestone.recordedAt ? { recordedAt: milestone.recordedAt } : {}), completedBy: milestone.by, ...(milestone.note ? { note: milestone.note } : {}) } : c,
   );
 }
 

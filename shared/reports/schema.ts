@@ -55,15 +55,25 @@ const FiveW1H = z.strictObject({
   how: text(1000).optional(),
 });
 
-export const LandingPointCreate = z.strictObject({
-  promise: text(500),
-  owner: text(100),
-  dueAt: isoDateTime,
-});
-export type LandingPointCreate = z.infer<typeof LandingPointCreate>;
+/** A landing point is a promise to the customer: it is due in the future, never already broken. */
+export function landingPointSchema(clock: Clock) {
+  return z.strictObject({
+    promise: text(500),
+    owner: text(100),
+    dueAt: isoDateTime.refine((v) => new Date(v).getTime() >= clock.now().getTime() - SKEW_MS, 'must not be in the past: a promise is due later'),
+  });
+}
+export type LandingPointCreate = z.infer<ReturnType<typeof landingPointSchema>>;
 
-/** Builds the create schema around a clock, so "not in the future" is testable. */
-export function reportCreateSchema(clock: Clock) {
+/** The default horizon of `receivedAt` (CLOCK_POLICY.receivedHorizonDays). */
+export const DEFAULT_RECEIVED_HORIZON_DAYS = 365;
+
+/**
+ * Builds the create schema around a clock, so "not in the future" is testable. `receivedAt`
+ * lies within the horizon: a complaint from years ago is history for a backtest, and a
+ * claimed old time must not slip a report past every clock and window.
+ */
+export function reportCreateSchema(clock: Clock, horizonDays = DEFAULT_RECEIVED_HORIZON_DAYS) {
   // A calendar date is in the future only once that day has begun somewhere (UTC+14).
   const pastDate = isoDate.refine(
     (v) => new Date(`${v}T00:00:00Z`).getTime() - 14 * 3600_000 <= clock.now().getTime(),
@@ -94,11 +104,14 @@ export function reportCreateSchema(clock: Clock) {
       howFound: text(1000).optional(),
       sampleCollected: z.boolean(),
       channel: z.enum(CHANNELS),
-      receivedAt: pastDateTime,
+      receivedAt: pastDateTime.refine(
+        (v) => new Date(v).getTime() >= clock.now().getTime() - horizonDays * 86_400_000,
+        `must be within the last ${horizonDays} days (older complaints go into a backtest)`,
+      ),
       receivingAgent: text(100).optional(),
       fiveW1H: FiveW1H.optional(),
       resolutionProposed: text(2000).optional(),
-      landingPoints: z.array(LandingPointCreate).max(10, 'at most 10 landing points').optional(),
+      landingPoints: z.array(landingPointSchema(clock)).max(10, 'at most 10 landing points').optional(),
       contact: Contact,
     })
     .superRefine((r, ctx) => {

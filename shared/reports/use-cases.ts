@@ -7,6 +7,7 @@ import {
   breachesToEscalate,
   clockState,
   completeClock,
+  isBackdated,
   landingPointClock,
   markEscalated,
   nextDue,
@@ -145,11 +146,14 @@ async function change(
 export async function recordMilestone(deps: ReportDeps, id: string, input: MilestoneCreate, principal: Principal) {
   return change(deps, id, (report, now) => {
     const at = input.at ? new Date(input.at).toISOString() : now.toISOString();
-    const clocks = completeClock(report.clocks, input.clock, { at, by: principal.userId, ...(input.note ? { note: input.note } : {}) });
+    const recordedAt = now.toISOString();
+    const clocks = completeClock(report.clocks, input.clock, { at, recordedAt, by: principal.userId, ...(input.note ? { note: input.note } : {}) });
     const completed = clocks.find((c) => c.id === input.clock)!;
+    // The timeline keeps both times; a backdated milestone says so.
+    const backdated = isBackdated(completed) ? { backdated: true, claimedAt: at, recordedAt } : {};
     return {
       report: { ...report, clocks },
-      events: [{ type: 'milestone', at, by: principal.userId, details: { clock: input.clock, state: clockState(completed, now) } }],
+      events: [{ type: 'milestone', at: recordedAt, by: principal.userId, details: { clock: input.clock, state: clockState(completed, now), claimedAt: at, ...backdated } }],
     };
   });
 }

@@ -127,6 +127,12 @@ describe('infrastructure', () => {
     });
   });
 
+  describe('API', () => {
+    it('throttles every route on the stage (deploy-time burst and rate)', () => {
+      serviceTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 } });
+    });
+  });
+
   describe('data stack', () => {
     it('keeps the table safe: on demand, PITR, deletion protection, stream with both images', () => {
       dataTemplate.hasResource('AWS::DynamoDB::GlobalTable', {
@@ -158,6 +164,17 @@ describe('infrastructure', () => {
       expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sns:Subscribe', Condition: { StringNotEquals: { 'aws:PrincipalTag/recall-role': 'mail-integration' } } });
       const topics = policies.filter((p) => (p.Properties.PolicyDocument.Statement as any[]).some((st) => st.Sid === 'OnlyTheMailIntegrationSubscribes')).flatMap((p) => p.Properties.Topics);
       expect(JSON.stringify(topics)).toContain('CustomerRepliesTopic');
+    });
+
+    it('lets no user write custom:storeId or custom:region, and has no OAuth flow or placeholder callback', () => {
+      const clients = Object.values(dataTemplate.toJSON().Resources as Record<string, Resource>).filter((r) => r.Type === 'AWS::Cognito::UserPoolClient');
+      expect(clients).toHaveLength(1);
+      const client = clients[0]!.Properties;
+      expect(client.WriteAttributes).toEqual(expect.arrayContaining(['email', 'name']));
+      expect(client.WriteAttributes.some((a: string) => a.startsWith('custom:'))).toBe(false);
+      expect(client.AllowedOAuthFlows).toBeUndefined();
+      expect(client.CallbackURLs).toBeUndefined();
+      expect(client.AllowedOAuthFlowsUserPoolClient).not.toBe(true);
     });
 
     it('creates a user group per role', () => {

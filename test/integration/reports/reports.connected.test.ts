@@ -224,6 +224,33 @@ describe('reports', () => {
       expect(read.body!.timeline.map((e: any) => e.type)).toEqual(['received', 'milestone']);
     });
 
+    it('keeps a breach that happened breached when the milestone is backdated, and shows the backdating', async () => {
+      // Received 20 minutes ago: the 15-minute handoff passed unrecorded.
+      const { body } = await post(validReport({ receivedAt: new Date(Date.now() - 20 * 60_000).toISOString() }));
+      const claimed = new Date(Date.now() - 12 * 60_000).toISOString();
+      const done = await postTo(recordMilestone, body!.id, 'milestones', { clock: 'handoff', at: claimed });
+      expect(done.status).toBe(201);
+      const handoff = done.body!.clocks.find((c: any) => c.id === 'handoff');
+      expect(handoff).toMatchObject({ state: 'breached', completedAt: new Date(claimed).toISOString() });
+      expect(Date.parse(handoff.recordedAt)).toBeGreaterThan(Date.parse(claimed));
+      const read = await get(body!.id);
+      expect(read.body!.timeline.find((e: any) => e.type === 'milestone').details).toMatchObject({ clock: 'handoff', state: 'breached', backdated: true, claimedAt: new Date(claimed).toISOString() });
+      // Recorded in time, a slightly earlier claim is just the desk's clock: met.
+      const fresh = await post(validReport());
+      const ontime = await postTo(recordMilestone, fresh.body!.id, 'milestones', { clock: 'handoff', at: new Date(Date.now() - 30_000).toISOString() });
+      expect(ontime.body!.clocks.find((c: any) => c.id === 'handoff').state).toBe('met');
+    });
+
+    it('refuses a landing point already due and a complaint older than the horizon', async () => {
+      const { body } = await post(validReport());
+      const past = await postTo(addLandingPoint, body!.id, 'landing-points', { promise: 'QA calls back', owner: 'QA', dueAt: new Date(Date.now() - 3600_000).toISOString() }, users.qa);
+      expect(past.status).toBe(400);
+      expect(past.body!.errors.map((e: any) => e.field)).toEqual(['dueAt']);
+      const old = await post(validReport({ receivedAt: new Date(Date.now() - 400 * 86_400_000).toISOString(), productionDate: '2025-01-01', purchase: { storeId: 'store-0101', region: 'kanto', date: '2025-02-01' } }));
+      expect(old.status).toBe(400);
+      expect(old.body!.errors.map((e: any) => e.field)).toEqual(['receivedAt']);
+    });
+
     it('watches a landing point as a clock and completes it by its id', async () => {
       const { body } = await post(validReport());
       const due = new Date(Date.now() + 2 * 86_400_000).toISOString();

@@ -5,6 +5,7 @@ import {
   clockPolicyFrom,
   clockState,
   completeClock,
+  isBackdated,
   DEFAULT_CLOCK_POLICY,
   markEscalated,
   nextDue,
@@ -76,6 +77,26 @@ describe('customer clocks', () => {
     it('rejects an unknown clock and a milestone before the clock started', () => {
       expect(() => completeClock(clocks, 'lp-NOPE', { at: received, by: 'x' })).toThrow(NotFoundError);
       expect(() => completeClock(clocks, 'qa', { at: '2026-11-20T08:00:00.000Z', by: 'x' })).toThrow(UnprocessableError);
+    });
+  });
+
+  describe('backdating', () => {
+    it('keeps a breach that happened breached when the milestone is recorded late with an earlier time', () => {
+      const done = completeClock(clocks, 'handoff', { at: '2026-11-20T09:10:00.000Z', recordedAt: '2026-11-20T09:40:00.000Z', by: 'u' });
+      expect(clockState(byId('handoff', done), at('2026-11-20T09:40:00.000Z'))).toBe('breached');
+      expect(isBackdated(byId('handoff', done))).toBe(true);
+    });
+
+    it('meets the clock when the milestone is recorded in time, within the skew', () => {
+      const done = completeClock(clocks, 'handoff', { at: '2026-11-20T09:14:00.000Z', recordedAt: '2026-11-20T09:17:00.000Z', by: 'u' });
+      expect(clockState(byId('handoff', done), at('2026-11-20T09:17:00.000Z'))).toBe('met');
+      expect(isBackdated(byId('handoff', done))).toBe(false);
+    });
+
+    it('keeps an escalated breach breached whatever the milestone claims', () => {
+      const escalated = markEscalated(clocks, ['handoff'], at('2026-11-20T09:16:00.000Z'));
+      const done = completeClock(escalated, 'handoff', { at: '2026-11-20T09:10:00.000Z', by: 'u' });
+      expect(clockState(byId('handoff', done), at('2026-11-20T09:20:00.000Z'))).toBe('breached');
     });
   });
 

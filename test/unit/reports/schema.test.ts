@@ -26,6 +26,16 @@ describe('case record schema', () => {
     expect(fieldsOf(body).sort()).toEqual(['productionDate', 'purchase.date', 'receivedAt']);
   });
 
+  it('refuses a receivedAt older than the horizon (365 days by default, configurable)', () => {
+    expect(fieldsOf({ ...valid(), receivedAt: '2025-11-01T00:00:00Z', productionDate: '2025-10-01', purchase: { ...valid().purchase, date: '2025-10-15' } })).toEqual(['receivedAt']);
+    const wide = reportCreateSchema(clock, 800);
+    expect(wide.safeParse({ ...valid(), receivedAt: '2025-11-01T00:00:00Z', productionDate: '2025-10-01', purchase: { ...valid().purchase, date: '2025-10-15' } }).success).toBe(true);
+  });
+
+  it('refuses a landing point that is already due', () => {
+    expect(fieldsOf({ ...valid(), landingPoints: [{ promise: 'call back', owner: 'QA', dueAt: '2026-11-21T00:00:00Z' }] })).toEqual(['landingPoints.0.dueAt']);
+  });
+
   it('tolerates five minutes of clock skew on receivedAt', () => {
     expect(fieldsOf({ ...valid(), receivedAt: '2026-11-22T12:04:00Z' })).toEqual([]);
   });
