@@ -15,24 +15,24 @@ export interface Principal {
 
 /**
  * API Gateway HTTP APIs hand JWT claims over as strings; array claims such as
- * `cognito:groups` arrive flattened as "[qa executive]". Accept that, a JSON array, or a
- * comma-separated list, so the same code reads AWS and local tokens.
+ * `cognito:groups` arrive flattened as "[qa executive]". Accept that or a JSON array, so the
+ * same code reads AWS and local tokens. Never split on commas: a group named "qa,admin" is
+ * one (unknown) group, not two roles.
  */
 export function parseGroups(value: unknown): string[] {
   if (Array.isArray(value)) return value.map(String);
   if (typeof value !== 'string') return [];
   const trimmed = value.trim();
   if (trimmed.startsWith('[') && trimmed.endsWith(']')) {
-    const inner = trimmed.slice(1, -1);
     try {
       const parsed: unknown = JSON.parse(trimmed);
       if (Array.isArray(parsed)) return parsed.map(String);
     } catch {
       // not JSON: the flattened "[a b]" form
     }
-    return inner.split(/[\s,]+/).filter(Boolean);
+    return trimmed.slice(1, -1).split(/\s+/).filter(Boolean);
   }
-  return trimmed.split(/[\s,]+/).filter(Boolean);
+  return trimmed.split(/\s+/).filter(Boolean);
 }
 
 type ClaimsEvent = Pick<APIGatewayProxyEventV2WithJWTAuthorizer, 'requestContext'>;

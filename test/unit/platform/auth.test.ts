@@ -4,10 +4,12 @@ import { ForbiddenError, UnauthorizedError } from '../../../shared/platform/erro
 import { httpEvent } from '../../support/events.js';
 
 describe('auth claims', () => {
-  it('reads groups in the flattened form API Gateway passes, as JSON, or comma separated', () => {
+  it('reads groups in the flattened form API Gateway passes or as JSON, never split on commas', () => {
     expect(parseGroups('[qa executive]')).toEqual(['qa', 'executive']);
     expect(parseGroups('["qa","store"]')).toEqual(['qa', 'store']);
-    expect(parseGroups('agent,admin')).toEqual(['agent', 'admin']);
+    expect(parseGroups('agent,admin')).toEqual(['agent,admin']);
+    expect(parseGroups('[agent,admin]')).toEqual(['agent,admin']);
+    expect(principalFrom(httpEvent({ user: { roles: ['agent,admin' as never] } }))?.roles).toEqual([]);
     expect(parseGroups(['qa'])).toEqual(['qa']);
     expect(parseGroups(undefined)).toEqual([]);
   });
