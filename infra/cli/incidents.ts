@@ -100,8 +100,8 @@ function summary(incident: any): string {
   return lines.join('\n');
 }
 
-/** An action command: positional ID, its own flags, and a body built from them. */
-function action(name: string, summaryText: string, usage: string, options: Options, body: (v: Values) => ActionBody, group: Command['group'] = 'qa'): [string, Command] {
+/** An action command: positional ID, its own flags (those in `required` checked before any request), a body built from them. */
+function action(name: string, summaryText: string, usage: string, options: Options, body: (v: Values) => ActionBody, group: Command['group'] = 'qa', required: string[] = []): [string, Command] {
   return [
     `incidents ${name}`,
     {
@@ -111,6 +111,8 @@ function action(name: string, summaryText: string, usage: string, options: Optio
       group,
       async run({ positionals, values, api, json }) {
         const id = requireId(positionals, this.usage, 'incident id');
+        const missing = required.filter((flag) => values[flag] === undefined || (Array.isArray(values[flag]) ? values[flag].length === 0 : String(values[flag]).trim() === ''));
+        if (missing.length) throw new UsageError(`Missing --${missing.join(', --')}`);
         const incident = await act(api, id, body(values), values.version);
         print(json, incident, () => summary(incident));
       },
@@ -183,21 +185,25 @@ export const incidentCommands: Record<string, Command> = {
   },
   ...Object.fromEntries([
     action('declare', 'declare a candidate a recall incident (optionally merging others)', `--title T --class I|II|III --hazard H ${SCOPE_USAGE} [--merge ID]...`, { ...DECLARATION_OPTIONS, merge: { type: 'string', multiple: true } }, (v) => ({ action: 'declare', ...declaration(v, true), ...(v.merge?.length ? { merge: v.merge } : {}) }) as ActionBody),
-    action('dismiss', 'dismiss a candidate with a reason (its keys are freed)', '--reason R', stringOptions('reason'), (v) => ({ action: 'dismiss', reason: v.reason }) as ActionBody),
-    action('scope', 'change title, class, hazard or scope before containment', `[--title T] [--class C] [--hazard H] ${SCOPE_USAGE}`, DECLARATION_OPTIONS, (v) => ({ action: 'update-scope', ...declaration(v, false) }) as ActionBody),
-    action('hold', 'record the shipment hold', '--location PLANT_OR_WAREHOUSE... [--held-at T] [--note N]', { location: { type: 'string', multiple: true }, ...stringOptions('held-at', 'note') }, (v) => ({ action: 'record-hold', locations: v.location ?? [], ...(v['held-at'] ? { heldAt: v['held-at'] } : {}), ...(v.note ? { note: v.note } : {}) }) as ActionBody),
+    action('dismiss', 'dismiss a candidate with a reason (its keys are freed)', '--reason R', stringOptions('reason'), (v) => ({ action: 'dismiss', reason: v.reason }) as ActionBody, 'qa', ['reason']),
+    action('scope', 'change title, class, hazard or scope before containment', `[--title T] [--class C] [--hazard H] ${SCOPE_USAGE}`, DECLARATION_OPTIONS, (v) => {
+      const changes = declaration(v, false);
+      if (Object.keys(changes).length === 0) throw new UsageError('Give at least one change: --title, --class, --hazard, --qa-owner or scope flags');
+      return { action: 'update-scope', ...changes } as ActionBody;
+    }),
+    action('hold', 'record the shipment hold', '--location PLANT_OR_WAREHOUSE... [--held-at T] [--note N]', { location: { type: 'string', multiple: true }, ...stringOptions('held-at', 'note') }, (v) => ({ action: 'record-hold', locations: v.location ?? [], ...(v['held-at'] ? { heldAt: v['held-at'] } : {}), ...(v.note ? { note: v.note } : {}) }) as ActionBody, 'qa', ['location']),
     action('withdraw', 'issue the store withdrawal notice to every region in scope not yet notified', '[--instructions T]', stringOptions('instructions'), (v) => ({ action: 'issue-withdrawal', ...(v.instructions ? { instructions: v.instructions } : {}) }) as ActionBody),
     action('sponsor', 'accept executive sponsorship of the incident', '', {}, () => ({ action: 'accept-sponsorship' }) as ActionBody, 'executive'),
     action('draft-notice', 'set the public notice text (class III: --no-public-notice with the reasons)', '--file notice.txt | --text T [--no-public-notice]', { ...stringOptions('file', 'text'), 'no-public-notice': { type: 'boolean' } }, (v) => ({ action: 'draft-disclosure', mode: v['no-public-notice'] ? 'no-public-notice' : 'public-notice', text: readText(v) }) as ActionBody),
     action('contain', 'customer first: pass the gate (scope, hold, withdrawals)', '', {}, () => ({ action: 'contain' }) as ActionBody),
     action('disclose', 'publish the approved disclosure', '', {}, () => ({ action: 'disclose' }) as ActionBody),
     action('remediate', 'start remediation', '', {}, () => ({ action: 'remediate' }) as ActionBody),
-    action('root-cause', 'record the root cause', '--text T', stringOptions('text'), (v) => ({ action: 'record-root-cause', text: v.text }) as ActionBody),
-    action('add-action', 'add a corrective or preventive action', '--kind corrective|preventive --description D --owner O --due YYYY-MM-DD', stringOptions('kind', 'description', 'owner', 'due'), (v) => ({ action: 'add-action', kind: v.kind, description: v.description, owner: v.owner, dueDate: v.due }) as ActionBody),
-    action('complete-action', 'record an action as done (a corrective one dates the fix)', '--action capa-N [--at T]', stringOptions('action', 'at'), (v) => ({ action: 'complete-action', actionId: v.action, ...(v.at ? { completedAt: v.at } : {}) }) as ActionBody),
+    action('root-cause', 'record the root cause', '--text T', stringOptions('text'), (v) => ({ action: 'record-root-cause', text: v.text }) as ActionBody, 'qa', ['text']),
+    action('add-action', 'add a corrective or preventive action', '--kind corrective|preventive --description D --owner O --due YYYY-MM-DD', stringOptions('kind', 'description', 'owner', 'due'), (v) => ({ action: 'add-action', kind: v.kind, description: v.description, owner: v.owner, dueDate: v.due }) as ActionBody, 'qa', ['kind', 'description', 'owner', 'due']),
+    action('complete-action', 'record an action as done (a corrective one dates the fix)', '--action capa-N [--at T]', stringOptions('action', 'at'), (v) => ({ action: 'complete-action', actionId: v.action, ...(v.at ? { completedAt: v.at } : {}) }) as ActionBody, 'qa', ['action']),
     action('verify', 'check the detection counters over the window after the fix', '', {}, () => ({ action: 'verify' }) as ActionBody),
-    action('override-verification', 'accept the fix without the counter check (executive)', '--reason R', stringOptions('reason'), (v) => ({ action: 'override-verification', reason: v.reason }) as ActionBody, 'executive'),
-    action('ack-breach', 'acknowledge a missed deadline (the sponsor)', '--deadline stores-notified|disclosed --reason R', stringOptions('deadline', 'reason'), (v) => ({ action: 'acknowledge-breach', deadline: v.deadline, reason: v.reason }) as ActionBody, 'executive'),
+    action('override-verification', 'accept the fix without the counter check (executive)', '--reason R', stringOptions('reason'), (v) => ({ action: 'override-verification', reason: v.reason }) as ActionBody, 'executive', ['reason']),
+    action('ack-breach', 'acknowledge a missed deadline (the sponsor)', '--deadline stores-notified|disclosed --reason R', stringOptions('deadline', 'reason'), (v) => ({ action: 'acknowledge-breach', deadline: v.deadline, reason: v.reason }) as ActionBody, 'executive', ['deadline', 'reason']),
     action('close', 'prevention: close the incident', '', {}, () => ({ action: 'close' }) as ActionBody),
   ]),
   'incidents effectiveness': {
@@ -236,6 +242,8 @@ export const incidentCommands: Record<string, Command> = {
     group: 'executive',
     async run({ positionals, values, api, json }) {
       const id = requireId(positionals, this.usage, 'incident id');
+      // With --json nobody reads the printed text: the hash must name what was read elsewhere.
+      if (json && !values['text-hash']) throw new UsageError('With --json, give --text-hash SHA256 of the text you approve (GET /incidents/ID shows it).');
       const current = await get(api, id);
       if (!current.disclosure) throw new UsageError(`Incident ${id} has no disclosure text to approve yet.`);
       // The hash pins what a person read: by default, the text printed here.

@@ -8,9 +8,8 @@ import { table } from './table.js';
  * addressed to it and acknowledges what it pulled; an admin keeps the store directory.
  */
 const nonNegative = (value: string | undefined, flag: string) => {
-  const n = Number(value);
-  if (value === undefined || !Number.isInteger(n) || n < 0) throw new UsageError(`--${flag} must be a whole number of units (0 or more), not ${value ?? 'missing'}`);
-  return n;
+  if (value === undefined || !/^\d{1,8}$/.test(value.trim())) throw new UsageError(`--${flag} must be a whole number of units (0 or more), not ${value === undefined ? 'missing' : `"${value}"`}`);
+  return Number(value.trim());
 };
 
 export const storeCommands: Record<string, Command> = {

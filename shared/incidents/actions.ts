@@ -40,6 +40,9 @@ export interface ActionOutcome {
   readonly publicNotice?: PublicNotice;
 }
 
+/** Store notices one `issue-withdrawal` sends at most (with the incident and its event, in one transaction). */
+export const WITHDRAWALS_PER_ACTION = 90;
+
 /** A 422 for a rule of the process, with the runbook that explains it. */
 export function ruleError(message: string, rule: string, runbook: string): UnprocessableError {
   return new UnprocessableError(message, { rule, runbook });
@@ -67,10 +70,19 @@ export function deadlinesFor(hazardClass: HazardClass, declaredAt: string, polic
   const out: Partial<Record<DeadlineId, Deadline>> = {};
   for (const id of DEADLINE_IDS) {
     const h = hours[id];
-    if (h === null) continue;
+    const kept = previous?.[id];
+    // A deadline that was missed stays on the record when the class changes: a breach that
+    // happened is not erased by reclassifying (and still needs the sponsor's acknowledgement).
+    if (h === null) {
+      if (kept && (kept.escalatedAt || kept.acknowledged || (kept.metAt && kept.metAt > kept.due))) out[id] = kept;
+      continue;
+    }
+    if (kept?.escalatedAt) {
+      out[id] = kept;
+      continue;
+    }
     const due = new Date(new Date(declaredAt).getTime() + h * HOUR).toISOString();
-    const before = previous?.[id];
-    out[id] = { ...before, id, due };
+    out[id] = { ...kept, id, due };
   }
   return out;
 }
@@ -118,7 +130,7 @@ export function applyAction(incident: Incident, input: IncidentAction, ctx: Acti
         hazardClass: input.hazardClass,
         hazard: input.hazard,
         ...(input.scope ? { scope: input.scope } : {}),
-        qaOwner: input.qaOwner ?? ctx.principal.username,
+        qaOwner: input.qaOwner ?? ctx.principal.userId,
         declared,
         deadlines: deadlinesFor(input.hazardClass, declared.at, ctx.policy),
         ...(input.merge?.length ? { mergedFrom: input.merge } : {}),
@@ -162,8 +174,10 @@ export function applyAction(incident: Incident, input: IncidentAction, ctx: Acti
       if (unknown.length) {
         throw ruleError(`The store directory has no ${unknown.join(', ')}: register the stores first (recall store register).`, 'store-not-in-directory', 'runbooks/contain-incident.md#3-withdraw-from-stores');
       }
-      const targets = [...missing.regions.map((region) => ({ region })), ...missing.stores.map((storeId) => ({ region: ctx.storeRegions![storeId]!, storeId }))];
-      if (targets.length === 0) throw new ConflictError('Every region and store in scope already has its withdrawal notice.');
+      const all = [...missing.regions.map((region) => ({ region })), ...missing.stores.map((storeId) => ({ region: ctx.storeRegions![storeId]!, storeId }))];
+      if (all.length === 0) throw new ConflictError('Every region and store in scope already has its withdrawal notice.');
+      // One transaction holds 100 items: larger lists go out in batches, the next run sends the rest.
+      const targets = all.slice(0, WITHDRAWALS_PER_ACTION);
       const instructions = input.instructions ?? DEFAULT_WITHDRAWAL_INSTRUCTIONS;
       const outbox = targets.map((t) => {
         const message = storeWithdrawal(incident, t, instructions, ctx.now);
@@ -202,6 +216,9 @@ export function applyAction(incident: Incident, input: IncidentAction, ctx: Acti
       if (d.textHash !== input.textHash) throw new ConflictError('The disclosure text changed since you read it: read the incident again and approve the text it shows now.');
       if (incident.declared?.by === ctx.principal.userId) {
         throw ruleError('The person who declared the incident cannot approve its disclosure alone: another executive approves.', 'separation-of-duties', 'runbooks/approve-disclosure.md#3-approve');
+      }
+      if (d.by === ctx.principal.userId) {
+        throw ruleError('The author of the disclosure text cannot approve it alone: another executive approves.', 'separation-of-duties', 'runbooks/approve-disclosure.md#3-approve');
       }
       if (incident.approval?.textHash === d.textHash && incident.approval.mode === d.mode) throw new ConflictError(`This text was already approved by ${incident.approval.by}.`);
       return same({ approval: { ...stamp(ctx), mode: d.mode, textHash: d.textHash } });
@@ -244,11 +261,14 @@ export function applyAction(incident: Incident, input: IncidentAction, ctx: Acti
       if (!target) throw new NotFoundError(`The incident has no action ${input.actionId}.`);
       if (target.completedAt) throw new ConflictError(`${input.actionId} was already completed at ${target.completedAt}.`);
       const completedAt = input.completedAt ? new Date(input.completedAt).toISOString() : now;
-      return same({ actions: actions.map((a) => (a.id === input.actionId ? { ...a, completedAt, completedBy: ctx.principal.userId } : a)) });
+      return same({ actions: actions.map((a) => (a.id === input.actionId ? { ...a, completedAt, completedRecordedAt: now, completedBy: ctx.principal.userId } : a)) });
     }
     case 'verify': {
       const fixed = fixDate(incident);
       if (!fixed) throw ruleError('Verification counts reports after the fix: complete a corrective action first.', 'fix-before-verification', 'runbooks/close-incident.md#3-verify-the-fix');
+      if (Object.keys(incident.keys).length === 0) {
+        throw ruleError('The incident has no cluster keys to count reports on: an executive accepts the fix with override-verification.', 'no-keys-to-verify', 'runbooks/close-incident.md#3-verify-the-fix');
+      }
       const windowEnds = new Date(new Date(fixed).getTime() + ctx.policy.verificationDays * DAY);
       if (ctx.now < windowEnds) {
         throw new UnprocessableError(`The verification window (${ctx.policy.verificationDays} days after the fix on ${fixed}) ends at ${windowEnds.toISOString()}.`, {

@@ -22,10 +22,19 @@ export const CUSTOMER_ACTION_PHRASES = [
 ];
 
 const CONTACT = [
-  /\+?\d[\d\s()-]{6,}\d/, // a phone number
+  /(?:\+\d[\d\s()-]{6,}\d)|(?:\d[\d\s()-]{8,}\d)/, // a phone number: + and 8 digits, or 10 characters of digits
   /[^\s@]+@[^\s@]+\.[^\s@]+/, // an e-mail address
   /https?:\/\/\S+/i, // a web page
 ];
+
+/** The text without what merely looks like a phone number: dates, lot codes, SKUs. */
+function withoutCodes(text: string, incident: Pick<Incident, 'scope'>): string {
+  let out = text.normalize('NFKC').replace(/\d{4}[-/.]\d{1,2}[-/.]\d{1,2}/g, ' ');
+  for (const code of [...(incident.scope?.lots ?? []).map((l) => l.lotCode), ...(incident.scope?.products ?? []).map((p) => p.sku)]) {
+    out = out.split(code.normalize('NFKC')).join(' ');
+  }
+  return out;
+}
 
 const normalize = (s: string) => s.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
 
@@ -62,7 +71,7 @@ export function checkNoticeFacts(text: string, incident: Pick<Incident, 'scope' 
     CUSTOMER_ACTION_PHRASES.some(has)
       ? { fact: 'customer-action', ok: true }
       : { fact: 'customer-action', ok: false, missing: 'tell customers what to do (e.g. "do not eat", "return for a refund", "discard")' },
-    CONTACT.some((re) => re.test(text.normalize('NFKC')))
+    CONTACT.some((re) => re.test(withoutCodes(text, incident)))
       ? { fact: 'contact', ok: true }
       : { fact: 'contact', ok: false, missing: 'give a phone number, e-mail address or web page where customers reach the company' },
   ];

@@ -89,9 +89,14 @@ export function withdrawalsMissing(incident: Incident): { stores: string[]; regi
 
 const missingLabel = (m: { stores: string[]; regions: string[] }) => [...m.regions, ...m.stores.map((s) => `store ${s}`)];
 
-/** The date of the fix: the latest completion of a corrective action. */
+/**
+ * The date of the fix: the latest completion of a corrective action, taken no earlier than it
+ * was recorded, so backdating a fix cannot move the verification window into the past.
+ */
 export function fixDate(incident: Incident): string | undefined {
-  const done = (incident.actions ?? []).filter((a) => a.kind === 'corrective' && a.completedAt).map((a) => a.completedAt!);
+  const done = (incident.actions ?? [])
+    .filter((a) => a.kind === 'corrective' && a.completedAt)
+    .map((a) => [a.completedAt!, a.completedRecordedAt ?? a.completedAt!].sort().at(-1)!);
   return done.sort().at(-1);
 }
 
@@ -132,6 +137,7 @@ const PREDICATES: Record<string, (incident: Incident, facts: GateFacts, now: Dat
     if (!a) return pending('an executive who did not declare the incident approves the text');
     if (a.textHash !== d.textHash || a.mode !== d.mode) return pending('the text changed after it was approved: approve the new text');
     if (a.by === i.declared?.by) return pending('the declarer cannot approve alone: another executive approves');
+    if (a.by === d.by) return pending('the author of the text cannot approve it: another executive approves');
     return done({ by: a.by, at: a.at, textHash: a.textHash });
   },
   effectiveness: (i, facts) => {
@@ -160,6 +166,7 @@ const PREDICATES: Record<string, (incident: Incident, facts: GateFacts, now: Dat
     if (v?.result === 'overridden') return done({ result: v.result, by: v.by, at: v.at, reason: v.reason });
     const fixed = fixDate(i);
     if (!fixed) return blocked('complete a corrective action first: its date is the fix date');
+    if (Object.keys(i.keys).length === 0) return blocked('the incident has no cluster keys to count reports on: an executive overrides with a reason');
     if (!v) return pending('run the verification after the window has passed');
     if (v.fixDate < fixed) return pending('the fix date moved after the last verification: verify again');
     if (v.result === 'failed') return pending(`new reports after the fix: ${Object.entries(v.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(', ')}`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Signal } from '../detection/engine.js';
 import type { OutboxMessage } from '../platform/outbox.js';
 import { HAZARD_CLASS_MEANING, type Deadline, type Incident } from './model.js';
@@ -67,7 +68,7 @@ export function storeWithdrawal(incident: Incident, target: { region: string; st
   // A reminder goes to one store and asks it to acknowledge the notice it did not answer.
   const noticeId = reminderOf ?? withdrawalNoticeId(incident.id, region, target.storeId);
   return {
-    id: reminderOf ? `reminder-${reminderOf}-${Buffer.from(target.storeId ?? '', 'utf8').toString('hex').slice(0, 64)}` : noticeId,
+    id: reminderOf ? `reminder-${reminderOf}-${digest(target.storeId ?? '')}` : noticeId,
     topic: 'storeNotices',
     subject: ascii(`Recall withdrawal: incident ${incident.id} class ${incident.hazardClass}`),
     message: {
@@ -91,10 +92,12 @@ export function storeWithdrawal(incident: Incident, target: { region: string; st
   };
 }
 
+/** 128 bits of a code's sha256: fixed length, whatever the code's script, no collisions in practice. */
+const digest = (code: string) => createHash('sha256').update(code, 'utf8').digest('hex').slice(0, 32);
+
 /** Stable per incident and target, so a consumer can de-duplicate redeliveries. */
 export function withdrawalNoticeId(incidentId: string, region: string, storeId?: string): string {
-  const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex').slice(0, 64);
-  return storeId ? `withdrawal-${incidentId}-s${hex(storeId)}` : `withdrawal-${incidentId}-${hex(region)}`;
+  return storeId ? `withdrawal-${incidentId}-s${digest(storeId)}` : `withdrawal-${incidentId}-${digest(region)}`;
 }
 
 /** The approved public notice, byte for byte as approved: the text is the whole message. */

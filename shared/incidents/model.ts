@@ -99,7 +99,10 @@ export interface CapaAction {
   readonly dueDate: string;
   readonly addedBy: string;
   readonly addedAt: string;
+  /** The time the action claims it was done. */
   readonly completedAt?: string;
+  /** When it was recorded: the verification window starts no earlier (a backdated fix hides nothing). */
+  readonly completedRecordedAt?: string;
   readonly completedBy?: string;
 }
 

@@ -62,6 +62,15 @@ export function incidentPolicyFrom(env: Record<string, string | undefined> = pro
   // Partial at every level: a class, a field of a class, or a field of storeResponse.
   const defaults = DEFAULT_INCIDENT_POLICY as unknown as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...defaults, ...parsed };
+  const isObject = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
+  for (const section of ['deadlines', 'effectiveness', 'storeResponse'] as const) {
+    const given = (parsed as Record<string, unknown>)[section];
+    if (given !== undefined && !isObject(given)) throw new ConfigError([`INCIDENT_POLICY.${section}: must be an object`]);
+    if (section === 'storeResponse') continue;
+    for (const [cls, d] of Object.entries((given ?? {}) as Record<string, unknown>)) {
+      if (!isObject(d)) throw new ConfigError([`INCIDENT_POLICY.${section}.${cls}: must be an object`]);
+    }
+  }
   for (const section of ['deadlines', 'effectiveness'] as const) {
     const given = (parsed as Record<string, Record<string, object> | undefined>)[section] ?? {};
     const base = DEFAULT_INCIDENT_POLICY[section] as Record<string, object>;

@@ -45,6 +45,11 @@ const dismissedKey = (clusterKey: string) => ({ pk: `OPEN#${clusterKey}`, sk: 'D
 const linkKey = (id: string, reportId: string) => ({ pk: `INCIDENT#${id}`, sk: `REPORT#${reportId}` });
 const eventKey = (id: string, version: number) => ({ pk: `INCIDENT#${id}`, sk: `EVENT#${String(version).padStart(8, '0')}` });
 const DUE_PK = 'DUE#INCIDENT';
+/**
+ * At most this many cluster keys per incident: dismissing one releases every marker and
+ * records its evidence in one transaction (2 items a key, 100 items at most).
+ */
+export const MAX_KEYS = 40;
 
 /** Index keys that follow the lifecycle: status list and the watchdog's due work. */
 function indexKeys(incident: Incident) {
@@ -137,10 +142,10 @@ export async function createCandidate(incident: Incident, event: IncidentEvent, 
  * Opens an incident by hand, claiming the keys its scope names. A key another open
  * incident holds is a 409 that names it: declare or merge that one instead.
  */
-export async function createIncident(incident: Incident, event: IncidentEvent, now: Date): Promise<void> {
+export async function createIncident(incident: Incident, event: IncidentEvent, now: Date, healed = false): Promise<void> {
   const TableName = tableName();
   const keys = Object.keys(incident.keys);
-  if (keys.length > 90) throw new UnprocessableError('A scope of more than 90 product and lot keys is too large for one incident: split it.', { rule: 'scope-size' });
+  if (keys.length > MAX_KEYS) throw new UnprocessableError(`A scope of more than ${MAX_KEYS} product and lot keys is too large for one incident: split it.`, { rule: 'scope-size' });
   try {
     await dynamo().send(
       new TransactWriteCommand({
@@ -157,7 +162,14 @@ export async function createIncident(incident: Incident, event: IncidentEvent, n
     const held = keys.filter((_, i) => reasons[i] === 'ConditionalCheckFailed');
     if (held.length) {
       const markers = await keyMarkers(held);
-      throw new ConflictError(`Another open incident already holds ${held.map((k) => `${k} (incident ${markers.open.get(k) ?? '?'})`).join(', ')}: declare or merge that one instead.`);
+      // A marker left on an incident no longer open is healed, and the open tried again once.
+      const holders = await Promise.all(held.map(async (k) => ({ key: k, holder: markers.open.get(k), incident: markers.open.get(k) ? await getIncident(markers.open.get(k)!) : undefined })));
+      const live = holders.filter((h) => h.incident && !['dismissed', 'closed', 'merged'].includes(h.incident.status));
+      if (live.length === 0 && !healed) {
+        for (const h of holders) if (h.holder) await releaseStaleKey(h.key, h.holder);
+        return createIncident(incident, event, now, true);
+      }
+      throw new ConflictError(`Another open incident already holds ${live.map((h) => `${h.key} (incident ${h.holder})`).join(', ')}: declare or merge that one instead.`);
     }
     if (reasons.includes('TransactionConflict')) throw new ConflictError('A concurrent change touched the same keys: retry.');
     throw error;
@@ -177,9 +189,11 @@ export async function claimKey(incidentId: string, key: ClusterKey, entry: KeyEn
               TableName,
               Key: incidentKey(incidentId),
               UpdateExpression: 'SET #record.#keys.#k = :entry',
-              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#record.#keys.#k)',
-              ExpressionAttributeNames: { '#record': 'record', '#keys': 'keys', '#k': key.id },
-              ExpressionAttributeValues: { ':entry': entry },
+              // Only an open incident takes keys (a dismissed or merged one would strand the
+              // marker), and only up to the cap its release transaction can hold.
+              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#record.#keys.#k) AND #record.#status IN (:candidate, :declared, :contained, :disclosed, :remediating) AND size(#record.#keys) < :max',
+              ExpressionAttributeNames: { '#record': 'record', '#keys': 'keys', '#k': key.id, '#status': 'status' },
+              ExpressionAttributeValues: { ':entry': entry, ':candidate': 'candidate', ':declared': 'declared', ':contained': 'contained', ':disclosed': 'disclosed', ':remediating': 'remediating', ':max': MAX_KEYS },
             },
           },
         ],
@@ -275,13 +289,16 @@ async function moveForward(incidentId: string, path: readonly string[], value: u
   const names: Record<string, string> = { '#record': 'record' };
   const target = ['#record', ...path.map((segment, i) => ((names[`#p${i}`] = segment), `#p${i}`))].join('.');
   const compare = byAt ? ((names['#at'] = 'at'), `${target}.#at`) : target;
+  // A nested path needs its parent map: a key the incident does not hold is skipped, not a
+  // ValidationException that would fail the stream record.
+  const parent = path.length > 2 ? `attribute_exists(${['#record', ...path.slice(0, -2).map((_, i) => `#p${i}`)].join('.')}) AND ` : '';
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: incidentKey(incidentId),
         UpdateExpression: `SET ${target} = :value`,
-        ConditionExpression: `attribute_not_exists(${compare}) OR ${compare} < :at`,
+        ConditionExpression: `${parent}(attribute_not_exists(${compare}) OR ${compare} < :at)`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: { ':value': value, ':at': at },
       }),
@@ -307,12 +324,17 @@ export interface IncidentWrite {
   readonly publicNotice?: PublicNotice;
   /** Reports that come with merged candidates, added to the count (which detection also moves). */
   readonly addReports?: number;
+  /**
+   * How many keys the incident had when the action was decided: detection may add a key
+   * without a new version, and an action that releases or moves keys must not miss it.
+   */
+  readonly expectedKeys: number;
 }
 
 function versionedUpdate(TableName: string, write: IncidentWrite) {
   const { incident } = write;
-  const names: Record<string, string> = { '#record': 'record', '#version': 'version' };
-  const values: Record<string, unknown> = { ':version': incident.version, ':expected': write.expectedVersion };
+  const names: Record<string, string> = { '#record': 'record', '#version': 'version', '#keys': 'keys' };
+  const values: Record<string, unknown> = { ':version': incident.version, ':expected': write.expectedVersion, ':nkeys': write.expectedKeys };
   const sets = ['#version = :version', '#record.#version = :version'];
   const removes: string[] = [];
   LIFECYCLE_FIELDS.forEach((field, i) => {
@@ -330,7 +352,6 @@ function versionedUpdate(TableName: string, write: IncidentWrite) {
   }
   if (!nextDeadline(incident)) removes.push('dueWorkPk', 'dueWorkSk');
   Object.entries(write.adoptKeys ?? {}).forEach(([keyId, { entry }], i) => {
-    names['#keys'] = 'keys';
     names[`#a${i}`] = keyId;
     sets.push(`#record.#keys.#a${i} = :a${i}`);
     values[`:a${i}`] = entry;
@@ -341,7 +362,7 @@ function versionedUpdate(TableName: string, write: IncidentWrite) {
       TableName,
       Key: incidentKey(incident.id),
       UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}${write.addReports ? ' ADD #record.reportCount :addReports' : ''}`,
-      ConditionExpression: '#version = :expected',
+      ConditionExpression: '#version = :expected AND size(#record.#keys) = :nkeys',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     },

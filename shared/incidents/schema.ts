@@ -68,12 +68,14 @@ const Declaration = {
 };
 
 /** POST /incidents: quality assurance opens a declared incident by hand, without a candidate. */
-export const IncidentOpen = z.strictObject({
-  ...Declaration,
-  /** The defect the incident is about: its cluster keys are derived from it and the scope. */
-  category: z.enum(DEFECT_CATEGORIES),
-  scope: Scope,
-});
+export const IncidentOpen = z
+  .strictObject({
+    ...Declaration,
+    /** The defect the incident is about: its cluster keys are derived from it and the scope. */
+    category: z.enum(DEFECT_CATEGORIES),
+    scope: Scope,
+  })
+  .refine((o) => (o.scope.products?.length ?? 0) > 0, { path: ['scope', 'products'], message: 'an incident opened by hand names at least one product: its keys come from the products and lots' });
 export type IncidentOpen = z.infer<typeof IncidentOpen>;
 
 const version = { expectedVersion: z.number().int().min(1) };
@@ -85,15 +87,17 @@ export function incidentActionSchema(clock: Clock) {
   return z.discriminatedUnion('action', [
     z.strictObject({ action: z.literal('declare'), ...version, ...Declaration, merge: unique(ulid('a candidate id'), 20, 'candidates').optional() }),
     z.strictObject({ action: z.literal('dismiss'), ...version, reason: text(2000) }),
-    z.strictObject({
-      action: z.literal('update-scope'),
-      ...version,
-      title: Declaration.title.optional(),
-      hazardClass: Declaration.hazardClass.optional(),
-      hazard: Declaration.hazard.optional(),
-      scope: Scope.optional(),
-      qaOwner: Declaration.qaOwner,
-    }),
+    z
+      .strictObject({
+        action: z.literal('update-scope'),
+        ...version,
+        title: Declaration.title.optional(),
+        hazardClass: Declaration.hazardClass.optional(),
+        hazard: Declaration.hazard.optional(),
+        scope: Scope.optional(),
+        qaOwner: Declaration.qaOwner,
+      })
+      .refine((u) => u.title || u.hazardClass || u.hazard || u.scope || u.qaOwner, { path: ['scope'], message: 'change at least one of title, hazardClass, hazard, scope, qaOwner' }),
     z.strictObject({ action: z.literal('record-hold'), ...version, locations: unique(code(64), 50, 'locations').min(1, 'at least one warehouse or plant'), heldAt: past.optional(), note: text(1000).optional() }),
     z.strictObject({ action: z.literal('issue-withdrawal'), ...version, instructions: text(2000).optional() }),
     z.strictObject({ action: z.literal('accept-sponsorship'), ...version }),

@@ -1,6 +1,6 @@
 import type { Principal } from '../platform/auth.js';
 import { HOUR, type Clock } from '../platform/clock.js';
-import { ConflictError, NotFoundError } from '../platform/errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { OutboxMessage } from '../platform/outbox.js';
 import { dayOf, lotKey, productKey } from '../detection/keys.js';
@@ -60,7 +60,7 @@ export async function openIncident(deps: IncidentDeps, input: IncidentOpen, prin
     hazardClass: input.hazardClass,
     hazard: input.hazard,
     scope: input.scope,
-    qaOwner: input.qaOwner ?? principal.username,
+    qaOwner: input.qaOwner ?? principal.userId,
     declared,
     deadlines: deadlinesFor(input.hazardClass, at, deps.policy),
   };
@@ -91,25 +91,32 @@ export async function runAction(deps: IncidentDeps, id: string, input: IncidentA
   const note = 'reason' in input ? input.reason : undefined;
   const writes: repo.IncidentWrite[] = [];
   let next: Incident = { ...outcome.next, version: incident.version + 1 };
+  const keyCount = (i: Incident) => Object.keys(i.keys).length;
   if (input.action === 'declare' && input.merge?.length) {
     const adopted: Record<string, { entry: KeyEntry; from: string }> = {};
-    let reportCount = next.reportCount;
+    const sources: Incident[] = [];
     for (const sourceId of input.merge) {
       if (sourceId === id) throw new ConflictError('A candidate cannot be merged into itself.');
       const source = await repo.getIncident(sourceId);
       if (!source) throw new NotFoundError(`No candidate ${sourceId} to merge.`);
       decide(source.status, 'merge', principal.roles);
+      sources.push(source);
       const merged: Incident = { ...source, status: 'merged', mergedInto: id, version: source.version + 1 };
       for (const [keyId, entry] of Object.entries(source.keys)) adopted[keyId] = { entry, from: sourceId };
-      reportCount += source.reportCount;
-      writes.push({ incident: merged, expectedVersion: source.version, event: eventOf(source, merged, 'merge', principal, now, `merged into ${id}`) });
+      writes.push({ incident: merged, expectedVersion: source.version, expectedKeys: keyCount(source), event: eventOf(source, merged, 'merge', principal, now, `merged into ${id}`) });
     }
-    next = { ...next, keys: { ...next.keys, ...Object.fromEntries(Object.entries(adopted).map(([k, a]) => [k, a.entry])) }, reportCount };
-    writes.unshift({ incident: next, expectedVersion: incident.version, event: eventOf(incident, next, input.action, principal, now, note), adoptKeys: adopted, addReports: reportCount - incident.reportCount });
+    if (keyCount(incident) + Object.keys(adopted).length > repo.MAX_KEYS) {
+      throw new UnprocessableError(`Merged, the incident would hold more than ${repo.MAX_KEYS} cluster keys: merge fewer candidates.`, { rule: 'merge-size', runbook: 'runbooks/triage-candidate.md' });
+    }
+    // A report linked to two of them counts once: the count is the union of their links.
+    const union = (await repo.linkedReportIds({ ...incident, mergedFrom: sources.map((x) => x.id) })).length;
+    next = { ...next, keys: { ...next.keys, ...Object.fromEntries(Object.entries(adopted).map(([k, a]) => [k, a.entry])) }, reportCount: union };
+    writes.unshift({ incident: next, expectedVersion: incident.version, expectedKeys: keyCount(incident), event: eventOf(incident, next, input.action, principal, now, note), adoptKeys: adopted, addReports: union - incident.reportCount });
   } else {
     writes.push({
       incident: next,
       expectedVersion: incident.version,
+      expectedKeys: keyCount(incident),
       event: eventOf(incident, next, input.action, principal, now, note),
       outbox: outcome.outbox,
       ...(outcome.publicNotice ? { publicNotice: outcome.publicNotice } : {}),
@@ -139,9 +146,10 @@ async function gateFacts(incident: Incident, policy: IncidentPolicy): Promise<Ga
 async function verificationCounts(deps: IncidentDeps, incident: Incident): Promise<Record<string, number> | undefined> {
   const fixed = fixDate(incident);
   if (!fixed) return undefined;
-  const days = deps.policy.verificationDays;
+  // The fix day itself counts too: a report later that day may be after the fix (counters are daily).
+  const days = deps.policy.verificationDays + 1;
   const keys = Object.keys(incident.keys);
-  const reader = await deps.counters.read(keys, dayOf(fixed) + days, days);
+  const reader = await deps.counters.read(keys, dayOf(fixed) + days - 1, days);
   return Object.fromEntries(keys.map((k) => [k, reader.total(k, days)]));
 }
 
@@ -259,7 +267,7 @@ export async function runIncidentWatchdog(deps: Pick<IncidentDeps, 'clock' | 'po
       note: notes.join('; '),
     };
     try {
-      await repo.saveIncidents([{ incident: next, expectedVersion: incident.version, event, outbox }], now);
+      await repo.saveIncidents([{ incident: next, expectedVersion: incident.version, expectedKeys: Object.keys(incident.keys).length, event, outbox }], now);
       breaches += due.length;
     } catch (error) {
       if (error instanceof ConflictError) conflicts++;

@@ -38,8 +38,9 @@ export function effectiveness(stores: readonly Store[], acks: readonly Acknowled
     level: target.level,
     targetPercent: target.targetPercent,
     achievedPercent,
-    met: stores.length > 0 && achievedPercent >= target.targetPercent,
-    ...(stores.length === 0 ? { problem: 'no store of the scope is in the store directory' } : {}),
+    // Whole numbers, not the rounded percentage: 1,999 of 2,000 is not 100 %.
+    met: target.targetPercent === 0 || (stores.length > 0 && acknowledged * 100 >= target.targetPercent * stores.length),
+    ...(stores.length === 0 && target.targetPercent > 0 ? { problem: 'no store of the scope is in the store directory' } : {}),
     byStore: stores.map((s) => {
       const a = byStore.get(s.storeId);
       return { storeId: s.storeId, region: s.region, ...(a ? { acknowledgedAt: a.at, quantityOnHand: a.quantityOnHand, quantityRemoved: a.quantityRemoved } : {}) };

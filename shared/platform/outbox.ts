@@ -1,4 +1,5 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo, snsClient } from './aws.js';
@@ -55,28 +56,59 @@ export function outboxItem(message: OutboxMessage, now: Date): Record<string, un
   };
 }
 
+/** How long a publisher holds an item before another may take it over (the sweeper). */
+export const PUBLISH_LEASE_MS = 60_000;
+
 /**
- * Publishes one pending outbox item and marks it published. Returns false when it was
- * already published (a redelivery). SNS itself is at-least-once, so every message also
- * carries `messageKey` (the outbox id) for subscribers that must deduplicate.
+ * Publishes one outbox item exactly once in normal operation.
+ * 1. Claims it: `pending` (or `sending` with an expired lease) becomes `sending` under this
+ *    publisher's lease, by a conditional write. Another publisher (the stream and the
+ *    sweeper may meet) finds the claim and returns false.
+ * 2. Publishes it to SNS; on failure gives the item back (`pending`) and throws, so the
+ *    stream retries it, or after its retries the sweeper.
+ * 3. Marks it published with the SNS message id, conditioned on the lease.
+ * Only a crash between 2 and 3 can publish twice, once the lease expires: every message
+ * carries `messageKey` (the outbox id) for subscribers that must de-duplicate.
  */
 export async function publishOutboxItem(tableName: string, topicArns: Partial<Record<TopicId, string>>, id: string): Promise<boolean> {
-  const current = await dynamo().send(new GetCommand({ TableName: tableName, Key: outboxKey(id), ConsistentRead: true }));
-  const item = current.Item;
-  if (!item || item.status !== 'pending') return false;
+  const now = Date.now();
+  const lease = `${now}-${randomUUID()}`;
+  let item: Record<string, unknown>;
+  try {
+    const claimed = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: outboxKey(id),
+        UpdateExpression: 'SET #status = :sending, leaseId = :lease, leaseUntil = :until',
+        ConditionExpression: '#status = :pending OR (#status = :sending AND leaseUntil < :now)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':sending': 'sending', ':pending': 'pending', ':lease': lease, ':until': now + PUBLISH_LEASE_MS, ':now': now },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    item = claimed.Attributes!;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
   const topicArn = topicArns[item.topic as TopicId];
-  if (!topicArn) throw new Error(`No ARN configured for topic ${item.topic} (set ${TOPICS[item.topic as TopicId]?.envVar})`);
   const attributes = { ...(item.attributes as Record<string, string>), messageKey: id };
-  const published = await snsClient().send(
-    new PublishCommand({
-      TopicArn: topicArn,
-      Subject: item.subject as string,
-      Message: item.message as string,
-      MessageAttributes: Object.fromEntries(
-        Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
-      ),
-    }),
-  );
+  let messageId: string | undefined;
+  try {
+    if (!topicArn) throw new Error(`No ARN configured for topic ${item.topic} (set ${TOPICS[item.topic as TopicId]?.envVar})`);
+    const published = await snsClient().send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: item.subject as string,
+        Message: item.message as string,
+        MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+      }),
+    );
+    messageId = published.MessageId;
+  } catch (error) {
+    await release(tableName, id, lease);
+    throw error;
+  }
   try {
     await dynamo().send(
       new UpdateCommand({
@@ -84,14 +116,15 @@ export async function publishOutboxItem(tableName: string, topicArns: Partial<Re
         Key: outboxKey(id),
         // Off the sweeper's list. A message body (a customer reply holds a contact) expires,
         // unless it is a listed notice that stores and QA still read.
-        UpdateExpression: `SET #status = :published, publishedAt = :now, snsMessageId = :mid${item.byKindPk ? '' : ', expiresAt = :expires'} REMOVE dueWorkPk, dueWorkSk`,
-        ConditionExpression: '#status = :pending',
+        UpdateExpression: `SET #status = :published, publishedAt = :at, snsMessageId = :mid${item.byKindPk ? '' : ', expiresAt = :expires'} REMOVE dueWorkPk, dueWorkSk, leaseId, leaseUntil`,
+        ConditionExpression: '#status = :sending AND leaseId = :lease',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':published': 'published',
-          ':pending': 'pending',
-          ':now': new Date().toISOString(),
-          ':mid': published.MessageId,
+          ':sending': 'sending',
+          ':lease': lease,
+          ':at': new Date().toISOString(),
+          ':mid': messageId,
           ...(item.byKindPk ? {} : { ':expires': Math.floor(Date.now() / 1000) + PUBLISHED_RETENTION_SECONDS }),
         },
       }),
@@ -100,4 +133,22 @@ export async function publishOutboxItem(tableName: string, topicArns: Partial<Re
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
   return true;
+}
+
+/** Gives a claimed item back after a failed publish, if the lease is still ours. */
+async function release(tableName: string, id: string, lease: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: outboxKey(id),
+        UpdateExpression: 'SET #status = :pending REMOVE leaseId, leaseUntil',
+        ConditionExpression: '#status = :sending AND leaseId = :lease',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': 'pending', ':sending': 'sending', ':lease': lease },
+      }),
+    );
+  } catch {
+    // The lease expires on its own; the sweeper takes the item then.
+  }
 }

@@ -10,7 +10,8 @@ import { DynamoCounterStore } from '../../../shared/detection/dynamo-store.js';
 import { textHash } from '../../../shared/incidents/disclosure.js';
 import { DEFAULT_INCIDENT_POLICY } from '../../../shared/incidents/policy.js';
 import { detectAndEscalate } from '../../../shared/incidents/candidates.js';
-import { runIncidentWatchdog } from '../../../shared/incidents/use-cases.js';
+import { runAction, runIncidentWatchdog } from '../../../shared/incidents/use-cases.js';
+import { incidentDeps } from '../../../shared/incidents/wiring.js';
 import { fixedClock, systemClock } from '../../../shared/platform/clock.js';
 import { newId } from '../../../shared/platform/ids.js';
 import { call, httpEvent } from '../../support/events.js';
@@ -141,10 +142,22 @@ describe('incidents', () => {
     expect((await step(id, { action: 'record-root-cause', text: 'torn film liner at the wrapping station' })).status).toBe(201);
     expect((await step(id, { action: 'add-action', kind: 'corrective', description: 'replace the liner', owner: 'plant QA', dueDate: daysAgo(41).toISOString().slice(0, 10) })).status).toBe(201);
     expect((await step(id, { action: 'add-action', kind: 'preventive', description: 'inspect liners at every shift change', owner: 'maintenance', dueDate: '2027-01-31' })).status).toBe(201);
+    // Claimed done 40 days ago, recorded now: the window starts now, a backdated fix hides nothing.
     expect((await step(id, { action: 'complete-action', actionId: 'capa-1', completedAt: daysAgo(40).toISOString() })).status).toBe(201);
-    const verified = await step(id, { action: 'verify' });
-    expect(verified.body!.verification).toMatchObject({ result: 'passed', windowDays: 30 });
-    expect(Object.keys(verified.body!.verification.counts)).toContain(`lot|${sku}|${lot}|foreign_matter`);
+    const tooEarly = await step(id, { action: 'verify' });
+    expect(tooEarly.status).toBe(422);
+    expect(tooEarly.body!.rule).toBe('verification-window');
+    // One more complaint on the lot after the fix: the counters see it 31 days on.
+    const after = await call(submit, httpEvent({ method: 'POST', path: '/reports', body: { ...report(9, false), receivedAt: new Date().toISOString() }, user: users.agent }));
+    reportIds.push(after.body!.id);
+    await eventually(async () => (await api.get(id)).body!.linkedReports, (n) => n === 5);
+    const inAMonth = { ...incidentDeps(), clock: fixedClock(new Date(Date.now() + 31 * DAY)) };
+    const current = (await api.get(id)).body!;
+    const verified = await runAction(inAMonth, id, { action: 'verify', expectedVersion: current.version }, { userId: users.qa.sub, username: 'qa', roles: ['qa'] });
+    expect(verified.verification).toMatchObject({ result: 'failed', windowDays: 30 });
+    expect((verified.verification as { counts: Record<string, number> }).counts[`lot|${sku}|${lot}|foreign_matter`]).toBe(1);
+    expect((await step(id, { action: 'close' })).body!.unmet.map((u: any) => u.id)).toContain('verification');
+    expect((await step(id, { action: 'override-verification', reason: 'the report is a product bought before the recall' }, users.executive)).status).toBe(201);
 
     const owed = await step(id, { action: 'close' });
     expect(owed.status).toBe(422);
@@ -152,8 +165,8 @@ describe('incidents', () => {
     const replies = await api.replies(id, REPLY);
     expect(replies.status).toBe(201);
     expect(replies.body!.sent.sort()).toEqual([...reportIds].sort());
-    const letters = (await drainQueue(endpoint, repliesQueue, { expected: 4, quietMs: 1000 })).map((m) => JSON.parse(m.body.Message)).filter((m) => m.incidentId === id);
-    expect(letters).toHaveLength(4);
+    const letters = (await drainQueue(endpoint, repliesQueue, { expected: 5, quietMs: 1000 })).map((m) => JSON.parse(m.body.Message)).filter((m) => m.incidentId === id);
+    expect(letters).toHaveLength(5);
     expect(letters[0]).toMatchObject({ type: 'customer-reply', channel: 'phone', to: { name: 'Hanako Yamada', phone: '+81 90 1234 5678' } });
     expect(letters[0].body).toContain(REPLY.cause);
     expect((await api.replies(id, REPLY)).body).toMatchObject({ sent: [], alreadyReplied: expect.arrayContaining(reportIds) });
@@ -170,7 +183,7 @@ describe('incidents', () => {
     expect(past.body!.state).toMatchObject({ status: 'declared', hazardClass: 'I' });
     expect(past.body!.state.hold).toBeUndefined();
     const status = await api.report(id);
-    expect(status.body).toMatchObject({ incident: { id, status: 'closed' }, customerReplies: { linkedReports: 4, sent: 4, owed: [] } });
+    expect(status.body).toMatchObject({ incident: { id, status: 'closed' }, customerReplies: { linkedReports: 5, sent: 5, owed: [] } });
     expect(status.body!.notices.storeWithdrawals.map((w: any) => w.region)).toEqual(['kanto', 'kansai']);
     expect(status.body!.storeAcknowledgements).toMatchObject({ acknowledged: 2, unitsRemoved: 19, met: true });
     const markdown = await api.reportText(id);

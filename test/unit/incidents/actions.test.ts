@@ -63,7 +63,7 @@ function expectRule(fn: () => unknown, rule: string) {
 describe('incidents', () => {
   describe('declare', () => {
     it('sets class, hazard, scope, the declarer and the class I deadlines (stores 2 h, disclosure 24 h)', () => {
-      expect(declared).toMatchObject({ status: 'declared', hazardClass: 'I', declared: { by: 'u-qa', at: T0.toISOString() }, qaOwner: 'qa.tanaka' });
+      expect(declared).toMatchObject({ status: 'declared', hazardClass: 'I', declared: { by: 'u-qa', at: T0.toISOString() }, qaOwner: 'u-qa' });
       expect(declared.deadlines).toEqual({
         'stores-notified': { id: 'stores-notified', due: '2026-11-20T11:00:00.000Z' },
         disclosed: { id: 'disclosed', due: '2026-11-21T09:00:00.000Z' },
@@ -151,6 +151,21 @@ describe('incidents', () => {
       expect(run(byQaExec, [[exec2, { action: 'approve-disclosure', textHash: textHash(NOTICE) }]]).approval?.by).toBe('u-exec2');
     });
 
+    it('rejects approval by the executive who wrote the text', () => {
+      const ownText = run(contained, [[exec2, { action: 'draft-disclosure', mode: 'public-notice', text: NOTICE }]]);
+      expectRule(() => run(ownText, [[exec2, { action: 'approve-disclosure', textHash: textHash(NOTICE) }]]), 'separation-of-duties');
+      expect(run(ownText, [[exec, { action: 'approve-disclosure', textHash: textHash(NOTICE) }]]).approval?.by).toBe('u-exec');
+    });
+
+    it('does not take a date or a lot code for a phone number', () => {
+      const dated = { ...declared, scope: { ...scope, productionDates: { from: '2026-11-01', to: '2026-11-07' } } };
+      const noContact = NOTICE.replace('Questions: 0120-123-456 or recall@example.com.', 'Produced 2026-11-01 to 2026-11-07, code 20261101.');
+      const lotDigits = { ...declared, scope: { ...scope, lots: [{ sku: 'CHOC-100', lotCode: '2026110300012' }] } };
+      expect(checkNoticeFacts(noContact, dated).find((c) => c.fact === 'contact')!.ok).toBe(false);
+      expect(checkNoticeFacts(NOTICE.replace('L1103', '2026110300012').replace('Questions: 0120-123-456 or recall@example.com.', ''), lotDigits).find((c) => c.fact === 'contact')!.ok).toBe(false);
+      expect(checkNoticeFacts(NOTICE, dated).find((c) => c.fact === 'contact')!.ok).toBe(true);
+    });
+
     it('does not let quality assurance approve at all (403)', () => {
       expect(() => run(drafted, [[qa, { action: 'approve-disclosure', textHash: textHash(NOTICE) }]])).toThrow(ForbiddenError);
     });
@@ -181,6 +196,14 @@ describe('incidents', () => {
       expectRule(() => run(acked, [[exec, { action: 'acknowledge-breach', deadline: 'disclosed', reason: 'x' }, hours(4)]]), 'no-breach');
     });
 
+    it('keeps a missed deadline on the record when the class is lowered', () => {
+      const missed = run(candidate, [[qa, declare, T0]]);
+      const escalated = { ...missed, deadlines: { ...missed.deadlines, disclosed: { ...missed.deadlines!.disclosed!, escalatedAt: hours(25).toISOString() } } };
+      const lowered = run(escalated, [[qa, { action: 'update-scope', hazardClass: 'III' }, hours(26)]]);
+      expect(lowered.deadlines!.disclosed).toMatchObject({ escalatedAt: hours(25).toISOString() });
+      expect(evaluateChecklist(lowered, {}, hours(26)).find((i) => i.id === 'breaches-acknowledged')!.status).toBe('pending');
+    });
+
     it('counts a deadline met late as a breach', () => {
       const met = run(candidate, [[qa, declare, T0], [qa, { action: 'record-hold', locations: ['p'] }, hours(3)], [qa, { action: 'issue-withdrawal' }, hours(3)]]);
       expect(deadlinesToEscalate(met, hours(3)).map((d) => d.id)).toEqual(['stores-notified']);
@@ -207,6 +230,14 @@ describe('incidents', () => {
         ['verification', 'blocked'],
         ['customer-replies', 'pending'],
       ]);
+    });
+
+    it('starts the verification window when the fix was recorded, not at a backdated claim', () => {
+      const backdated = run(remediating, [
+        [qa, { action: 'add-action', kind: 'corrective', description: 'replace the sieve', owner: 'plant QA', dueDate: '2026-11-25' }],
+        [qa, { action: 'complete-action', actionId: 'capa-1', completedAt: '2025-01-01T00:00:00.000Z' }, hours(48)],
+      ]);
+      expectRule(() => run(backdated, [[qa, { action: 'verify' }, hours(72)]], { counts: {} }), 'verification-window');
     });
 
     it('verifies from the counters only after the window, and fails on a new report', () => {

@@ -1,5 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storeWithdrawal } from '../../../shared/incidents/messages.js';
@@ -38,9 +39,8 @@ describe('notices', () => {
     it('publishes a store withdrawal with its exact subject, message and String attributes, then marks it published', async () => {
       const message = storeWithdrawal(incident, { region: '関東' }, 'Remove from sale.', new Date('2026-11-20T10:00:00.000Z'));
       const item = outboxItem(message, new Date('2026-11-20T10:00:00.000Z'));
-      ddb.on(GetCommand).resolves({ Item: item });
+      ddb.on(UpdateCommand).resolves({ Attributes: { ...item, status: 'sending' } });
       sns.on(PublishCommand).resolves({ MessageId: 'mid-1' });
-      ddb.on(UpdateCommand).resolves({});
 
       expect(await publishOutboxItem('table', { storeNotices: TOPIC }, message.id)).toBe(true);
 
@@ -61,26 +61,27 @@ describe('notices', () => {
       });
       // The subject stays within SNS's rules even with a Japanese region and product.
       expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toMatch(/^[\x20-\x7e]{1,100}$/);
-      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-        Key: { pk: `OUTBOX#${message.id}`, sk: 'OUTBOX' },
-        ConditionExpression: '#status = :pending',
-        ExpressionAttributeValues: expect.objectContaining({ ':published': 'published', ':mid': 'mid-1' }),
-      });
+      // Claimed under a lease first, then marked published under the same lease.
+      const [claim, mark] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+      expect(claim).toMatchObject({ Key: { pk: `OUTBOX#${message.id}`, sk: 'OUTBOX' }, ConditionExpression: '#status = :pending OR (#status = :sending AND leaseUntil < :now)' });
+      expect(mark).toMatchObject({ ConditionExpression: '#status = :sending AND leaseId = :lease', ExpressionAttributeValues: expect.objectContaining({ ':published': 'published', ':mid': 'mid-1', ':lease': claim!.ExpressionAttributeValues![':lease'] }) });
     });
 
-    it('publishes nothing for an item already published (a redelivery)', async () => {
+    it('publishes nothing for an item already published or being published (a redelivery, the sweeper)', async () => {
       const message = storeWithdrawal(incident, { region: '関東' }, 'x', new Date());
-      ddb.on(GetCommand).resolves({ Item: { ...outboxItem(message, new Date()), status: 'published' } });
+      ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'claimed', $metadata: {} }));
       expect(await publishOutboxItem('table', { storeNotices: TOPIC }, message.id)).toBe(false);
       expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
     });
 
-    it('leaves the item pending when SNS fails, so the stream or the sweeper retries it', async () => {
+    it('gives the item back (pending) when SNS fails, so the stream or the sweeper retries it', async () => {
       const message = storeWithdrawal(incident, { region: '関東' }, 'x', new Date());
-      ddb.on(GetCommand).resolves({ Item: outboxItem(message, new Date()) });
+      ddb.on(UpdateCommand).resolves({ Attributes: { ...outboxItem(message, new Date()), status: 'sending' } });
       sns.on(PublishCommand).rejects(new Error('throttled'));
       await expect(publishOutboxItem('table', { storeNotices: TOPIC }, message.id)).rejects.toThrow('throttled');
-      expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+      const updates = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+      expect(updates).toHaveLength(2);
+      expect(updates[1]).toMatchObject({ UpdateExpression: 'SET #status = :pending REMOVE leaseId, leaseUntil', ConditionExpression: '#status = :sending AND leaseId = :lease' });
     });
   });
 });
