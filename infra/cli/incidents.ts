@@ -193,7 +193,7 @@ export const incidentCommands: Record<string, Command> = {
     }),
     action('hold', 'record the shipment hold', '--location PLANT_OR_WAREHOUSE... [--held-at T] [--note N]', { location: { type: 'string', multiple: true }, ...stringOptions('held-at', 'note') }, (v) => ({ action: 'record-hold', locations: v.location ?? [], ...(v['held-at'] ? { heldAt: v['held-at'] } : {}), ...(v.note ? { note: v.note } : {}) }) as ActionBody, 'qa', ['location']),
     action('withdraw', 'issue the store withdrawal notice to every region in scope not yet notified', '[--instructions T]', stringOptions('instructions'), (v) => ({ action: 'issue-withdrawal', ...(v.instructions ? { instructions: v.instructions } : {}) }) as ActionBody),
-    action('sponsor', 'accept executive sponsorship of the incident', '', {}, () => ({ action: 'accept-sponsorship' }) as ActionBody, 'executive'),
+    action('sponsor', 'accept executive sponsorship of the incident (--reason to take it over)', '[--reason R]', stringOptions('reason'), (v) => ({ action: 'accept-sponsorship', ...(v.reason ? { reason: v.reason } : {}) }) as ActionBody, 'executive'),
     action('draft-notice', 'set the public notice text (class III: --no-public-notice with the reasons)', '--file notice.txt | --text T [--no-public-notice]', { ...stringOptions('file', 'text'), 'no-public-notice': { type: 'boolean' } }, (v) => ({ action: 'draft-disclosure', mode: v['no-public-notice'] ? 'no-public-notice' : 'public-notice', text: readText(v) }) as ActionBody),
     action('contain', 'customer first: pass the gate (scope, hold, withdrawals)', '', {}, () => ({ action: 'contain' }) as ActionBody),
     action('disclose', 'publish the approved disclosure', '', {}, () => ({ action: 'disclose' }) as ActionBody),

@@ -192,7 +192,11 @@ export function applyAction(incident: Incident, input: IncidentAction, ctx: Acti
       return same({ withdrawals, deadlines, storeFollowUp: followUp }, outbox);
     }
     case 'accept-sponsorship':
-      if (incident.sponsor) throw new ConflictError(`The incident already has an executive sponsor (${incident.sponsor.by}, since ${incident.sponsor.at}).`);
+      if (incident.sponsor?.by === ctx.principal.userId) throw new ConflictError('You already sponsor this incident.');
+      // Another executive takes over (the sponsor left, or is the wrong person): with a reason, on the timeline.
+      if (incident.sponsor && !input.reason) {
+        throw ruleError(`The incident is sponsored by ${incident.sponsor.by} since ${incident.sponsor.at}: taking it over needs a reason.`, 'sponsor-takeover', 'runbooks/approve-disclosure.md#1-sponsor');
+      }
       return same({ sponsor: stamp(ctx) });
     case 'draft-disclosure': {
       if (input.mode === 'no-public-notice' && incident.hazardClass !== 'III') {

@@ -100,7 +100,7 @@ export function incidentActionSchema(clock: Clock) {
       .refine((u) => u.title || u.hazardClass || u.hazard || u.scope || u.qaOwner, { path: ['scope'], message: 'change at least one of title, hazardClass, hazard, scope, qaOwner' }),
     z.strictObject({ action: z.literal('record-hold'), ...version, locations: unique(code(64), 50, 'locations').min(1, 'at least one warehouse or plant'), heldAt: past.optional(), note: text(1000).optional() }),
     z.strictObject({ action: z.literal('issue-withdrawal'), ...version, instructions: text(2000).optional() }),
-    z.strictObject({ action: z.literal('accept-sponsorship'), ...version }),
+    z.strictObject({ action: z.literal('accept-sponsorship'), ...version, reason: text(1000).optional() }),
     z.strictObject({ action: z.literal('draft-disclosure'), ...version, mode: z.enum(['public-notice', 'no-public-notice']).default('public-notice'), text: text(10_000) }),
     z.strictObject({ action: z.literal('approve-disclosure'), ...version, textHash: z.string().regex(/^[0-9a-f]{64}$/, 'the sha256 of the text you approve (from GET /incidents/{id})') }),
     z.strictObject({ action: z.literal('contain'), ...version }),

@@ -204,6 +204,13 @@ describe('incidents', () => {
       expect(evaluateChecklist(lowered, {}, hours(26)).find((i) => i.id === 'breaches-acknowledged')!.status).toBe('pending');
     });
 
+    it('lets another executive take sponsorship over only with a reason', () => {
+      const sponsored = run(candidate, [[qa, declare, T0], [exec, { action: 'accept-sponsorship' }]]);
+      expectRule(() => run(sponsored, [[exec2, { action: 'accept-sponsorship' }]]), 'sponsor-takeover');
+      expect(() => run(sponsored, [[exec, { action: 'accept-sponsorship' }]])).toThrow(ConflictError);
+      expect(run(sponsored, [[exec2, { action: 'accept-sponsorship', reason: 'on leave' }]]).sponsor?.by).toBe('u-exec2');
+    });
+
     it('counts a deadline met late as a breach', () => {
       const met = run(candidate, [[qa, declare, T0], [qa, { action: 'record-hold', locations: ['p'] }, hours(3)], [qa, { action: 'issue-withdrawal' }, hours(3)]]);
       expect(deadlinesToEscalate(met, hours(3)).map((d) => d.id)).toEqual(['stores-notified']);
