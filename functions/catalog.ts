@@ -79,6 +79,14 @@ export const catalog = [
     publishes: [],
   },
   {
+    id: 'openapi',
+    entry: 'functions/openapi.ts',
+    description: 'The OpenAPI 3.1 description of this API, generated from the handlers and the catalog',
+    trigger: { kind: 'http', method: 'GET', path: '/openapi.json', roles: 'public' },
+    table: 'none',
+    publishes: [],
+  },
+  {
     id: 'submit-report',
     entry: 'functions/submit-report.ts',
     description: 'Files a case record and starts its clocks (idempotent by Idempotency-Key)',

@@ -179,7 +179,7 @@ export function httpRoute<
   spec: RouteSpec<B, Q, P>,
   handle: (input: RouteInput<z.infer<B>, z.infer<Q>, z.infer<P>>, context: Context) => Promise<RouteResult>,
 ) {
-  return middy<Event, HttpResponse, Error, Context, Internal>()
+  const handler = middy<Event, HttpResponse, Error, Context, Internal>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(correlation())
     .use(parseInput(spec))
@@ -188,6 +188,8 @@ export function httpRoute<
       const input = event.parsed as RouteInput<z.infer<B>, z.infer<Q>, z.infer<P>>;
       return toResponse(await handle(input, context), input.correlationId);
     });
+  // The very spec the handler parses with: the OpenAPI description is generated from it.
+  return Object.assign(handler, { route: spec as RouteSpec<z.ZodType, z.ZodType, z.ZodType> });
 }
 
 export const ok = (body: unknown, headers?: Record<string, string>): RouteResult => ({ status: 200, body, ...(headers ? { headers } : {}) });
