@@ -26,8 +26,16 @@ export class ApiError extends Error {
   }
 
   /** Human-readable, every invalid field on its own line. */
-  describe(): string {
+  describe(hasToken = true): string {
     const lines = [`Error ${this.status}: ${this.problem.title ?? ''}`, this.problem.detail ? `  ${this.problem.detail}` : ''];
+    // API Gateway answers these itself, as {"message": "..."}: say what to do.
+    if (this.status === 401) {
+      lines.push(hasToken
+        ? '  The token was refused: it expired or is not for this API. Get a fresh one (npm start prints tokens for the demo users; in AWS sign in again).'
+        : '  No token was sent: set RECALL_TOKEN (npm start prints one per demo user) or pass --token.');
+    }
+    if (this.status === 429) lines.push('  Too many requests: the API is throttling. Wait a moment and retry.');
+    if (this.status === 503) lines.push('  The service is unavailable for now (a timeout or a restart). Retry in a minute; if it lasts, see runbooks/api-errors.md#internal.');
     for (const e of this.problem.errors ?? []) lines.push(`  - ${e.field}: ${e.message}`);
     for (const u of this.problem.unmet ?? []) {
       lines.push(`  - ${u.id} (${u.principle}): ${u.missing ?? ''}`);
@@ -68,7 +76,11 @@ export async function request<T = any>(
   const text = await response.text();
   const isJson = /json/i.test(response.headers.get('content-type') ?? 'application/json');
   const parsed = !text ? undefined : isJson || !response.ok ? safeJson(text) : text;
-  if (!response.ok) throw new ApiError(response.status, (parsed as object) ?? { title: text });
+  if (!response.ok) {
+    const body = (parsed as { message?: string; title?: string } | undefined) ?? { title: text };
+    // HTTP API's own answers carry only `message` (e.g. {"message":"Unauthorized"}).
+    throw new ApiError(response.status, body.title === undefined && typeof body.message === 'string' ? { title: body.message } : body);
+  }
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 

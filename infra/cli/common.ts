@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { ApiOptions } from './api.js';
+import { printable } from './table.js';
 
 /**
  * What every CLI module shares: the command shape, flag helpers and output. Each domain
@@ -28,7 +29,9 @@ export function queryOf(values: Record<string, unknown>, flags: readonly string[
   return query;
 }
 
-export const print = (json: boolean, value: unknown, human: () => string) => console.log(json ? JSON.stringify(value, null, 2) : human());
+/** Prints JSON for scripts, or the human form with control characters made harmless. */
+export const print = (json: boolean, value: unknown, human: () => string) =>
+  console.log(json ? JSON.stringify(value, null, 2) : printable(human()));
 
 /** The first positional, or a usage error before any request is made. */
 export function requireId(positionals: string[], usage: string, what = 'id'): string {

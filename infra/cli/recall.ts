@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ApiError, request, type ApiOptions } from './api.js';
 import { UsageError, print, type Command, type Options } from './common.js';
+import { printable } from './table.js';
 import { detectionCommands } from './detection.js';
 import { incidentCommands } from './incidents.js';
 import { reportCommands } from './reports.js';
@@ -95,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const usage = error instanceof UsageError;
     if (json) console.error(JSON.stringify(error instanceof ApiError ? { status: error.status, ...error.problem } : { error: usage ? 'usage' : 'failed', message: (error as Error).message }, null, 2));
-    else console.error(error instanceof ApiError ? error.describe() : usage ? `${(error as Error).message}\nUsage: ${command.usage}` : (error as Error).message);
+    else console.error(printable(error instanceof ApiError ? error.describe(!!api.token) : usage ? `${(error as Error).message}\nUsage: ${command.usage}` : (error as Error).message));
     return usage ? 2 : 1;
   }
 }
