@@ -12,7 +12,7 @@ function describeReport(report: any): string {
   const lines = [
     `Report ${report.id}  (${report.clockState})`,
     `  product   ${report.product.sku} ${report.product.name}  lot ${report.lotCode}  plant ${report.plant}`,
-    `  defect    ${report.defect.category}: ${report.defect.description}`,
+    `  defect    ${report.defect.category}: ${report.defect.description ?? '(not shown to your role)'}`,
     `  harm      injury=${report.harm.injury} illness=${report.harm.illness} medical=${report.harm.medicalAttention}`,
     `  bought    ${report.purchase.storeId} (${report.purchase.region})  received ${report.receivedAt} via ${report.channel} by ${report.receivingAgent}`,
   ];

@@ -8,6 +8,7 @@ import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { ReportClockState } from './clocks.js';
 import type { Report, ReportContact, TimelineEvent } from './model.js';
 import type { ReportListQuery } from './schema.js';
+import { joinNarrative, splitNarrative, type Narrative } from './narrative.js';
 
 /**
  * Reports in the single table. The only module that speaks DynamoDB for reports.
@@ -25,8 +26,9 @@ import type { ReportListQuery } from './schema.js';
  * | clocks due (watchdog)                  | dueWork      pk=DUE#CLOCK#<shard>    sk=<deadline>#<id>   |
  *
  * One item per report: the readable case record in `record`, the customer's contact (personal
- * data) in `contact`. Indexes project `record` only, so no list and no index carries the
- * contact; only `getReport(id, { withContact: true })` returns it.
+ * data) in `contact`, the customer's own words and health details in `narrative`. Indexes
+ * project `record` only, so no list and no index carries the contact or the narrative; only
+ * `getReport` (the item itself) returns them, and the use cases decide who sees them.
  *
  * Idempotency in one write: a report id is a ULID whose time part is when the complaint was
  * received and whose random part, with an Idempotency-Key, is derived from the key. The item
@@ -60,10 +62,12 @@ export function toItem(
   idempotency?: IdempotencyRecord,
 ): Record<string, unknown> {
   const sk = sortKey(report);
+  const { record, narrative } = splitNarrative(report);
   return {
     ...reportKey(report.id),
     kind: 'report',
-    record: report,
+    record,
+    narrative,
     contact,
     version: report.version,
     clockState,
@@ -86,8 +90,9 @@ export function toItem(
 }
 
 type StoredRecord = Report & { clockState: ReportClockState };
+/** Main-table reads carry the narrative; index reads do not (it is not projected). */
 const fromItem = (item: Record<string, unknown>): StoredRecord => ({
-  ...(item.record as Report),
+  ...joinNarrative(item.record as Report, item.narrative as Narrative | undefined),
   version: Number(item.version),
   clockState: item.clockState as ReportClockState,
 });
@@ -190,11 +195,18 @@ export async function saveReport(
   events: readonly { id: string; event: TimelineEvent }[],
   outbox: readonly OutboxMessage[] = [],
   now: Date = new Date(),
+  /** Narrative fields that change (a survey comment), set beside the record. */
+  narrativeUpdates: Partial<Narrative> = {},
 ): Promise<void> {
   const TableName = tableName();
   const keys = clockKeys(report, clockState, dueAt);
-  const values: Record<string, unknown> = { ':record': report, ':version': report.version, ':expected': expectedVersion, ':clockState': clockState };
+  // Only the record is rewritten: a report read from an index has no narrative to write back.
+  const values: Record<string, unknown> = { ':record': splitNarrative(report).record, ':version': report.version, ':expected': expectedVersion, ':clockState': clockState };
   const sets = ['#record = :record', 'version = :version', 'clockState = :clockState'];
+  for (const [name, value] of Object.entries(narrativeUpdates)) {
+    sets.push(`narrative.${name} = :n_${name}`);
+    values[`:n_${name}`] = value;
+  }
   for (const [name, value] of Object.entries(keys)) {
     sets.push(`${name} = :${name}`);
     values[`:${name}`] = value;

@@ -17,6 +17,7 @@ import {
   type ClockRecord,
 } from './clocks.js';
 import type { Report, TimelineEvent } from './model.js';
+import { forCaller, type Narrative } from './narrative.js';
 import * as repo from './repository.js';
 import type { LandingPointCreate, MilestoneCreate, ReportCreate, ReportListQuery, SurveyCreate } from './schema.js';
 
@@ -80,10 +81,10 @@ export async function submitReport(
     nextDue(clocks),
     keyHash ? { keyHash, requestHash: repo.requestHash(input) } : undefined,
   );
-  if (result.created) return { report: reportView(report, now), replayed: false };
+  if (result.created) return { report: reportView(forCaller(report, principal), now), replayed: false };
   const existing = await repo.getReport(result.existingReportId, { withContact: false });
   if (!existing) throw new NotFoundError('The report created with this Idempotency-Key no longer exists.');
-  return { report: reportView(existing.report, now), replayed: true };
+  return { report: reportView(forCaller(existing.report, principal), now), replayed: true };
 }
 
 /** Reads one report with its timeline; the contact only for roles that need it. */
@@ -96,7 +97,7 @@ export async function readReport(deps: ReportDeps, id: string, principal: Princi
   const now = deps.clock.now();
   const received: TimelineEvent = { type: 'received', at: stored.report.receivedAt, by: stored.report.createdBy };
   return {
-    ...reportView(stored.report, now),
+    ...reportView(forCaller(stored.report, principal), now),
     ...(stored.contact ? { contact: stored.contact } : {}),
     timeline: [received, ...stored.timeline],
   };
@@ -114,18 +115,20 @@ export async function listReports(deps: ReportDeps, query: ReportListQuery, prin
   }
   const now = deps.clock.now();
   const page = await repo.listReports(query);
+  // Index reads carry no narrative: a list is the same for every role that may list.
   return { items: page.items.map((r) => reportView(r, now)), ...(page.cursor ? { cursor: page.cursor } : {}) };
 }
 
 async function change(
   deps: ReportDeps,
   id: string,
-  mutate: (report: Report, now: Date) => { report: Report; events: TimelineEvent[]; outbox?: OutboxMessage[] },
+  principal: Principal,
+  mutate: (report: Report, now: Date) => { report: Report; events: TimelineEvent[]; outbox?: OutboxMessage[]; narrative?: Partial<Narrative> },
 ) {
   const stored = await repo.getReport(id, { withContact: false });
   if (!stored) throw new NotFoundError(`No report ${id}.`);
   const now = deps.clock.now();
-  const { report, events, outbox } = mutate(stored.report, now);
+  const { report, events, outbox, narrative } = mutate(stored.report, now);
   const next = { ...report, version: stored.report.version + 1 };
   await repo.saveReport(
     next,
@@ -135,8 +138,9 @@ async function change(
     events.map((event) => ({ id: newId(now), event })),
     outbox,
     now,
+    narrative,
   );
-  return reportView(next, now);
+  return reportView(forCaller(next, principal), now);
 }
 
 /**
@@ -144,7 +148,7 @@ async function change(
  * a landing point. Late milestones are recorded and the clock shows as breached.
  */
 export async function recordMilestone(deps: ReportDeps, id: string, input: MilestoneCreate, principal: Principal) {
-  return change(deps, id, (report, now) => {
+  return change(deps, id, principal, (report, now) => {
     const at = input.at ? new Date(input.at).toISOString() : now.toISOString();
     const recordedAt = now.toISOString();
     const clocks = completeClock(report.clocks, input.clock, { at, recordedAt, by: principal.userId, ...(input.note ? { note: input.note } : {}) });
@@ -160,7 +164,7 @@ export async function recordMilestone(deps: ReportDeps, id: string, input: Miles
 
 /** Adds a landing point: a promise to the customer with an owner and a due date, as a clock. */
 export async function addLandingPoint(deps: ReportDeps, id: string, input: LandingPointCreate, principal: Principal) {
-  return change(deps, id, (report, now) => {
+  return change(deps, id, principal, (report, now) => {
     if (report.clocks.length >= 23) throw new UnprocessableError('A report carries at most 20 landing points.');
     const clock = landingPointClock(`lp-${newId(now)}`, input.promise, input.owner, input.dueAt, now);
     return {
@@ -172,7 +176,7 @@ export async function addLandingPoint(deps: ReportDeps, id: string, input: Landi
 
 /** Records the customer's answer to the survey that follows the written reply. */
 export async function recordSurvey(deps: ReportDeps, id: string, input: SurveyCreate, principal: Principal) {
-  return change(deps, id, (report, now) => {
+  return change(deps, id, principal, (report, now) => {
     const reply = report.clocks.find((c) => c.id === 'reply');
     if (!reply?.completedAt) {
       throw new UnprocessableError('The survey follows the written reply: record the reply milestone first.', { rule: 'survey-after-reply' });
@@ -181,6 +185,7 @@ export async function recordSurvey(deps: ReportDeps, id: string, input: SurveyCr
     const survey = { ...input, at: now.toISOString(), by: principal.userId };
     return {
       report: { ...report, survey },
+      ...(input.comment ? { narrative: { surveyComment: input.comment } } : {}),
       events: [{ type: 'survey-recorded', at: survey.at, by: principal.userId, details: { satisfaction: input.satisfaction } }],
     };
   });

@@ -282,3 +282,58 @@ describe('reports', () => {
     });
   });
 });
+
+describe('reports', () => {
+  describe('need-to-know: who sees the customer’s own words', () => {
+    const narrative = {
+      defect: { category: 'foreign_matter', description: 'My son cut his lip on a sharp piece of plastic.' },
+      harm: { injury: true, illness: false, medicalAttention: true, description: 'Two stitches at the clinic' },
+      fiveW1H: { who: 'the customer’s son, 7', how: 'while eating' },
+      howFound: 'bit into it',
+    };
+    // The matrix, written out: role → sees the narrative, sees the contact.
+    const MATRIX = [
+      ['agent', users.agent, true, true],
+      ['qa', users.qa, true, true],
+      ['admin', users.admin, true, true],
+      ['executive', users.executive, false, false],
+      ['store that filed it', users.storeKanto, true, false],
+      ['another store, same region', { ...users.storeKanto, sub: 'u-store-0102', storeId: 'store-0101' }, false, false],
+    ] as const;
+
+    it.each(MATRIX)('%s', async (_role, user, seesNarrative, seesContact) => {
+      const filed = await post(validReport({ ...narrative, purchase: { storeId: 'store-0101', region: 'kanto', date: '2026-11-15' } }), users.storeKanto);
+      expect(filed.status).toBe(201);
+      const read = await get(filed.body!.id, user as never);
+      expect(read.status).toBe(200);
+      const body = JSON.stringify(read.body);
+      for (const text of ['cut his lip', 'Two stitches', 'son, 7', 'bit into it']) expect(body.includes(text), text).toBe(seesNarrative);
+      expect(body.includes('Hanako'), 'contact').toBe(seesContact);
+      // What a recall needs stays visible to every role: product, lot, category, whether anyone was hurt.
+      expect(read.body).toMatchObject({ product: { sku: 'CHOC-ALM-100' }, defect: { category: 'foreign_matter' }, harm: { injury: true, illness: false } });
+      if (!seesNarrative) expect(read.body!.redacted).toEqual(expect.arrayContaining(['defect.description', 'harm.description', 'fiveW1H']));
+    });
+
+    it('keeps the narrative out of every list and index, for every role', async () => {
+      const filed = await post(validReport({ ...narrative, product: { sku: 'NTK-1', name: 'Wafer' } }));
+      for (const user of [users.agent, users.qa, users.executive]) {
+        const list = await call(listReports, httpEvent({ path: '/reports', query: { sku: 'NTK-1' }, user }));
+        expect(list.body!.items.map((r: any) => r.id)).toContain(filed.body!.id);
+        expect(JSON.stringify(list.body)).not.toContain('cut his lip');
+      }
+      // A change written from an index read (the watchdog's) leaves the narrative where it was.
+      await postTo(recordMilestone, filed.body!.id, 'milestones', { clock: 'handoff' });
+      expect(JSON.stringify((await get(filed.body!.id, users.qa)).body)).toContain('cut his lip');
+    });
+
+    it('keeps the survey comment with the narrative', async () => {
+      const { body } = await post(validReport());
+      await postTo(recordMilestone, body!.id, 'milestones', { clock: 'reply' });
+      await postTo(recordSurvey, body!.id, 'survey', { satisfaction: 5, comment: 'Thank you, Sato-san' });
+      expect((await get(body!.id, users.agent)).body!.survey).toMatchObject({ satisfaction: 5, comment: 'Thank you, Sato-san' });
+      const exec = (await get(body!.id, users.executive)).body!;
+      expect(exec.survey).toMatchObject({ satisfaction: 5 });
+      expect(exec.survey.comment).toBeUndefined();
+    });
+  });
+});

@@ -1,0 +1,61 @@
+import { hasRole, type Principal } from '../platform/auth.js';
+import type { Report } from './model.js';
+
+/**
+ * The customer's own words and health details — what happened, who was hurt, the 5W1H, how it
+ * was found, the survey comment — are need-to-know: the roles that handle the complaint
+ * (agent, qa, admin) and the store that filed it read them; executives and other stores see
+ * the case record without them. They are stored apart from `record` (in `narrative`, which no
+ * index projects), so no list and no index that other roles read carries them.
+ */
+export const NARRATIVE_ROLES = ['agent', 'qa', 'admin'] as const;
+
+export interface Narrative {
+  readonly defectDescription?: string;
+  readonly harmDescription?: string;
+  readonly medicalAttention?: boolean;
+  readonly fiveW1H?: Report['fiveW1H'];
+  readonly howFound?: string;
+  readonly resolutionProposed?: string;
+  readonly surveyComment?: string;
+}
+
+/** The fields a redacted report leaves out, as they are named in the API. */
+export const NARRATIVE_FIELDS = ['defect.description', 'harm.description', 'harm.medicalAttention', 'fiveW1H', 'howFound', 'resolutionProposed', 'survey.comment'] as const;
+
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+/** The record as stored and indexed (no narrative), and the narrative kept beside it. */
+export function splitNarrative(report: Report): { record: Report; narrative: Narrative } {
+  const { fiveW1H, howFound, resolutionProposed, defect, harm, survey, ...rest } = report;
+  const { description: defectDescription, ...defectRest } = defect;
+  const { description: harmDescription, medicalAttention, ...harmRest } = harm;
+  const { comment: surveyComment, ...surveyRest } = survey ?? ({} as NonNullable<Report['survey']>);
+  const record = { ...rest, defect: defectRest, harm: harmRest, ...(survey ? { survey: surveyRest } : {}) } as unknown as Report;
+  return { record, narrative: defined({ defectDescription, harmDescription, medicalAttention, fiveW1H, howFound, resolutionProposed, surveyComment }) };
+}
+
+/** The whole case record again, from a stored record and its narrative (absent on index reads). */
+export function joinNarrative(record: Report, narrative: Narrative | undefined): Report {
+  if (!narrative) return record;
+  return {
+    ...record,
+    defect: defined({ ...record.defect, description: narrative.defectDescription! }),
+    harm: defined({ ...record.harm, description: narrative.harmDescription, medicalAttention: narrative.medicalAttention! }),
+    ...defined({ fiveW1H: narrative.fiveW1H, howFound: narrative.howFound, resolutionProposed: narrative.resolutionProposed }),
+    ...(record.survey ? { survey: defined({ ...record.survey, comment: narrative.surveyComment }) } : {}),
+  };
+}
+
+/** Whether this caller may read the customer's own words on this report. */
+export function mayReadNarrative(principal: Principal, report: Pick<Report, 'createdBy'>): boolean {
+  return hasRole(principal, ...NARRATIVE_ROLES) || (hasRole(principal, 'store') && report.createdBy === principal.userId);
+}
+
+/** The report for this caller: whole, or without the narrative (and saying so). */
+export function forCaller<R extends Report>(report: R, principal: Principal): R | (R & { redacted: readonly string[] }) {
+  if (mayReadNarrative(principal, report)) return report;
+  // The split keeps every other field of the report (clock state included), without the narrative.
+  const { record } = splitNarrative(report);
+  return { ...(record as R), redacted: NARRATIVE_FIELDS };
+}

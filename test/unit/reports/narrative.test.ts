@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { forCaller, joinNarrative, splitNarrative } from '../../../shared/reports/narrative.js';
+import type { Report } from '../../../shared/reports/model.js';
+import { validReport } from '../../support/reports.js';
+
+const report = {
+  ...validReport({ harm: { injury: true, illness: false, medicalAttention: true, description: 'stitches' } }),
+  id: '01JREPORT00000000000000000',
+  receivingAgent: 'agent',
+  clocks: [],
+  createdBy: 'u-store',
+  createdAt: '2026-11-20T00:00:00.000Z',
+  version: 1,
+  survey: { satisfaction: 4, comment: 'thanks', at: 'x', by: 'y' },
+} as unknown as Report;
+
+describe('case record narrative', () => {
+  it('splits the customer’s own words off the record and joins them back unchanged', () => {
+    const { record, narrative } = splitNarrative(report);
+    expect(JSON.stringify(record)).not.toMatch(/plastic film|stitches|thanks|breaking the bar|plastic film in product/);
+    expect(record).toMatchObject({ defect: { category: 'foreign_matter' }, harm: { injury: true, illness: false }, survey: { satisfaction: 4 } });
+    expect(joinNarrative(record, narrative)).toEqual(report);
+  });
+
+  it('shows the narrative to the desk, QA, admins and the filing store only', () => {
+    const who = (roles: string[], userId = 'u-x') => forCaller(report, { userId, username: userId, roles: roles as never });
+    expect(who(['agent'])).toEqual(report);
+    expect(who(['store'], 'u-store')).toEqual(report);
+    expect(who(['executive'])).toMatchObject({ redacted: expect.arrayContaining(['defect.description']) });
+    expect(JSON.stringify(who(['store'], 'u-other'))).not.toContain('stitches');
+  });
+});
