@@ -2,6 +2,7 @@ import './node-env.js';
 import { parseArgs } from 'node:util';
 import { LocalStackError } from './emulators.js';
 import { startLocalStack, type LocalStack } from './stack.js';
+import { removeDemoTokens, writeDemoTokens } from './demo-tokens.js';
 
 /**
  * `npm start`: the embedded local stack. Options:
@@ -49,13 +50,15 @@ for (const user of stack.users) {
   const where = user.storeId ? ` ${user.storeId}/${user.region}${queue ? `  queue ${queue}` : ''}` : '';
   console.log(`  ${user.username.padEnd(14)} ${user.roles.join(',').padEnd(10)}${where}\n    export RECALL_TOKEN=${user.token}`);
 }
-console.log(`\n  export RECALL_API_URL=${stack.url}\nPress Ctrl-C to stop.\n`);
+writeDemoTokens(stack.url, stack.users);
+console.log(`\n  export RECALL_API_URL=${stack.url}\nThe whole story: npm run demo -- --api-url ${stack.url}   (tokens for it in .local/demo-tokens.json)\nPress Ctrl-C to stop.\n`);
 
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping the local stack...`);
+  removeDemoTokens();
   await stack.stop();
   console.log('Stopped.');
   process.exit(0);

@@ -119,7 +119,11 @@ async function linkEvidence(incident: Incident, opener: Observation): Promise<vo
   for (const entry of Object.values(incident.keys)) {
     const key = entry.key;
     if (key.kind === 'plant' || !key.sku) continue;
-    const windowDays = Math.max(7, ...Object.values(entry.evidence).map((s) => Number(s!.evidence.windowDays) || 0));
+    // The longest window the evidence speaks of (a slow burn confirmed over 365 days links a year).
+    const windows = Object.values(entry.evidence).flatMap((s) =>
+      Object.entries(s!.evidence).flatMap(([name, value]) => (name === 'windowDays' ? [Number(value)] : /^a(\d+)d$/.test(name) ? [Number(/^a(\d+)d$/.exec(name)![1])] : [])),
+    );
+    const windowDays = Math.max(7, ...windows.filter((w) => Number.isFinite(w)));
     const receivedFrom = new Date(new Date(opener.at).getTime() - windowDays * 86_400_000).toISOString();
     let cursor: string | undefined;
     let seen = 0;
