@@ -1,16 +1,20 @@
-import type { ParseArgsConfig } from 'node:util';
 import type { ApiOptions } from './api.js';
-import { printable } from './table.js';
+import { printable, table } from './table.js';
 
 /**
  * What every CLI module shares: the command shape, flag helpers and output. Each domain
  * (reports, incidents, detection) registers its commands in its own module.
  */
-export type Options = ParseArgsConfig['options'];
+/** A command's flags: the meaning of each is in `flags.ts` (or the command's `docs`). */
+export type Options = Record<string, { readonly type: 'string' | 'boolean'; readonly multiple?: boolean; readonly short?: string; readonly default?: unknown }>;
 export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: Options;
+  /** What a flag means for this command when it differs from `flags.ts`. */
+  readonly docs?: Readonly<Record<string, string>>;
+  /** A complete example for the help (default: the usage). */
+  readonly example?: string;
   /** Who uses it, for the grouped help. */
   readonly group?: 'desk' | 'qa' | 'executive' | 'store' | 'admin' | 'any';
   run(args: { values: Record<string, any>; positionals: string[]; api: ApiOptions; json: boolean }): Promise<void>;
@@ -48,4 +52,37 @@ export function replyBody(values: Record<string, any>) {
   const missing = ['investigation', 'cause', 'prevention'].filter((k) => !values[k]);
   if (missing.length) throw new UsageError(`Missing --${missing.join(', --')}: the reply states what was found, why, and what changes.`);
   return { investigation: values.investigation, cause: values.cause, prevention: values.prevention, ...(values.apology ? { apology: values.apology } : {}) };
+}
+
+/** The list flags every list command takes. */
+export const LIST_FLAGS: Options = { limit: { type: 'string' }, cursor: { type: 'string' }, all: { type: 'boolean' }, csv: { type: 'boolean' } };
+
+/**
+ * Reads a list: one page, or with --all every page (following the cursor, at most 100
+ * pages). `pathFor` builds the request path from the query.
+ */
+export async function readList(api: ApiOptions, pathFor: (query: URLSearchParams) => string, query: URLSearchParams, all: boolean) {
+  const { request } = await import('./api.js');
+  const items: any[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < (all ? 100 : 1); page++) {
+    if (cursor) query.set('cursor', cursor);
+    const { body } = await request(api, 'GET', pathFor(query));
+    items.push(...body.items);
+    cursor = body.cursor;
+    if (!cursor) break;
+  }
+  return { items, ...(cursor ? { cursor } : {}) };
+}
+
+const csvCell = (v: unknown) => {
+  const s = printable(v === undefined || v === null ? '' : String(v));
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** Prints a list: JSON, CSV (--csv) or an aligned table, with the cursor of the next page. */
+export function printList(json: boolean, csv: boolean, body: { items: unknown[]; cursor?: string }, rows: Record<string, unknown>[], columns: string[], maxWidth = 40) {
+  if (json) return console.log(JSON.stringify(body, null, 2));
+  if (csv) return console.log([columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n'));
+  console.log(table(rows, columns, maxWidth) + (body.cursor ? `\nmore: --cursor ${body.cursor}   (or --all)` : ''));
 }

@@ -1,33 +1,29 @@
 import { request } from './api.js';
 import { backtestCommand } from './backtest.js';
-import { print, queryOf, stringOptions, type Command } from './common.js';
-import { table } from './table.js';
+import { printList, queryOf, stringOptions, type Command } from './common.js';
 
 /** `recall clusters` and `recall backtest`: what detection sees, live and on history. */
 export const detectionCommands: Record<string, Command> = {
   clusters: {
     group: 'qa',
     summary: 'the busiest cluster keys over a window, with counts and the latest statistic',
-    usage: 'recall clusters [--window 7|30|90|365] [--kind lot|product|plant] [--limit N]',
-    options: stringOptions('window', 'kind', 'limit'),
+    usage: 'recall clusters [--window 7|30|90|365] [--kind lot|product|plant] [--limit N] [--csv]',
+    options: { ...stringOptions('window', 'kind', 'limit'), csv: { type: 'boolean' } },
+    docs: { kind: 'cluster key kind' },
+    example: 'recall clusters --window 365 --kind product --limit 10',
     async run({ values, api, json }) {
       const query = queryOf(values, ['window', 'kind', 'limit']);
       const { body } = await request(api, 'GET', `/clusters?${query}`);
-      print(json, body, () =>
-        table(
-          body.items.map((c: any) => ({
-            key: c.key.id,
-            [`count ${body.window}d`]: c.count,
-            '7d': c.counts['7'],
-            '30d': c.counts['30'],
-            '365d': c.counts['365'],
-            last: c.lastReportAt,
-            signal: c.latestSignal ? `${c.latestSignal.rule} ${c.latestSignal.evidence.pValue ?? c.latestSignal.evidence.prr ?? ''}` : '',
-          })),
-          ['key', `count ${body.window}d`, '7d', '30d', '365d', 'last', 'signal'],
-          60,
-        ),
-      );
+      const rows = body.items.map((c: any) => ({
+        key: c.key.id,
+        [`count ${body.window}d`]: c.count,
+        '7d': c.counts['7'],
+        '30d': c.counts['30'],
+        '365d': c.counts['365'],
+        last: c.lastReportAt,
+        signal: c.latestSignal ? `${c.latestSignal.rule} ${c.latestSignal.evidence.pValue ?? c.latestSignal.evidence.prr ?? ''}` : '',
+      }));
+      printList(json, !!values.csv, body, rows, ['key', `count ${body.window}d`, '7d', '30d', '365d', 'last', 'signal'], 60);
     },
   },
   backtest: backtestCommand,

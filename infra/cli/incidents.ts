@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncidentAction, IncidentOpen, ScopeInput } from '../../shared/incidents/schema.js';
 import { request, type ApiOptions } from './api.js';
-import { print, queryOf, replyBody, requireId, stringOptions, UsageError, type Command, type Options } from './common.js';
+import { LIST_FLAGS, print, printList, queryOf, readList, replyBody, requireId, stringOptions, UsageError, type Command, type Options } from './common.js';
 import { table } from './table.js';
 
 /**
@@ -123,24 +123,23 @@ function action(name: string, summaryText: string, usage: string, options: Optio
 export const incidentCommands: Record<string, Command> = {
   'incidents list': {
     summary: 'incidents by status and class, newest first (default: candidates)',
-    usage: 'recall incidents list [--status candidate|declared|contained|disclosed|remediating|closed|dismissed|merged] [--class I|II|III] [--limit N] [--cursor C]',
-    options: stringOptions('status', 'class', 'limit', 'cursor'),
+    usage: 'recall incidents list [--status candidate|declared|contained|disclosed|remediating|closed|dismissed|merged] [--class I|II|III] [--limit N] [--cursor C] [--all] [--csv]',
+    options: { ...stringOptions('status', 'class'), ...LIST_FLAGS },
     group: 'qa',
+    example: 'recall incidents list --status declared --class I --all',
     async run({ values, api, json }) {
       const query = queryOf(values, ['status', 'class', 'limit', 'cursor'], { class: 'hazardClass' });
-      const { body } = await request(api, 'GET', `/incidents?${query}`);
-      print(json, body, () => {
-        const rows = body.items.map((i: any) => ({
-          id: i.id,
-          status: i.status,
-          class: i.hazardClass ?? '',
-          opened: i.openedAt,
-          title: i.title ?? `${i.openedBy?.rule ?? ''} on ${i.key?.id ?? ''}`,
-          keys: Object.keys(i.keys ?? {}).length,
-          reports: i.reportCount,
-        }));
-        return table(rows, ['id', 'status', 'class', 'opened', 'title', 'keys', 'reports'], 70) + (body.cursor ? `\nmore: --cursor ${body.cursor}` : '');
-      });
+      const body = await readList(api, (q) => `/incidents?${q}`, query, !!values.all);
+      const rows = body.items.map((i: any) => ({
+        id: i.id,
+        status: i.status,
+        class: i.hazardClass ?? '',
+        opened: i.openedAt,
+        title: i.title ?? `${i.openedBy?.rule ?? ''} on ${i.key?.id ?? ''}`,
+        keys: Object.keys(i.keys ?? {}).length,
+        reports: i.reportCount,
+      }));
+      printList(json, !!values.csv, body, rows, ['id', 'status', 'class', 'opened', 'title', 'keys', 'reports'], 70);
     },
   },
   'incidents show': {

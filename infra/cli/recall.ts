@@ -1,26 +1,23 @@
-import { parseArgs } from 'node:util';
+import { Command as Program, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { ApiError, request, type ApiOptions } from './api.js';
-import { UsageError, print, type Command, type Options } from './common.js';
-import { printable } from './table.js';
+import { UsageError, print, type Command } from './common.js';
 import { detectionCommands } from './detection.js';
+import { flagHelp } from './flags.js';
 import { incidentCommands } from './incidents.js';
 import { reportCommands } from './reports.js';
 import { noticeCommands, storeCommands } from './stores.js';
+import { printable } from './table.js';
 
 /**
- * `npx recall <group> <command> [options]`: the command-line client of the recall API.
- * One module per domain registers its commands (reports, incidents, detection).
- * The API URL and token come from --api-url / --token or RECALL_API_URL / RECALL_TOKEN
- * (`npm start` prints both). Tables for people; --json for scripts, errors included.
+ * `npx recall <group> <command> [options]`: the command-line client of the recall API, on
+ * commander. One module per domain registers its commands (reports, incidents, stores and
+ * notices, detection); every flag's help comes from `flags.ts`. The API URL and token come
+ * from --api-url / --token or RECALL_API_URL / RECALL_TOKEN (`npm start` prints both).
+ * Tables for people; --json for scripts, errors included. Exit codes: 0 done, 1 the API or
+ * the system said no, 2 a mistake in the command line (nothing was sent).
  */
 export type { Command } from './common.js';
-
-const GLOBAL: Options = {
-  'api-url': { type: 'string' },
-  token: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-};
 
 const commands: Record<string, Command> = {
   health: {
@@ -49,45 +46,70 @@ const GROUPS: Record<NonNullable<Command['group']>, string> = {
   any: 'Everyone',
 };
 
-function help(): string {
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function groupedHelp(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
   const sections = (Object.keys(GROUPS) as (keyof typeof GROUPS)[]).flatMap((group) => {
     const names = Object.entries(commands).filter(([, c]) => (c.group ?? 'any') === group);
     return names.length ? ['', `${GROUPS[group]}:`, ...names.map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)] : [];
   });
   return [
-    'Usage: recall <command> [options]',
+    `recall ${VERSION}: the command line of the recall system`,
+    '',
+    'Usage: recall <command> [options]        recall <command> --help shows every flag, its values and an example',
     ...sections,
     '',
-    'Options for every command: --api-url URL (RECALL_API_URL, default http://localhost:3000),',
-    '  --token JWT (RECALL_TOKEN), --json, --help',
+    'Options for every command:',
+    `  --api-url URL  ${flagHelp('api-url')}`,
+    `  --token JWT    ${flagHelp('token')}`,
+    `  --json         ${flagHelp('json')}`,
+    '  --version      the version of this CLI',
+    '',
   ].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const two = argv.slice(0, 2).join(' ');
-  const name = two in commands ? two : argv[0] ?? '';
-  const command = commands[name];
-  if (!command) {
-    console.log(help());
-    return name && name !== '--help' && name !== '-h' ? 2 : 0;
+const kebab = (camel: string) => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function build(out: { exitCode: number }): Program {
+  const program = new Program('recall').version(VERSION, '--version').exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.helpInformation = groupedHelp;
+  const parents = new Map<string, Program>();
+  for (const [name, command] of Object.entries(commands)) {
+    const words = name.split(' ');
+    let parent = program;
+    for (const word of words.slice(0, -1)) {
+      if (!parents.has(word)) parents.set(word, program.command(word).description(`${word} commands`).exitOverride());
+      parent = parents.get(word)!;
+    }
+    const usage = command.usage.replace(/^recall\s+/, '');
+    // A command that acts on something names it in capitals right after its name: `… show ID`.
+    const takesId = /^[A-Z][A-Z_]*\b/.test(usage.slice(name.length).trim());
+    const leaf = parent.command(words.at(-1)!).summary(command.summary).description(command.summary).usage(usage.slice(name.length).trim() || '[options]').exitOverride();
+    if (takesId) leaf.argument('[id]', 'the id the command acts on');
+    for (const [flag, spec] of Object.entries(command.options ?? {})) {
+      if (!spec || flag === 'help') continue;
+      const option = new Option(spec.type === 'boolean' ? `--${flag}` : `--${flag} <value>`, flagHelp(flag, command.docs?.[flag]));
+      if (spec.multiple) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+      leaf.addOption(option);
+    }
+    leaf.option('--api-url <url>', flagHelp('api-url')).option('--token <jwt>', flagHelp('token')).option('--json', flagHelp('json'));
+    leaf.addHelpText('after', `\nExample:\n  $ npx ${command.example ?? command.usage}\n`);
+    leaf.action(async (...args: unknown[]) => {
+      const self = args.at(-1) as Program;
+      const opts = self.opts() as Record<string, unknown>;
+      const values = Object.fromEntries(Object.entries(opts).map(([k, v]) => [kebab(k), v]));
+      const positionals = takesId && typeof args[0] === 'string' ? [args[0]] : [];
+      out.exitCode = await execute(command, values, positionals);
+    });
   }
-  const rest = argv.slice(name.split(' ').length);
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: { ...GLOBAL, ...command.options }, allowPositionals: true, strict: true });
-  } catch (error) {
-    console.error(`${(error as Error).message}\nUsage: ${command.usage}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(`${command.summary}\n\nUsage: ${command.usage}`);
-    return 0;
-  }
+  return program;
+}
+
+async function execute(command: Command, values: Record<string, any>, positionals: string[]): Promise<number> {
   const api: ApiOptions = {
-    apiUrl: (values['api-url'] as string) ?? process.env.RECALL_API_URL ?? 'http://localhost:3000',
-    ...((values.token as string) ?? process.env.RECALL_TOKEN ? { token: (values.token as string) ?? process.env.RECALL_TOKEN } : {}),
+    apiUrl: values['api-url'] ?? process.env.RECALL_API_URL ?? 'http://localhost:3000',
+    ...((values.token ?? process.env.RECALL_TOKEN) ? { token: values.token ?? process.env.RECALL_TOKEN } : {}),
   };
   const json = !!values.json;
   try {
@@ -98,5 +120,25 @@ export async function main(argv: string[]): Promise<number> {
     if (json) console.error(JSON.stringify(error instanceof ApiError ? { status: error.status, ...error.problem } : { error: usage ? 'usage' : 'failed', message: (error as Error).message }, null, 2));
     else console.error(printable(error instanceof ApiError ? error.describe(!!api.token) : usage ? `${(error as Error).message}\nUsage: ${command.usage}` : (error as Error).message));
     return usage ? 2 : 1;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = { exitCode: 0 };
+  const program = build(out);
+  if (argv.length === 0) {
+    console.log(groupedHelp());
+    return 0;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return out.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      // commander printed what was wrong; a mistake in the command line sends nothing.
+      return 2;
+    }
+    throw error;
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from './api.js';
-import { print, queryOf, replyBody, requireId, stringOptions, UsageError, type Command } from './common.js';
+import { LIST_FLAGS, print, printList, queryOf, readList, replyBody, requireId, stringOptions, UsageError, type Command } from './common.js';
 import { table } from './table.js';
 
 /** `recall report …`: the customer desk's case records, clocks, landing points and surveys. */
@@ -60,7 +60,14 @@ export const reportCommands: Record<string, Command> = {
       ...Object.fromEntries(['injury', 'illness', 'medical-attention', 'sample-collected'].map((k) => [k, { type: 'boolean' as const }])),
     },
     async run({ values, api, json }) {
-      const body = values.file ? JSON.parse(readFileSync(values.file, 'utf8')) : reportFromFlags(values);
+      if (values.file && !existsSync(values.file)) throw new UsageError(`File not found: ${values.file}`);
+      let body: unknown;
+      try {
+        body = values.file ? JSON.parse(readFileSync(values.file, 'utf8')) : reportFromFlags(values);
+      } catch (error) {
+        if (error instanceof SyntaxError) throw new UsageError(`${values.file} is not valid JSON: ${error.message}`);
+        throw error;
+      }
       // A key per submission: rerunning after a network failure would need the same one.
       const key = values['idempotency-key'] ?? `cli-${randomUUID()}`;
       const { body: report, headers } = await request(api, 'POST', '/reports', body, { 'idempotency-key': key });
@@ -83,8 +90,9 @@ export const reportCommands: Record<string, Command> = {
   'report list': {
     group: 'desk',
     summary: 'list case records, newest first',
-    usage: 'recall report list [--sku S] [--lot L] [--category C] [--store ID] [--region R] [--from T] [--to T] [--clock-state open|overdue|closed] [--limit N] [--cursor C]',
-    options: stringOptions('sku', 'lot', 'category', 'store', 'region', 'from', 'to', 'clock-state', 'limit', 'cursor'),
+    usage: 'recall report list [--sku S] [--lot L] [--category C] [--store ID] [--region R] [--from T] [--to T] [--clock-state open|overdue|closed] [--limit N] [--cursor C] [--all] [--csv]',
+    example: 'recall report list --sku CHOC-ALM-100 --clock-state overdue --all --csv',
+    options: { ...stringOptions('sku', 'lot', 'category', 'store', 'region', 'from', 'to', 'clock-state'), ...LIST_FLAGS },
     async run({ values, api, json }) {
       const query = queryOf(values, ['sku', 'lot', 'category', 'store', 'region', 'from', 'to', 'clock-state', 'limit', 'cursor'], {
         store: 'storeId',
@@ -92,20 +100,9 @@ export const reportCommands: Record<string, Command> = {
         to: 'receivedTo',
         'clock-state': 'clockState',
       });
-      const { body } = await request(api, 'GET', `/reports?${query}`);
-      print(json, body, () => {
-        const rows = body.items.map((r: any) => ({
-          id: r.id,
-          received: r.receivedAt,
-          sku: r.product.sku,
-          lot: r.lotCode,
-          category: r.defect.category,
-          store: r.purchase.storeId,
-          clocks: r.clockState,
-        }));
-        const more = body.cursor ? `\nmore: --cursor ${body.cursor}` : '';
-        return table(rows, ['id', 'received', 'sku', 'lot', 'category', 'store', 'clocks']) + more;
-      });
+      const body = await readList(api, (q) => `/reports?${q}`, query, !!values.all);
+      const rows = body.items.map((r: any) => ({ id: r.id, received: r.receivedAt, sku: r.product.sku, lot: r.lotCode, category: r.defect.category, store: r.purchase.storeId, clocks: r.clockState }));
+      printList(json, !!values.csv, body, rows, ['id', 'received', 'sku', 'lot', 'category', 'store', 'clocks']);
     },
   },
   'report milestone': {

@@ -1,5 +1,5 @@
 import { request } from './api.js';
-import { print, requireId, stringOptions, UsageError, type Command } from './common.js';
+import { print, printList, requireId, stringOptions, UsageError, type Command } from './common.js';
 import { incidentCommands } from './incidents.js';
 import { table } from './table.js';
 
@@ -57,13 +57,13 @@ export const storeCommands: Record<string, Command> = {
   },
   'store list': {
     summary: 'the stores of a region in the directory',
-    usage: 'recall store list --region REGION',
-    options: stringOptions('region'),
+    usage: 'recall store list --region REGION [--csv]',
+    options: { ...stringOptions('region'), csv: { type: 'boolean' } },
     group: 'qa',
     async run({ values, api, json }) {
       if (!values.region) throw new UsageError('Give --region REGION');
       const { body } = await request(api, 'GET', `/stores?region=${encodeURIComponent(values.region)}`);
-      print(json, body, () => table(body.items.map((s: any) => ({ store: s.storeId, name: s.name, region: s.region })), ['store', 'name', 'region']));
+      printList(json, !!values.csv, body, body.items.map((s: any) => ({ store: s.storeId, name: s.name, region: s.region })), ['store', 'name', 'region']);
     },
   },
 };

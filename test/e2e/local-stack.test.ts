@@ -66,6 +66,16 @@ describe('local stack (npm start)', () => {
     expect(shown).toContain(`Report ${filed.id}`);
     expect(shown).toContain('Hanako Yamada');
     await expect(cli('report', 'list', '--category', 'nope')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('query.category') });
+    // Every page as CSV; a usage mistake is exit 2 before any request; help names the values.
+    const csv = (await cli('report', 'list', '--sku', 'CHOC-ALM-100', '--all', '--csv', '--limit', '1')).stdout.trim().split('\n');
+    expect(csv[0]).toBe('id,received,sku,lot,category,store,clocks');
+    expect(csv.slice(1).map((l) => l.split(',')[0])).toContain(filed.id);
+    await expect(cli('report', 'submit', '--file', 'no-such-file.json')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('File not found') });
+    await expect(cli('report', 'list', '--bogus')).rejects.toMatchObject({ code: 2 });
+    const help = (await cli('report', 'list', '--help')).stdout;
+    expect(help).toContain('one of: foreign_matter');
+    expect(help).toContain('Example:');
+    expect((await cli('--version')).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it('runs an incident through the recall CLI: gates name what is missing, with the command to fix it', async () => {
