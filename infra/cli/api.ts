@@ -50,7 +50,7 @@ export class ApiError extends Error {
   }
 }
 
-export async function request<T = any>(
+export async function request<T = unknown>(
   options: ApiOptions,
   method: string,
   path: string,

@@ -1,10 +1,14 @@
 import type { ApiOptions } from './api.js';
+import type { Page } from './types.js';
 import { printable, table } from './table.js';
 
 /**
  * What every CLI module shares: the command shape, flag helpers and output. Each domain
  * (reports, incidents, detection) registers its commands in its own module.
  */
+/** Parsed flag values: a string, a repeated flag's strings, or a switch. */
+export type FlagValues = Record<string, any>;
+
 /** A command's flags: the meaning of each is in `flags.ts` (or the command's `docs`). */
 export type Options = Record<string, { readonly type: 'string' | 'boolean'; readonly multiple?: boolean; readonly short?: string; readonly default?: unknown }>;
 export interface Command {
@@ -17,7 +21,7 @@ export interface Command {
   readonly example?: string;
   /** Who uses it, for the grouped help. */
   readonly group?: 'desk' | 'qa' | 'executive' | 'store' | 'admin' | 'any';
-  run(args: { values: Record<string, any>; positionals: string[]; api: ApiOptions; json: boolean }): Promise<void>;
+  run(args: { values: FlagValues; positionals: string[]; api: ApiOptions; json: boolean }): Promise<void>;
 }
 
 export const stringOptions = (...names: string[]): Options => Object.fromEntries(names.map((k) => [k, { type: 'string' as const }]));
@@ -61,13 +65,13 @@ export const LIST_FLAGS: Options = { limit: { type: 'string' }, cursor: { type: 
  * Reads a list: one page, or with --all every page (following the cursor, at most 100
  * pages). `pathFor` builds the request path from the query.
  */
-export async function readList(api: ApiOptions, pathFor: (query: URLSearchParams) => string, query: URLSearchParams, all: boolean) {
+export async function readList<T>(api: ApiOptions, pathFor: (query: URLSearchParams) => string, query: URLSearchParams, all: boolean): Promise<Page<T>> {
   const { request } = await import('./api.js');
-  const items: any[] = [];
+  const items: T[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < (all ? 100 : 1); page++) {
     if (cursor) query.set('cursor', cursor);
-    const { body } = await request(api, 'GET', pathFor(query));
+    const { body } = await request<Page<T>>(api, 'GET', pathFor(query));
     items.push(...body.items);
     cursor = body.cursor;
     if (!cursor) break;

@@ -1,6 +1,7 @@
 import { request } from './api.js';
 import { backtestCommand } from './backtest.js';
 import { printList, queryOf, stringOptions, type Command } from './common.js';
+import type { ClusterPage } from './types.js';
 
 /** `recall clusters` and `recall backtest`: what detection sees, live and on history. */
 export const detectionCommands: Record<string, Command> = {
@@ -13,8 +14,8 @@ export const detectionCommands: Record<string, Command> = {
     example: 'recall clusters --window 365 --kind product --limit 10',
     async run({ values, api, json }) {
       const query = queryOf(values, ['window', 'kind', 'limit']);
-      const { body } = await request(api, 'GET', `/clusters?${query}`);
-      const rows = body.items.map((c: any) => ({
+      const { body } = await request<ClusterPage>(api, 'GET', `/clusters?${query}`);
+      const rows = body.items.map((c) => ({
         key: c.key.id,
         [`count ${body.window}d`]: c.count,
         '7d': c.counts['7'],

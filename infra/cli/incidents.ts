@@ -3,6 +3,9 @@ import type { IncidentAction, IncidentOpen, ScopeInput } from '../../shared/inci
 import { request, type ApiOptions } from './api.js';
 import { LIST_FLAGS, print, printList, queryOf, readList, replyBody, requireId, stringOptions, UsageError, type Command, type Options } from './common.js';
 import { table } from './table.js';
+import type { EffectivenessRead, IncidentAt, IncidentListItem, IncidentRead, RepliesSent } from './types.js';
+import type { IncidentView } from '../../shared/incidents/use-cases.js';
+import type { StatusReport } from '../../shared/incidents/report.js';
 
 /**
  * `recall incidents …`: quality assurance and executives run a recall. Each action reads the
@@ -68,32 +71,32 @@ function readText(v: Values): string {
   throw new UsageError('Give the text with --file FILE or --text "..."');
 }
 
-const get = async (api: ApiOptions, id: string) => (await request(api, 'GET', `/incidents/${encodeURIComponent(id)}`)).body;
+const get = async (api: ApiOptions, id: string) => (await request<IncidentRead>(api, 'GET', `/incidents/${encodeURIComponent(id)}`)).body;
 
 /** Runs one action on the version read just before (or the one given with --version). */
 async function act(api: ApiOptions, id: string, body: ActionBody, version?: string) {
   const expectedVersion = version ? Number(version) : (await get(api, id)).version;
   if (!Number.isInteger(expectedVersion) || expectedVersion < 1) throw new UsageError(`--version must be a positive integer, not ${version}`);
-  return (await request(api, 'POST', `/incidents/${encodeURIComponent(id)}/actions`, { ...body, expectedVersion })).body;
+  return (await request<IncidentView>(api, 'POST', `/incidents/${encodeURIComponent(id)}/actions`, { ...body, expectedVersion })).body;
 }
 
-function checklistTable(incident: any, gate?: string): string {
-  const items = (incident.checklist ?? []).filter((i: any) => !gate || i.gate === gate);
-  return table(items.map((i: any) => ({ item: i.id, principle: i.principle, gate: i.gate, status: i.status, 'missing / evidence': i.missing ?? JSON.stringify(i.evidence ?? {}) })), ['item', 'principle', 'gate', 'status', 'missing / evidence'], 90);
+function checklistTable(incident: IncidentView, gate?: string): string {
+  const items = incident.checklist.filter((i) => !gate || i.gate === gate);
+  return table(items.map((i) => ({ item: i.id, principle: i.principle, gate: i.gate, status: i.status, 'missing / evidence': i.missing ?? JSON.stringify(i.evidence ?? {}) })), ['item', 'principle', 'gate', 'status', 'missing / evidence'], 90);
 }
 
-function summary(incident: any): string {
+function summary(incident: IncidentView): string {
   const lines = [
     `Incident ${incident.id}  ${incident.status} (version ${incident.version})${incident.hazardClass ? `  class ${incident.hazardClass}` : ''}`,
     ...(incident.title ? [`  title     ${incident.title}`] : []),
     ...(incident.hazard ? [`  hazard    ${incident.hazard}`] : []),
-    `  keys      ${Object.keys(incident.keys ?? {}).join(', ') || '-'}`,
+    `  keys      ${Object.keys(incident.keys).join(', ') || '-'}`,
     `  reports   ${incident.linkedReports ?? incident.reportCount}${incident.repliesOwed?.length ? ` (${incident.repliesOwed.length} owed the 14-day reply)` : ''}`,
     ...(incident.sponsor ? [`  sponsor   ${incident.sponsor.by} since ${incident.sponsor.at}`] : []),
-    ...(incident.disclosure ? [`  notice    ${incident.disclosure.mode}, sha256 ${incident.disclosure.textHash}${incident.approval?.textHash === incident.disclosure.textHash ? `, approved by ${incident.approval.by}` : ', not approved'}`] : []),
+    ...(incident.disclosure ? [`  notice    ${incident.disclosure.mode}, sha256 ${incident.disclosure.textHash}${incident.approval && incident.approval.textHash === incident.disclosure.textHash ? `, approved by ${incident.approval.by}` : ', not approved'}`] : []),
   ];
   if (incident.deadlines?.length) {
-    lines.push('', table(incident.deadlines.map((d: any) => ({ deadline: d.id, due: d.due, state: d.state, met: d.metAt ?? '', acknowledged: d.acknowledged?.reason ?? '' })), ['deadline', 'due', 'state', 'met', 'acknowledged']));
+    lines.push('', table(incident.deadlines.map((d) => ({ deadline: d.id, due: d.due, state: d.state, met: d.metAt ?? '', acknowledged: d.acknowledged?.reason ?? '' })), ['deadline', 'due', 'state', 'met', 'acknowledged']));
   }
   lines.push('', checklistTable(incident));
   if (incident.nextActions?.length) lines.push('', `next: ${incident.nextActions.join(', ')}   (runbook: ${incident.runbook})`);
@@ -129,8 +132,8 @@ export const incidentCommands: Record<string, Command> = {
     example: 'recall incidents list --status declared --class I --all',
     async run({ values, api, json }) {
       const query = queryOf(values, ['status', 'class', 'limit', 'cursor'], { class: 'hazardClass' });
-      const body = await readList(api, (q) => `/incidents?${q}`, query, !!values.all);
-      const rows = body.items.map((i: any) => ({
+      const body = await readList<IncidentListItem>(api, (q) => `/incidents?${q}`, query, !!values.all);
+      const rows = body.items.map((i) => ({
         id: i.id,
         status: i.status,
         class: i.hazardClass ?? '',
@@ -150,11 +153,11 @@ export const incidentCommands: Record<string, Command> = {
     async run({ positionals, values, api, json }) {
       const id = requireId(positionals, this.usage, 'incident id');
       const query = values['as-of-version'] ? `?asOfVersion=${encodeURIComponent(values['as-of-version'])}` : '';
-      const { body } = await request(api, 'GET', `/incidents/${encodeURIComponent(id)}${query}`);
+      const { body } = await request<IncidentRead | IncidentAt>(api, 'GET', `/incidents/${encodeURIComponent(id)}${query}`);
       print(json, body, () => {
-        if (body.state) return `Incident ${body.id} as of version ${body.version} (${body.asOf}; now at ${body.currentVersion}):\n${JSON.stringify(body.state, null, 2)}`;
-        const evidence = Object.values(body.keys ?? {}).map((k: any) => ({ key: k.key.id, rules: Object.keys(k.evidence).join(', '), evidence: JSON.stringify(Object.values(k.evidence).map((s: any) => s.evidence)) }));
-        const timeline = table(body.timeline.map((e: any) => ({ v: e.version, at: e.at, by: e.by, action: e.action, changed: Object.keys(e.changes).join(', '), note: e.note ?? '' })), ['v', 'at', 'by', 'action', 'changed', 'note'], 60);
+        if ('state' in body) return `Incident ${body.id} as of version ${body.version} (${body.asOf}; now at ${body.currentVersion}):\n${JSON.stringify(body.state, null, 2)}`;
+        const evidence = Object.values(body.keys).map((k) => ({ key: k.key.id, rules: Object.keys(k.evidence).join(', '), evidence: JSON.stringify(Object.values(k.evidence).map((s) => s!.evidence)) }));
+        const timeline = table(body.timeline.map((e) => ({ v: e.version, at: e.at, by: e.by, action: e.action, changed: Object.keys(e.changes).join(', '), note: e.note ?? '' })), ['v', 'at', 'by', 'action', 'changed', 'note'], 60);
         return [summary(body), '', table(evidence, ['key', 'rules', 'evidence'], 90), '', timeline].join('\n');
       });
     },
@@ -166,7 +169,7 @@ export const incidentCommands: Record<string, Command> = {
     group: 'executive',
     async run({ positionals, api, json }) {
       const id = requireId(positionals, this.usage, 'incident id');
-      const { body } = await request(api, 'GET', `/incidents/${encodeURIComponent(id)}/report?format=${json ? 'json' : 'markdown'}`);
+      const { body } = await request<StatusReport | string>(api, 'GET', `/incidents/${encodeURIComponent(id)}/report?format=${json ? 'json' : 'markdown'}`);
       console.log(json ? JSON.stringify(body, null, 2) : body);
     },
   },
@@ -178,7 +181,7 @@ export const incidentCommands: Record<string, Command> = {
     async run({ values, api, json }) {
       if (!values.category) throw new UsageError('Missing --category (the defect: foreign_matter, mislabelling_allergen, …)');
       const body = { ...declaration(values, true), category: values.category, scope: scopeFrom(values) ?? {} } as IncidentOpen;
-      const { body: incident } = await request(api, 'POST', '/incidents', body);
+      const { body: incident } = await request<IncidentView>(api, 'POST', '/incidents', body);
       print(json, incident, () => summary(incident));
     },
   },
@@ -212,13 +215,13 @@ export const incidentCommands: Record<string, Command> = {
     group: 'qa',
     async run({ positionals, api, json }) {
       const id = requireId(positionals, this.usage, 'incident id');
-      const { body } = await request(api, 'GET', `/incidents/${encodeURIComponent(id)}/effectiveness`);
+      const { body } = await request<EffectivenessRead>(api, 'GET', `/incidents/${encodeURIComponent(id)}/effectiveness`);
       print(json, body, () =>
         [
           `Incident ${id}: level ${body.level} (target ${body.targetPercent} %) — ${body.acknowledged} of ${body.storesInScope} stores acknowledged (${body.achievedPercent} %), ${body.met ? 'target met' : 'target not met'}`,
           `  units removed ${body.unitsRemoved}, on hand ${body.unitsOnHand}${body.problem ? `\n  ${body.problem}` : ''}`,
           '',
-          table(body.byStore.map((b: any) => ({ store: b.storeId, region: b.region, acknowledged: b.acknowledgedAt ?? 'not responded', 'on hand': b.quantityOnHand ?? '', removed: b.quantityRemoved ?? '' })), ['store', 'region', 'acknowledged', 'on hand', 'removed']),
+          table(body.byStore.map((b) => ({ store: b.storeId, region: b.region, acknowledged: b.acknowledgedAt ?? 'not responded', 'on hand': b.quantityOnHand ?? '', removed: b.quantityRemoved ?? '' })), ['store', 'region', 'acknowledged', 'on hand', 'removed']),
         ].join('\n'),
       );
     },
@@ -230,8 +233,8 @@ export const incidentCommands: Record<string, Command> = {
     group: 'qa',
     async run({ positionals, values, api, json }) {
       const id = requireId(positionals, this.usage, 'incident id');
-      const { body } = await request(api, 'POST', `/incidents/${encodeURIComponent(id)}/replies`, replyBody(values));
-      print(json, body, () => `Replies for incident ${id}: ${body.sent.length} sent, ${body.alreadyReplied.length} already replied, ${body.failed.length} failed${body.failed.map((f: any) => `\n  - ${f.reportId}: ${f.reason}`).join('')}`);
+      const { body } = await request<RepliesSent>(api, 'POST', `/incidents/${encodeURIComponent(id)}/replies`, replyBody(values));
+      print(json, body, () => `Replies for incident ${id}: ${body.sent.length} sent, ${body.alreadyReplied.length} already replied, ${body.failed.length} failed${body.failed.map((f) => `\n  - ${f.reportId}: ${f.reason}`).join('')}`);
     },
   },
   'incidents approve-notice': {

@@ -3,12 +3,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from './api.js';
 import { LIST_FLAGS, print, printList, queryOf, readList, replyBody, requireId, stringOptions, UsageError, type Command } from './common.js';
 import { table } from './table.js';
+import type { ReplySent, ReportRead } from './types.js';
+import type { ReportView } from '../../shared/reports/use-cases.js';
 
 /** `recall report …`: the customer desk's case records, clocks, landing points and surveys. */
-const clockRows = (report: any) =>
-  (report.clocks ?? []).map((c: any) => ({ clock: c.id, state: c.state, deadline: c.deadline, owner: c.owner, completed: c.completedAt ?? '' }));
+const clockRows = (report: Pick<ReportView, 'clocks'>) =>
+  report.clocks.map((c) => ({ clock: c.id, state: c.state, deadline: c.deadline, owner: c.owner, completed: c.completedAt ?? '' }));
 
-function describeReport(report: any): string {
+function describeReport(report: ReportRead): string {
   const lines = [
     `Report ${report.id}  (${report.clockState})`,
     `  product   ${report.product.sku} ${report.product.name}  lot ${report.lotCode}  plant ${report.plant}`,
@@ -20,7 +22,7 @@ function describeReport(report: any): string {
   if (report.survey) lines.push(`  survey    ${report.survey.satisfaction}/5 ${report.survey.comment ?? ''}`.trimEnd());
   lines.push('', table(clockRows(report), ['clock', 'state', 'deadline', 'owner', 'completed']));
   if (report.timeline) {
-    lines.push('', table(report.timeline.map((e: any) => ({ at: e.at, event: e.type, by: e.by, details: JSON.stringify(e.details ?? {}) })), ['at', 'event', 'by', 'details'], 60));
+    lines.push('', table(report.timeline.map((e) => ({ at: e.at, event: e.type, by: e.by, details: JSON.stringify(e.details ?? {}) })), ['at', 'event', 'by', 'details'], 60));
   }
   return lines.join('\n');
 }
@@ -70,7 +72,7 @@ export const reportCommands: Record<string, Command> = {
       }
       // A key per submission: rerunning after a network failure would need the same one.
       const key = values['idempotency-key'] ?? `cli-${randomUUID()}`;
-      const { body: report, headers } = await request(api, 'POST', '/reports', body, { 'idempotency-key': key });
+      const { body: report, headers } = await request<ReportView>(api, 'POST', '/reports', body, { 'idempotency-key': key });
       print(json, report, () =>
         [`Filed report ${report.id}${headers.get('idempotent-replayed') ? ' (already filed with this key)' : ''}`, '', table(clockRows(report), ['clock', 'state', 'deadline', 'owner'])].join('\n'),
       );
@@ -83,7 +85,7 @@ export const reportCommands: Record<string, Command> = {
     options: {},
     async run({ positionals, api, json }) {
       const id = requireId(positionals, this.usage, 'report id');
-      const { body } = await request(api, 'GET', `/reports/${encodeURIComponent(id)}`);
+      const { body } = await request<ReportRead>(api, 'GET', `/reports/${encodeURIComponent(id)}`);
       print(json, body, () => describeReport(body));
     },
   },
@@ -100,8 +102,8 @@ export const reportCommands: Record<string, Command> = {
         to: 'receivedTo',
         'clock-state': 'clockState',
       });
-      const body = await readList(api, (q) => `/reports?${q}`, query, !!values.all);
-      const rows = body.items.map((r: any) => ({ id: r.id, received: r.receivedAt, sku: r.product.sku, lot: r.lotCode, category: r.defect.category, store: r.purchase.storeId, clocks: r.clockState }));
+      const body = await readList<ReportView>(api, (q) => `/reports?${q}`, query, !!values.all);
+      const rows = body.items.map((r) => ({ id: r.id, received: r.receivedAt, sku: r.product.sku, lot: r.lotCode, category: r.defect.category, store: r.purchase.storeId, clocks: r.clockState }));
       printList(json, !!values.csv, body, rows, ['id', 'received', 'sku', 'lot', 'category', 'store', 'clocks']);
     },
   },
@@ -112,7 +114,7 @@ export const reportCommands: Record<string, Command> = {
     options: { clock: { type: 'string' }, at: { type: 'string' }, note: { type: 'string' } },
     async run({ positionals, values, api, json }) {
       const body = { clock: values.clock, ...(values.at ? { at: values.at } : {}), ...(values.note ? { note: values.note } : {}) };
-      const { body: report } = await request(api, 'POST', `/reports/${encodeURIComponent(requireId(positionals, this.usage, 'report id'))}/milestones`, body);
+      const { body: report } = await request<ReportView>(api, 'POST', `/reports/${encodeURIComponent(requireId(positionals, this.usage, 'report id'))}/milestones`, body);
       print(json, report, () => table(clockRows(report), ['clock', 'state', 'deadline', 'owner', 'completed']));
     },
   },
@@ -123,7 +125,7 @@ export const reportCommands: Record<string, Command> = {
     options: { promise: { type: 'string' }, owner: { type: 'string' }, due: { type: 'string' } },
     async run({ positionals, values, api, json }) {
       const body = { promise: values.promise, owner: values.owner, dueAt: values.due };
-      const { body: report } = await request(api, 'POST', `/reports/${encodeURIComponent(requireId(positionals, this.usage, 'report id'))}/landing-points`, body);
+      const { body: report } = await request<ReportView>(api, 'POST', `/reports/${encodeURIComponent(requireId(positionals, this.usage, 'report id'))}/landing-points`, body);
       print(json, report, () => table(clockRows(report), ['clock', 'state', 'deadline', 'owner', 'completed']));
     },
   },
@@ -134,7 +136,7 @@ export const reportCommands: Record<string, Command> = {
     options: stringOptions('investigation', 'cause', 'prevention', 'apology'),
     async run({ positionals, values, api, json }) {
       const id = requireId(positionals, this.usage, 'report id');
-      const { body } = await request(api, 'POST', `/reports/${encodeURIComponent(id)}/reply`, replyBody(values));
+      const { body } = await request<ReplySent>(api, 'POST', `/reports/${encodeURIComponent(id)}/reply`, replyBody(values));
       print(json, body, () => `Reply ${body.replyId} sent by ${body.channel} at ${body.at}; the 14-day clock of ${body.reportId} is stopped.`);
     },
   },
@@ -145,8 +147,8 @@ export const reportCommands: Record<string, Command> = {
     options: { satisfaction: { type: 'string' }, comment: { type: 'string' } },
     async run({ positionals, values, api, json }) {
       const body = { satisfaction: Number(values.satisfaction), ...(values.comment ? { comment: values.comment } : {}) };
-      const { body: report } = await request(api, 'POST', `/reports/${encodeURIComponent(requireId(positionals, this.usage, 'report id'))}/survey`, body);
-      print(json, report, () => `Survey recorded on ${report.id}: ${report.survey.satisfaction}/5`);
+      const { body: report } = await request<ReportView>(api, 'POST', `/reports/${encodeURIComponent(requireId(positionals, this.usage, 'report id'))}/survey`, body);
+      print(json, report, () => `Survey recorded on ${report.id}: ${report.survey?.satisfaction}/5`);
     },
   },
 };

@@ -2,6 +2,7 @@ import { request } from './api.js';
 import { print, printList, requireId, stringOptions, UsageError, type Command } from './common.js';
 import { incidentCommands } from './incidents.js';
 import { table } from './table.js';
+import type { Acknowledgement, Page, PublicNotice, Store, StoreInbox } from './types.js';
 
 /**
  * `recall store …`: the stores' side of a recall. A store reads the withdrawal notices
@@ -21,13 +22,13 @@ export const storeCommands: Record<string, Command> = {
     async run({ values, api, json }) {
       if (values['queue-url']) return readQueue(values['queue-url'], !!values.delete, json);
       if (!values.store) throw new UsageError('Give the store: --store STORE_ID (e.g. store-0101), or its queue: --queue-url URL');
-      const { body } = await request(api, 'GET', `/stores/${encodeURIComponent(values.store)}/notices${values.all ? '?all=true' : ''}`);
+      const { body } = await request<StoreInbox>(api, 'GET', `/stores/${encodeURIComponent(values.store)}/notices${values.all ? '?all=true' : ''}`);
       print(json, body, () =>
         table(
-          body.items.map((n: any) => ({ notice: n.noticeId, incident: n.incidentId, class: n.hazardClass ?? '', issued: n.issuedAt, acknowledged: n.acknowledgement ? `${n.acknowledgement.quantityRemoved} removed` : 'no' })),
+          body.items.map((n) => ({ notice: n.noticeId, incident: n.incidentId, class: n.hazardClass ?? '', issued: n.issuedAt, acknowledged: n.acknowledgement ? `${n.acknowledgement.quantityRemoved} removed` : 'no' })),
           ['notice', 'incident', 'class', 'issued', 'acknowledged'],
           70,
-        ) + (body.items.some((n: any) => !n.acknowledgement) ? '\n\nacknowledge: npx recall store ack NOTICE --on-hand N --removed N' : ''),
+        ) + (body.items.some((n) => !n.acknowledgement) ? '\n\nacknowledge: npx recall store ack NOTICE --on-hand N --removed N' : ''),
       );
     },
   },
@@ -39,7 +40,7 @@ export const storeCommands: Record<string, Command> = {
     async run({ positionals, values, api, json }) {
       const noticeId = requireId(positionals, this.usage, 'notice id');
       const body = { quantityOnHand: nonNegative(values['on-hand'], 'on-hand'), quantityRemoved: nonNegative(values.removed, 'removed'), ...(values.note ? { note: values.note } : {}) };
-      const { body: ack, headers } = await request(api, 'POST', `/notices/${encodeURIComponent(noticeId)}/acks`, body);
+      const { body: ack, headers } = await request<Acknowledgement>(api, 'POST', `/notices/${encodeURIComponent(noticeId)}/acks`, body);
       print(json, ack, () => `Acknowledged ${ack.noticeId} for ${ack.storeId}: ${ack.quantityRemoved} removed, ${ack.quantityOnHand} on hand${headers.get('idempotent-replayed') ? ' (already recorded)' : ''}`);
     },
   },
@@ -51,7 +52,7 @@ export const storeCommands: Record<string, Command> = {
     async run({ positionals, values, api, json }) {
       const storeId = requireId(positionals, this.usage, 'store id');
       if (!values.region || !values.name) throw new UsageError('Give --region and --name');
-      const { body } = await request(api, 'PUT', `/stores/${encodeURIComponent(storeId)}`, { region: values.region, name: values.name });
+      const { body } = await request<Store>(api, 'PUT', `/stores/${encodeURIComponent(storeId)}`, { region: values.region, name: values.name });
       print(json, body, () => `Store ${body.storeId} (${body.name}) is in region ${body.region}`);
     },
   },
@@ -62,8 +63,8 @@ export const storeCommands: Record<string, Command> = {
     group: 'qa',
     async run({ values, api, json }) {
       if (!values.region) throw new UsageError('Give --region REGION');
-      const { body } = await request(api, 'GET', `/stores?region=${encodeURIComponent(values.region)}`);
-      printList(json, !!values.csv, body, body.items.map((s: any) => ({ store: s.storeId, name: s.name, region: s.region })), ['store', 'name', 'region']);
+      const { body } = await request<Page<Store>>(api, 'GET', `/stores?region=${encodeURIComponent(values.region)}`);
+      printList(json, !!values.csv, body, body.items.map((s) => ({ store: s.storeId, name: s.name, region: s.region })), ['store', 'name', 'region']);
     },
   },
 };
@@ -81,11 +82,11 @@ export const noticeCommands: Record<string, Command> = {
     options: stringOptions('limit'),
     group: 'any',
     async run({ values, api, json }) {
-      const { body } = await request(api, 'GET', `/public/notices${values.limit ? `?limit=${encodeURIComponent(values.limit)}` : ''}`);
+      const { body } = await request<Page<PublicNotice>>(api, 'GET', `/public/notices${values.limit ? `?limit=${encodeURIComponent(values.limit)}` : ''}`);
       print(json, body, () =>
         body.items.length === 0
           ? '(no published notice)'
-          : body.items.map((n: any) => `${n.publishedAt.slice(0, 10)}  ${n.title}  (class ${n.hazardClass}, incident ${n.incidentId})\n\n${n.text}\n`).join('\n') + `\npage: ${api.apiUrl}/public/notices?format=html`,
+          : body.items.map((n) => `${n.publishedAt.slice(0, 10)}  ${n.title}  (class ${n.hazardClass}, incident ${n.incidentId})\n\n${n.text}\n`).join('\n') + `\npage: ${api.apiUrl}/public/notices?format=html`,
       );
     },
   },
@@ -105,11 +106,12 @@ async function readQueue(queueUrl: string, remove: boolean, json: boolean) {
   const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: remove ? 30 : 0, MessageAttributeNames: ['All'] }));
   const messages = (page.Messages ?? []).map((m) => {
     const envelope = JSON.parse(m.Body ?? '{}');
-    let body: any = envelope.Message;
+    // A store notice is JSON; anything else is shown as its text.
+    let body: Partial<Record<'noticeId' | 'type' | 'incidentId' | 'region', string>> & Record<string, unknown>;
     try {
       body = JSON.parse(envelope.Message);
     } catch {
-      // a plain-text message
+      body = { text: envelope.Message };
     }
     return { receiptHandle: m.ReceiptHandle!, subject: envelope.Subject, body };
   });
@@ -118,6 +120,6 @@ async function readQueue(queueUrl: string, remove: boolean, json: boolean) {
   print(json, messages.map((m) => m.body), () =>
     messages.length === 0
       ? '(no message waiting)'
-      : table(messages.map((m) => ({ notice: m.body?.noticeId ?? '', type: m.body?.type ?? '', incident: m.body?.incidentId ?? '', region: m.body?.region ?? '', subject: m.subject ?? '' })), ['notice', 'type', 'incident', 'region', 'subject'], 70),
+      : table(messages.map((m) => ({ notice: m.body.noticeId ?? '', type: m.body.type ?? '', incident: m.body.incidentId ?? '', region: m.body.region ?? '', subject: m.subject ?? '' })), ['notice', 'type', 'incident', 'region', 'subject'], 70),
   );
 }
