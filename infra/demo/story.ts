@@ -169,8 +169,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   say(`  qa.tanaka drafts the public notice (sha256 ${drafted.body.disclosure.textHash.slice(0, 12)}…); the facts are checked: product, lots, hazard, what to do, how to reach us`);
   const refused = await act('qa.tanaka', id, { action: 'approve-disclosure', textHash: drafted.body.disclosure.textHash }, [403]);
   say(`  qa.tanaka, who declared it, tries to approve: refused (${refused.status}: ${refused.body.detail})`);
-  await act('exec.ito', id, { action: 'approve-disclosure', textHash: drafted.body.disclosure.textHash });
-  say('  exec.ito approves the exact text');
+  await act('exec.suzuki', id, { action: 'approve-disclosure', textHash: drafted.body.disclosure.textHash });
+  say('  exec.suzuki, the sponsor, approves the exact text (neither declarer nor author)');
   await act('exec.suzuki', id, { action: 'disclose' });
   const page = await fetch(`${o.apiUrl}/public/notices`).then((r) => r.json() as Promise<any>);
   const published = page.items.find((n: any) => n.incidentId === id);
