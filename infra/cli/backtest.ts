@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { detectionConfigFrom } from '../../shared/detection/config.js';
 import { BacktestMapping, readRows, runBacktest } from '../../shared/detection/backtest.js';
 import type { Signal } from '../../shared/detection/engine.js';
-import type { Command } from './common.js';
+import { UsageError, type Command } from './common.js';
 
 /**
  * `recall backtest --input FILE --map MAPPING.json [--from DATE] [--to DATE] [--config RULES.json]
@@ -11,7 +11,7 @@ import type { Command } from './common.js';
  * (in memory, no server needed) and prints every signal, then a summary.
  */
 function readJson(path: string, what: string): unknown {
-  if (!existsSync(path)) throw new Error(`${what} file not found: ${path}`);
+  if (!existsSync(path)) throw new UsageError(`${what} file not found: ${path}`);
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
@@ -45,8 +45,8 @@ export const backtestCommand: Command = {
     format: { type: 'string' },
   },
   async run({ values, json }) {
-    if (!values.input || !values.map) throw new Error('Give --input FILE and --map MAPPING.json');
-    if (!existsSync(values.input)) throw new Error(`input file not found: ${values.input}`);
+    if (!values.input || !values.map) throw new UsageError('Give --input FILE and --map MAPPING.json');
+    if (!existsSync(values.input)) throw new UsageError(`input file not found: ${values.input}`);
     const parsedMapping = BacktestMapping.safeParse(readJson(values.map, 'mapping'));
     if (!parsedMapping.success) {
       throw new Error(`mapping ${values.map} is invalid:\n${z.prettifyError(parsedMapping.error)}`);

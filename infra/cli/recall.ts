@@ -72,7 +72,9 @@ function groupedHelp(): string {
 const kebab = (camel: string) => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 function build(out: { exitCode: number }): Program {
-  const program = new Program('recall').version(VERSION, '--version').exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // Positional options: the program's own flags (--version) only before the command, so an
+  // incident action's `--version N` is never taken for it.
+  const program = new Program('recall').version(VERSION, '--version').enablePositionalOptions().exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.helpInformation = groupedHelp;
   const parents = new Map<string, Program>();
   for (const [name, command] of Object.entries(commands)) {
@@ -82,10 +84,11 @@ function build(out: { exitCode: number }): Program {
       if (!parents.has(word)) parents.set(word, program.command(word).description(`${word} commands`).exitOverride());
       parent = parents.get(word)!;
     }
-    const usage = command.usage.replace(/^recall\s+/, '');
+    // What follows the command's own words in its usage (an alias keeps its original's usage).
+    const rest = command.usage.replace(/^recall\s+/, '').replace(/^([a-z][a-z-]*\s*)+/, '').trim();
     // A command that acts on something names it in capitals right after its name: `… show ID`.
-    const takesId = /^[A-Z][A-Z_]*\b/.test(usage.slice(name.length).trim());
-    const leaf = parent.command(words.at(-1)!).summary(command.summary).description(command.summary).usage(usage.slice(name.length).trim() || '[options]').exitOverride();
+    const takesId = /^[A-Z][A-Z_]*\b/.test(rest);
+    const leaf = parent.command(words.at(-1)!).summary(command.summary).description(command.summary).usage(rest || '[options]').exitOverride();
     if (takesId) leaf.argument('[id]', 'the id the command acts on');
     for (const [flag, spec] of Object.entries(command.options ?? {})) {
       if (!spec || flag === 'help') continue;
@@ -135,8 +138,8 @@ export async function main(argv: string[]): Promise<number> {
     return out.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
-      // commander printed what was wrong; a mistake in the command line sends nothing.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      // commander printed what was wrong (or the help of a group without its command); nothing was sent.
       return 2;
     }
     throw error;

@@ -9,6 +9,8 @@ export type Report = Omit<ReportCreate, 'contact' | 'landingPoints' | 'receiving
   readonly survey?: { satisfaction: number; comment?: string; at: string; by: string };
   /** User id (token subject) of whoever filed it; never a name. */
   readonly createdBy: string;
+  /** The store that filed it, when a store did (its accounts read the customer's words). */
+  readonly filedByStore?: string;
   readonly createdAt: string;
   readonly version: number;
 };

@@ -47,15 +47,20 @@ export function joinNarrative(record: Report, narrative: Narrative | undefined):
   };
 }
 
-/** Whether this caller may read the customer's own words on this report. */
-export function mayReadNarrative(principal: Principal, report: Pick<Report, 'createdBy'>): boolean {
-  return hasRole(principal, ...NARRATIVE_ROLES) || (hasRole(principal, 'store') && report.createdBy === principal.userId);
+/** Whether this caller may read the customer's own words on this report: the desk, QA, admins, and the store that filed it (any of its accounts). */
+export function mayReadNarrative(principal: Principal, report: Pick<Report, 'createdBy' | 'filedByStore'>): boolean {
+  if (hasRole(principal, ...NARRATIVE_ROLES)) return true;
+  if (!hasRole(principal, 'store') || !principal.storeId) return false;
+  return report.filedByStore === principal.storeId;
 }
 
 /** The report for this caller: whole, or without the narrative (and saying so). */
 export function forCaller<R extends Report>(report: R, principal: Principal): R | (R & { redacted: readonly string[] }) {
   if (mayReadNarrative(principal, report)) return report;
   // The split keeps every other field of the report (clock state included), without the narrative.
+  // What the desk wrote on the clocks (a landing point's promise, a milestone's note) may quote
+  // the customer: it goes too.
   const { record } = splitNarrative(report);
-  return { ...(record as R), redacted: NARRATIVE_FIELDS };
+  const clocks = record.clocks.map(({ note: _note, ...c }) => (c.id.startsWith('lp-') ? { ...c, name: 'landing point' } : c));
+  return { ...(record as R), clocks, redacted: [...NARRATIVE_FIELDS, 'clocks.note', 'landing point promises'] } as R & { redacted: readonly string[] };
 }

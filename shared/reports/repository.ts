@@ -195,18 +195,17 @@ export async function saveReport(
   events: readonly { id: string; event: TimelineEvent }[],
   outbox: readonly OutboxMessage[] = [],
   now: Date = new Date(),
-  /** Narrative fields that change (a survey comment), set beside the record. */
-  narrativeUpdates: Partial<Narrative> = {},
+  /** The report was read whole (with its narrative) and the narrative changed: write it. */
+  replaceNarrative = false,
 ): Promise<void> {
   const TableName = tableName();
   const keys = clockKeys(report, clockState, dueAt);
-  // Only the record is rewritten: a report read from an index has no narrative to write back.
-  const values: Record<string, unknown> = { ':record': splitNarrative(report).record, ':version': report.version, ':expected': expectedVersion, ':clockState': clockState };
-  const sets = ['#record = :record', 'version = :version', 'clockState = :clockState'];
-  for (const [name, value] of Object.entries(narrativeUpdates)) {
-    sets.push(`narrative.${name} = :n_${name}`);
-    values[`:n_${name}`] = value;
-  }
+  // The record is rewritten without the narrative. The narrative is replaced only when the
+  // caller read it whole and changed it (a survey comment); otherwise it is kept, and an item
+  // of the older layout (text still inside `record`) has its text moved out, never dropped.
+  const { record, narrative } = splitNarrative(report);
+  const values: Record<string, unknown> = { ':record': record, ':version': report.version, ':expected': expectedVersion, ':clockState': clockState, ':narrative': narrative };
+  const sets = ['#record = :record', 'version = :version', 'clockState = :clockState', replaceNarrative ? 'narrative = :narrative' : 'narrative = if_not_exists(narrative, :narrative)'];
   for (const [name, value] of Object.entries(keys)) {
     sets.push(`${name} = :${name}`);
     values[`:${name}`] = value;

@@ -17,7 +17,7 @@ import {
   type ClockRecord,
 } from './clocks.js';
 import type { Report, TimelineEvent } from './model.js';
-import { forCaller, type Narrative } from './narrative.js';
+import { forCaller } from './narrative.js';
 import * as repo from './repository.js';
 import type { LandingPointCreate, MilestoneCreate, ReportCreate, ReportListQuery, SurveyCreate } from './schema.js';
 
@@ -71,6 +71,7 @@ export async function submitReport(
     receivingAgent: receivingAgent ?? principal.username,
     clocks,
     createdBy: principal.userId,
+    ...(isStoreOnly(principal) ? { filedByStore: principal.storeId! } : {}),
     createdAt: now.toISOString(),
     version: 1,
   };
@@ -116,19 +117,19 @@ export async function listReports(deps: ReportDeps, query: ReportListQuery, prin
   const now = deps.clock.now();
   const page = await repo.listReports(query);
   // Index reads carry no narrative: a list is the same for every role that may list.
-  return { items: page.items.map((r) => reportView(r, now)), ...(page.cursor ? { cursor: page.cursor } : {}) };
+  return { items: page.items.map((r) => reportView(forCaller(r, principal), now)), ...(page.cursor ? { cursor: page.cursor } : {}) };
 }
 
 async function change(
   deps: ReportDeps,
   id: string,
   principal: Principal,
-  mutate: (report: Report, now: Date) => { report: Report; events: TimelineEvent[]; outbox?: OutboxMessage[]; narrative?: Partial<Narrative> },
+  mutate: (report: Report, now: Date) => { report: Report; events: TimelineEvent[]; outbox?: OutboxMessage[]; narrativeChanged?: boolean },
 ) {
   const stored = await repo.getReport(id, { withContact: false });
   if (!stored) throw new NotFoundError(`No report ${id}.`);
   const now = deps.clock.now();
-  const { report, events, outbox, narrative } = mutate(stored.report, now);
+  const { report, events, outbox, narrativeChanged } = mutate(stored.report, now);
   const next = { ...report, version: stored.report.version + 1 };
   await repo.saveReport(
     next,
@@ -138,7 +139,7 @@ async function change(
     events.map((event) => ({ id: newId(now), event })),
     outbox,
     now,
-    narrative,
+    narrativeChanged,
   );
   return reportView(forCaller(next, principal), now);
 }
@@ -185,7 +186,7 @@ export async function recordSurvey(deps: ReportDeps, id: string, input: SurveyCr
     const survey = { ...input, at: now.toISOString(), by: principal.userId };
     return {
       report: { ...report, survey },
-      ...(input.comment ? { narrative: { surveyComment: input.comment } } : {}),
+      narrativeChanged: !!input.comment,
       events: [{ type: 'survey-recorded', at: survey.at, by: principal.userId, details: { satisfaction: input.satisfaction } }],
     };
   });

@@ -298,7 +298,7 @@ describe('reports', () => {
       ['admin', users.admin, true, true],
       ['executive', users.executive, false, false],
       ['store that filed it', users.storeKanto, true, false],
-      ['another store, same region', { ...users.storeKanto, sub: 'u-store-0102', storeId: 'store-0101' }, false, false],
+      ['another account of the filing store', { ...users.storeKanto, sub: 'u-store-0101-b' }, true, false],
     ] as const;
 
     it.each(MATRIX)('%s', async (_role, user, seesNarrative, seesContact) => {
@@ -312,6 +312,24 @@ describe('reports', () => {
       // What a recall needs stays visible to every role: product, lot, category, whether anyone was hurt.
       expect(read.body).toMatchObject({ product: { sku: 'CHOC-ALM-100' }, defect: { category: 'foreign_matter' }, harm: { injury: true, illness: false } });
       if (!seesNarrative) expect(read.body!.redacted).toEqual(expect.arrayContaining(['defect.description', 'harm.description', 'fiveW1H']));
+    });
+
+    it('keeps a report filed by the desk from a store, and another store from the report', async () => {
+      const byDesk = await post(validReport({ ...narrative, purchase: { storeId: 'store-0101', region: 'kanto', date: '2026-11-15' } }));
+      expect(JSON.stringify((await get(byDesk.body!.id, users.storeKanto)).body)).not.toContain('cut his lip');
+      const byStore = await post(validReport({ ...narrative, purchase: { storeId: 'store-0101', region: 'kanto', date: '2026-11-15' } }), users.storeKanto);
+      expect((await get(byStore.body!.id, users.storeKansai)).status).toBe(404);
+    });
+
+    it('keeps what the desk wrote on the clocks from executives', async () => {
+      const { body } = await post(validReport());
+      await postTo(recordMilestone, body!.id, 'milestones', { clock: 'handoff', note: 'Mrs Yamada was upset' });
+      await postTo(addLandingPoint, body!.id, 'landing-points', { promise: 'Call Mrs Yamada back', owner: 'QA', dueAt: new Date(Date.now() + 86_400_000).toISOString() }, users.qa);
+      const exec = JSON.stringify((await get(body!.id, users.executive)).body);
+      expect(exec).not.toContain('Yamada');
+      const list = JSON.stringify((await call(listReports, httpEvent({ path: '/reports', query: { sku: 'CHOC-ALM-100', limit: '100' }, user: users.executive }))).body);
+      expect(list).not.toContain('Call Mrs Yamada');
+      expect(JSON.stringify((await get(body!.id, users.qa)).body)).toContain('Call Mrs Yamada back');
     });
 
     it('keeps the narrative out of every list and index, for every role', async () => {

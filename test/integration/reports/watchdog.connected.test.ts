@@ -89,3 +89,31 @@ describe('watchdog', () => {
     }
   });
 });
+
+describe('watchdog on a report of the older layout', () => {
+  it('moves the customer’s words out of the record instead of dropping them when it saves the report', async () => {
+    const { GetCommand, UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { dynamo } = await import('../../../shared/platform/aws.js');
+    const { reportKey } = await import('../../../shared/reports/repository.js');
+    const receivedAt = new Date(Date.now() - 30 * 60_000).toISOString();
+    const body = validReport({ receivedAt, defect: { category: 'foreign_matter', description: 'old layout: film in the bar' } });
+    const created = await call(submit, httpEvent({ method: 'POST', path: '/reports', body, user: users.agent }));
+    const id = created.body!.id;
+    // Before the narrative had its own attribute, the text lived inside `record`.
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: process.env.TABLE_NAME,
+        Key: reportKey(id),
+        UpdateExpression: 'SET #record.defect.description = :d REMOVE narrative',
+        ExpressionAttributeNames: { '#record': 'record' },
+        ExpressionAttributeValues: { ':d': 'old layout: film in the bar' },
+      }),
+    );
+    expect((await runWatchdog()).breaches).toBeGreaterThanOrEqual(1);
+    const item = (await dynamo().send(new GetCommand({ TableName: process.env.TABLE_NAME, Key: reportKey(id) }))).Item!;
+    expect(item.narrative).toMatchObject({ defectDescription: 'old layout: film in the bar' });
+    expect(item.record.defect.description).toBeUndefined();
+    const read = await call(getReport, httpEvent({ path: `/reports/${id}`, pathParameters: { id }, user: users.qa }));
+    expect(read.body!.defect.description).toBe('old layout: film in the bar');
+  });
+});

@@ -9,6 +9,7 @@ const report = {
   receivingAgent: 'agent',
   clocks: [],
   createdBy: 'u-store',
+  filedByStore: 'store-0101',
   createdAt: '2026-11-20T00:00:00.000Z',
   version: 1,
   survey: { satisfaction: 4, comment: 'thanks', at: 'x', by: 'y' },
@@ -23,10 +24,10 @@ describe('case record narrative', () => {
   });
 
   it('shows the narrative to the desk, QA, admins and the filing store only', () => {
-    const who = (roles: string[], userId = 'u-x') => forCaller(report, { userId, username: userId, roles: roles as never });
+    const who = (roles: string[], storeId?: string) => forCaller(report, { userId: 'u-x', username: 'x', roles: roles as never, ...(storeId ? { storeId } : {}) });
     expect(who(['agent'])).toEqual(report);
-    expect(who(['store'], 'u-store')).toEqual(report);
+    expect(who(['store'], 'store-0101')).toEqual(report);
     expect(who(['executive'])).toMatchObject({ redacted: expect.arrayContaining(['defect.description']) });
-    expect(JSON.stringify(who(['store'], 'u-other'))).not.toContain('stitches');
+    expect(JSON.stringify(who(['store'], 'store-0201'))).not.toContain('stitches');
   });
 });
