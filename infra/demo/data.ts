@@ -68,8 +68,8 @@ export function demoYear(options: { seed: number; background: number; days: numb
     while (sku === SLOW_SKU && category === 'foreign_matter') category = pick(CATEGORIES);
     add({ daysAgo: 1 + Math.floor(rand() * (options.days - 1)), minute: Math.floor(rand() * 600), sku, store: pick(STORES), category, injury: false, role: 'background' });
   }
-  // One extra foreign-matter complaint every 10 to 20 days over the last months: no week has two.
-  for (let daysAgo = Math.min(options.days - 5, 200); daysAgo > 3; daysAgo -= 10 + Math.floor(rand() * 10)) {
+  // One extra foreign-matter complaint every 7 to 9 days over the last months: no week has two.
+  for (let daysAgo = Math.min(options.days - 5, 200); daysAgo > 3; daysAgo -= 7 + Math.floor(rand() * 3)) {
     add({ daysAgo, minute: 60 + Math.floor(rand() * 400), sku: SLOW_SKU, store: pick(STORES), category: 'foreign_matter', injury: false, role: 'slow-burn' });
   }
   add({ daysAgo: 6, minute: 200, sku: SLOW_SKU, store: STORES[0]!, category: 'foreign_matter', injury: true, role: 'injury' });

@@ -25,13 +25,15 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: npm run demo -- [--fast] [--seed N] [--background 300] [--api-url URL]\n  --fast        no pauses between steps\n  --seed N      another year of complaints (default 1)\n  --background  background complaints in the year (default 300)\n  --api-url     drive a running `npm start` (default RECALL_API_URL; with neither, the demo starts its own stack)');
+  console.log('Usage: npm run demo -- [--fast] [--seed N] [--background 300] [--api-url URL]\n  --fast        no pauses between steps\n  --seed N      another year of complaints (default 1)\n  --background  background complaints in the year, 50 to 300 (default 300)\n  --api-url     drive a running `npm start` (default RECALL_API_URL; with neither, the demo starts its own stack)');
   process.exit(0);
 }
 const seed = Number(values.seed);
 const background = Number(values.background);
-if (!Number.isInteger(seed) || !Number.isInteger(background) || background < 50 || background > 5000) {
-  console.error('--seed must be an integer and --background between 50 and 5000');
+// Above 300 background complaints the slow problem no longer stands out of this year's noise
+// for every seed (test/unit/demo holds seeds 1-20 at 50, 150 and 300).
+if (!Number.isInteger(seed) || !Number.isInteger(background) || background < 50 || background > 300) {
+  console.error('--seed must be an integer and --background between 50 and 300');
   process.exit(2);
 }
 const apiUrl = values['api-url'] ?? process.env.RECALL_API_URL;
@@ -54,7 +56,8 @@ if (apiUrl) {
   process.env.LOG_LEVEL ??= 'WARN';
   const { startLocalStack } = await import('../local/stack.js');
   process.stdout.write('Starting a local stack for the demo... ');
-  const stack = await startLocalStack({ port: 0, log: () => undefined });
+  // No minute ticks: the demo runs the watchdog when its story needs it, never in the middle of a step.
+  const stack = await startLocalStack({ port: 0, log: () => undefined, schedules: false });
   log(`ready at ${stack.url}`);
   stop = () => stack.stop();
   const [{ runIncidentWatchdog, runAction }, { incidentDeps }, { fixedClock }, { localClientConfig }] = await Promise.all([

@@ -61,9 +61,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     if (!expect.includes(response.status)) throw new Error(`${who}: ${method} ${path} answered ${response.status}: ${typeof json === 'string' ? json : JSON.stringify(json)}`);
     return { status: response.status, body: json as any };
   };
-  const act = async (who: string, id: string, action: Record<string, unknown>, expect?: number[]) => {
-    const current = (await call('qa.tanaka', 'GET', `/incidents/${id}`)).body;
-    return call(who, 'POST', `/incidents/${id}/actions`, { ...action, expectedVersion: current.version }, expect);
+  // Acts on the version just read; the watchdog (every minute on a running stack) may move
+  // the incident in between: that 409 is read again and retried, as a person would.
+  const act = async (who: string, id: string, action: Record<string, unknown>, expect: number[] = [200, 201]) => {
+    for (let attempt = 0; ; attempt++) {
+      const current = (await call('qa.tanaka', 'GET', `/incidents/${id}`)).body;
+      const answer = await call(who, 'POST', `/incidents/${id}/actions`, { ...action, expectedVersion: current.version }, [...expect, 409]);
+      if (answer.status !== 409 || expect.includes(409) || attempt >= 3) {
+        if (!expect.includes(answer.status)) throw new Error(`${who}: ${String(action.action)} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+        return answer;
+      }
+    }
   };
 
   // 1. A year of complaints at the customer desk.
@@ -98,7 +106,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   );
   say(`  filed ${year.length} case records over 360 days (${year.filter((c) => c.role === 'slow-burn').length} of them one piece of plastic film at a time in ${SLOW_SKU}: never two in a week, one with an injury)`);
   if (o.local) await o.local.streamIdle();
-  else await new Promise((r) => setTimeout(r, 8000));
+  else {
+    // A running stack: wait until detection has caught up (the candidates stop changing).
+    let last = '';
+    for (let i = 0; i < 60; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const now = JSON.stringify(((await call('qa.tanaka', 'GET', '/incidents?status=candidate&limit=100')).body.items as any[]).map((c) => [c.id, c.reportCount]));
+      if (now === last) break;
+      last = now;
+    }
+  }
 
   // 2. What detection raised.
   await step('Detection: candidate incidents, with their evidence');
@@ -204,12 +221,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await act('exec.suzuki', id, { action: 'override-verification', reason: 'demo on a running stack: the 30-day window cannot pass here' });
     say('  verification needs 30 days after the fix: exec.suzuki accepts the fix with a reason (run the demo without --api-url to see the counters checked)');
   }
-  const replies = await call('qa.tanaka', 'POST', `/incidents/${id}/replies`, {
+  const reply = {
     investigation: 'Our laboratory identified the piece as film from the wrapping machine.',
     cause: 'A worn liner on one wrapping line tore and left strips of film in some bars.',
     prevention: 'We replaced the liner, inspect it at every shift change and added a detector after wrapping.',
-  });
-  say(`  written replies sent to ${replies.body.sent.length} customer(s) (their 14-day clocks stop)`);
+  };
+  // A reply that met a concurrent change (the watchdog on its report) is sent on the next run.
+  let sent = 0;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const replies = await call('qa.tanaka', 'POST', `/incidents/${id}/replies`, reply);
+    sent += replies.body.sent.length;
+    if (replies.body.failed.length === 0) break;
+  }
+  say(`  written replies sent to ${sent} customer(s) (their 14-day clocks stop)`);
   const closed = await act('qa.tanaka', id, { action: 'close' });
   say(`  closed: ${closed.body.checklist.filter((i: any) => i.status === 'done').length} of ${closed.body.checklist.length} checklist items done`);
 

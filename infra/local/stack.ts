@@ -31,6 +31,8 @@ export interface LocalStackOptions {
   readonly log?: (line: string) => void;
   /** Where the stream poller starts on existing shards (benchmarks preload history first). */
   readonly streamStartingPosition?: 'TRIM_HORIZON' | 'LATEST';
+  /** Run the scheduled functions every minute (default). The demo runs its watchdog itself. */
+  readonly schedules?: boolean;
 }
 
 export interface LocalStack {
@@ -135,7 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     poller.start();
     stoppers.push(() => poller.stop());
-    const scheduler = startScheduler(scheduled, log);
+    const scheduler = startScheduler(options.schedules === false ? [] : scheduled, log);
     stoppers.push(() => scheduler.stop());
 
     const server = createGateway(httpFunctions, keys, log);

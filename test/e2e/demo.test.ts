@@ -20,7 +20,7 @@ const load = async () => ({
 beforeAll(async () => {
   process.env.INCIDENT_POLICY = JSON.stringify({ deadlines: { II: { storesNotifiedHours: 0.0005 } }, storeResponse: { renotifyAfterHours: 0.0005, escalateAfterHours: 1 } });
   const { startLocalStack } = await import('../../infra/local/stack.js');
-  stack = await startLocalStack({ port: 0, log: () => undefined });
+  stack = await startLocalStack({ port: 0, log: () => undefined, schedules: false });
   deps = await load();
 }, 60_000);
 afterAll(async () => {
