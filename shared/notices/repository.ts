@@ -94,16 +94,26 @@ export async function writeOutbox(messages: readonly OutboxMessage[], now: Date)
   }
 }
 
-/** Ids of outbox items still pending that were written at or before `cutoff`, oldest first. */
-export async function pendingOutbox(duePk: string, cutoff: string, limit = 200): Promise<string[]> {
-  const page = await dynamo().send(
-    new QueryCommand({
-      TableName: tableName(),
-      IndexName: 'dueWork',
-      KeyConditionExpression: 'dueWorkPk = :pk AND dueWorkSk <= :cutoff',
-      ExpressionAttributeValues: { ':pk': duePk, ':cutoff': `${cutoff}#\uffff` },
-      Limit: limit,
-    }),
-  );
-  return (page.Items ?? []).map((i) => String(i.pk).slice('OUTBOX#'.length));
+/**
+ * Ids of outbox items not yet published that were written at or before `cutoff`, oldest
+ * first, every page up to `limit`: items that keep failing must not hide the ones behind them.
+ */
+export async function pendingOutbox(duePk: string, cutoff: string, limit = 2000): Promise<string[]> {
+  const ids: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo().send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'dueWork',
+        KeyConditionExpression: 'dueWorkPk = :pk AND dueWorkSk <= :cutoff',
+        ExpressionAttributeValues: { ':pk': duePk, ':cutoff': `${cutoff}#\uffff` },
+        Limit: Math.min(500, limit - ids.length),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    ids.push(...(page.Items ?? []).map((i) => String(i.pk).slice('OUTBOX#'.length)));
+    start = page.LastEvaluatedKey;
+  } while (start && ids.length < limit);
+  return ids;
 }

@@ -109,30 +109,44 @@ export async function publishOutboxItem(tableName: string, topicArns: Partial<Re
     await release(tableName, id, lease);
     throw error;
   }
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: outboxKey(id),
-        // Off the sweeper's list. A message body (a customer reply holds a contact) expires,
-        // unless it is a listed notice that stores and QA still read.
-        UpdateExpression: `SET #status = :published, publishedAt = :at, snsMessageId = :mid${item.byKindPk ? '' : ', expiresAt = :expires'} REMOVE dueWorkPk, dueWorkSk, leaseId, leaseUntil`,
-        ConditionExpression: '#status = :sending AND leaseId = :lease',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':published': 'published',
-          ':sending': 'sending',
-          ':lease': lease,
-          ':at': new Date().toISOString(),
-          ':mid': messageId,
-          ...(item.byKindPk ? {} : { ':expires': Math.floor(Date.now() / 1000) + PUBLISHED_RETENTION_SECONDS }),
-        },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
+  await markPublished(tableName, id, lease, messageId, !item.byKindPk);
   return true;
+}
+
+/**
+ * Marks the item published under the lease. SNS already has the message, so the mark is
+ * retried (it is idempotent under the lease): a failure here would let the sweeper publish
+ * it again once the lease expires.
+ */
+async function markPublished(tableName: string, id: string, lease: string, messageId: string | undefined, expires: boolean): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: outboxKey(id),
+          // Off the sweeper's list. A message body (a customer reply holds a contact) expires,
+          // unless it is a listed notice that stores and QA still read.
+          UpdateExpression: `SET #status = :published, publishedAt = :at, snsMessageId = :mid${expires ? ', expiresAt = :expires' : ''} REMOVE dueWorkPk, dueWorkSk, leaseId, leaseUntil`,
+          ConditionExpression: '#status = :sending AND leaseId = :lease',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':published': 'published',
+            ':sending': 'sending',
+            ':lease': lease,
+            ':at': new Date().toISOString(),
+            ':mid': messageId,
+            ...(expires ? { ':expires': Math.floor(Date.now() / 1000) + PUBLISHED_RETENTION_SECONDS } : {}),
+          },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      if (attempt >= 4) throw error;
+      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+  }
 }
 
 /** Gives a claimed item back after a failed publish, if the lease is still ours. */

@@ -85,13 +85,13 @@ export function landingPointClock(id: string, promise: string, owner: string, du
 export const RECORDING_SKEW_MS = 5 * MINUTE;
 
 /**
- * A clock is met only if its milestone both claims a time by the deadline and was recorded
- * by then (give or take the skew): once the deadline has passed unrecorded, the breach has
- * happened, and a backdated milestone shows as breached.
+ * A clock is met only if its milestone both claims a time by the deadline and was recorded by
+ * then: a running clock is breached the moment its deadline passes, and a milestone recorded
+ * after that cannot make it met, whatever time it claims (one rule, whenever the watchdog runs).
  */
 export function clockState(clock: ClockRecord, now: Date): ClockState {
   if (clock.completedAt) {
-    const recordedInTime = !clock.recordedAt || new Date(clock.recordedAt).getTime() <= new Date(clock.deadline).getTime() + RECORDING_SKEW_MS;
+    const recordedInTime = !clock.recordedAt || clock.recordedAt <= clock.deadline;
     return clock.completedAt <= clock.deadline && recordedInTime && !clock.escalatedAt ? 'met' : 'breached';
   }
   return now.toISOString() > clock.deadline ? 'breached' : 'running';
@@ -112,7 +112,7 @@ export function reportClockState(clocks: readonly ClockRecord[], now: Date): Rep
 export function completeClock(
   clocks: readonly ClockRecord[],
   clockId: string,
-  milestone: { at: string; by: string; note?: string; recordedAt?: string },
+  milestone: { at: string; by: string; note?: string; recordedAt: string },
 ): ClockRecord[] {
   const target = clocks.find((c) => c.id === clockId);
   if (!target) throw new NotFoundError(`This report has no clock "${clockId}".`);
@@ -124,7 +124,7 @@ export function completeClock(
   }
   const at = new Date(milestone.at).toISOString();
   return clocks.map((c) =>
-    c.id === clockId ? { ...c, completedAt: at, ...(milestone.recordedAt ? { recordedAt: milestone.recordedAt } : {}), completedBy: milestone.by, ...(milestone.note ? { note: milestone.note } : {}) } : c,
+    c.id === clockId ? { ...c, completedAt: at, recordedAt: new Date(milestone.recordedAt).toISOString(), completedBy: milestone.by, ...(milestone.note ? { note: milestone.note } : {}) } : c,
   );
 }
 

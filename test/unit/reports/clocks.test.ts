@@ -52,9 +52,9 @@ describe('customer clocks', () => {
     });
 
     it('is met when the milestone came by the deadline, breached when it came late', () => {
-      const onTime = completeClock(clocks, 'handoff', { at: '2026-11-20T09:14:00.000Z', by: 'u1' });
+      const onTime = completeClock(clocks, 'handoff', { at: '2026-11-20T09:14:00.000Z', recordedAt: '2026-11-20T09:14:00.000Z', by: 'u1' });
       expect(clockState(byId('handoff', onTime), at('2026-12-01T00:00:00Z'))).toBe('met');
-      const late = completeClock(clocks, 'qa', { at: '2026-11-20T11:30:00.000Z', by: 'u1' });
+      const late = completeClock(clocks, 'qa', { at: '2026-11-20T11:30:00.000Z', recordedAt: '2026-11-20T11:30:00.000Z', by: 'u1' });
       expect(clockState(byId('qa', late), at('2026-11-20T11:30:00Z'))).toBe('breached');
     });
 
@@ -62,21 +62,21 @@ describe('customer clocks', () => {
       expect(reportClockState(clocks, at('2026-11-20T09:05:00Z'))).toBe('open');
       expect(reportClockState(clocks, at('2026-11-20T09:20:00Z'))).toBe('overdue');
       let done = clocks;
-      for (const id of ['handoff', 'qa', 'reply']) done = completeClock(done, id, { at: '2026-11-20T09:10:00.000Z', by: 'u' });
+      for (const id of ['handoff', 'qa', 'reply']) done = completeClock(done, id, { at: '2026-11-20T09:10:00.000Z', recordedAt: '2026-11-20T09:10:00.000Z', by: 'u' });
       expect(reportClockState(done, at('2027-01-01T00:00:00Z'))).toBe('closed');
     });
   });
 
   describe('milestones', () => {
     it('records who and when, and refuses to complete a clock twice', () => {
-      const once = completeClock(clocks, 'reply', { at: '2026-11-25T00:00:00.000Z', by: 'agent-7', note: 'letter sent' });
+      const once = completeClock(clocks, 'reply', { at: '2026-11-25T00:00:00.000Z', recordedAt: '2026-11-25T00:00:00.000Z', by: 'agent-7', note: 'letter sent' });
       expect(byId('reply', once)).toMatchObject({ completedAt: '2026-11-25T00:00:00.000Z', completedBy: 'agent-7', note: 'letter sent' });
-      expect(() => completeClock(once, 'reply', { at: '2026-11-26T00:00:00.000Z', by: 'x' })).toThrow(ConflictError);
+      expect(() => completeClock(once, 'reply', { at: '2026-11-26T00:00:00.000Z', recordedAt: '2026-11-26T00:00:00.000Z', by: 'x' })).toThrow(ConflictError);
     });
 
     it('rejects an unknown clock and a milestone before the clock started', () => {
-      expect(() => completeClock(clocks, 'lp-NOPE', { at: received, by: 'x' })).toThrow(NotFoundError);
-      expect(() => completeClock(clocks, 'qa', { at: '2026-11-20T08:00:00.000Z', by: 'x' })).toThrow(UnprocessableError);
+      expect(() => completeClock(clocks, 'lp-NOPE', { at: received, recordedAt: received, by: 'x' })).toThrow(NotFoundError);
+      expect(() => completeClock(clocks, 'qa', { at: '2026-11-20T08:00:00.000Z', recordedAt: '2026-11-20T08:00:00.000Z', by: 'x' })).toThrow(UnprocessableError);
     });
   });
 
@@ -87,15 +87,20 @@ describe('customer clocks', () => {
       expect(isBackdated(byId('handoff', done))).toBe(true);
     });
 
-    it('meets the clock when the milestone is recorded in time, within the skew', () => {
-      const done = completeClock(clocks, 'handoff', { at: '2026-11-20T09:14:00.000Z', recordedAt: '2026-11-20T09:17:00.000Z', by: 'u' });
+    it('meets the clock when the milestone is recorded by the deadline, a little earlier claim being the desk’s clock', () => {
+      const done = completeClock(clocks, 'handoff', { at: '2026-11-20T09:12:00.000Z', recordedAt: '2026-11-20T09:14:50.000Z', by: 'u' });
       expect(clockState(byId('handoff', done), at('2026-11-20T09:17:00.000Z'))).toBe('met');
       expect(isBackdated(byId('handoff', done))).toBe(false);
     });
 
+    it('is breached once the deadline passed unrecorded, however little later the milestone came', () => {
+      const late = completeClock(clocks, 'handoff', { at: '2026-11-20T09:14:00.000Z', recordedAt: '2026-11-20T09:15:30.000Z', by: 'u' });
+      expect(clockState(byId('handoff', late), at('2026-11-20T09:16:00.000Z'))).toBe('breached');
+    });
+
     it('keeps an escalated breach breached whatever the milestone claims', () => {
       const escalated = markEscalated(clocks, ['handoff'], at('2026-11-20T09:16:00.000Z'));
-      const done = completeClock(escalated, 'handoff', { at: '2026-11-20T09:10:00.000Z', by: 'u' });
+      const done = completeClock(escalated, 'handoff', { at: '2026-11-20T09:10:00.000Z', recordedAt: '2026-11-20T09:10:00.000Z', by: 'u' });
       expect(clockState(byId('handoff', done), at('2026-11-20T09:20:00.000Z'))).toBe('breached');
     });
   });
@@ -112,7 +117,7 @@ describe('customer clocks', () => {
 
     it('has nothing left to watch once every clock is completed or escalated', () => {
       let all = markEscalated(clocks, ['handoff', 'qa'], at('2026-11-20T12:00:00Z'));
-      all = completeClock(all, 'reply', { at: '2026-11-21T00:00:00.000Z', by: 'u' });
+      all = completeClock(all, 'reply', { at: '2026-11-21T00:00:00.000Z', recordedAt: '2026-11-21T00:00:00.000Z', by: 'u' });
       expect(nextDue(all)).toBeUndefined();
     });
   });
