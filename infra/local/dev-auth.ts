@@ -76,7 +76,7 @@ export async function devKeys(keyFile?: string): Promise<DevKeys> {
       const cached = verified.get(token);
       if (cached && cached.expiresAt > Date.now()) return cached.claims;
       try {
-        const { payload } = await jwtVerify(token, publicKey, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE });
+        const { payload } = await jwtVerify(token, publicKey, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, algorithms: [ALG], requiredClaims: ['exp', 'sub'] });
         const claims = flattenClaims(payload);
         if (verified.size >= 1000) verified.clear();
         verified.set(token, { claims, expiresAt: (payload.exp ?? 0) * 1000 });
