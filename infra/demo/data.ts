@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../shared/platform/random.js';
 import type { DefectCategory } from '../../shared/reports/schema.js';
 
 /**
@@ -40,20 +41,10 @@ const STORES = [
   { storeId: 'store-0201', region: 'kansai' },
 ];
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `background` complaints over `days` days, plus the injected problems. Oldest first. */
 export function demoYear(options: { seed: number; background: number; days: number }): DemoComplaint[] {
-  const rand = random(options.seed);
+  const rand = mulberry32(options.seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   const lotOf = (sku: string, daysAgo: number) => `L${sku.slice(0, 2)}${String(Math.floor((options.days - daysAgo) / 30)).padStart(2, '0')}`;
   const out: DemoComplaint[] = [];

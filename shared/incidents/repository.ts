@@ -11,6 +11,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
+import { queryPages } from '../platform/query.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
 import { ConflictError, UnprocessableError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
@@ -420,21 +421,7 @@ export async function linkedReportIds(incident: Incident): Promise<string[]> {
 }
 
 async function queryAll(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-        ConsistentRead: true,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const { items } = await queryPages({ TableName: tableName(), KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix }, ConsistentRead: true });
   return items;
 }
 
@@ -538,22 +525,9 @@ export async function saveClusterSummary(summary: ClusterSummary): Promise<void>
 
 /** Cluster summaries whose latest report is at or after `since`, at most `cap` of them. */
 export async function clustersSince(since: string, cap: number): Promise<{ items: ClusterSummary[]; truncated: boolean }> {
-  const items: ClusterSummary[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'byKind',
-        KeyConditionExpression: 'byKindPk = :pk AND byKindSk >= :since',
-        ExpressionAttributeValues: { ':pk': 'CLUSTER', ':since': since },
-        ScanIndexForward: false,
-        Limit: Math.min(500, cap - items.length),
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []).map((i) => i.record as ClusterSummary));
-    start = page.LastEvaluatedKey;
-  } while (start && items.length < cap);
-  return { items, truncated: !!start };
+  const { items, truncated } = await queryPages(
+    { TableName: tableName(), IndexName: 'byKind', KeyConditionExpression: 'byKindPk = :pk AND byKindSk >= :since', ExpressionAttributeValues: { ':pk': 'CLUSTER', ':since': since }, ScanIndexForward: false },
+    cap,
+  );
+  return { items: items.map((i) => i.record as ClusterSummary), truncated };
 }

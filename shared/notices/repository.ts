@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { queryPages } from '../platform/query.js';
 import { dynamo, tableName } from '../platform/aws.js';
 import { outboxItem, outboxKey, type OutboxMessage } from '../platform/outbox.js';
 import type { Acknowledgement, PublicNotice, StoreNotice } from './model.js';
@@ -48,25 +49,17 @@ export async function putAcknowledgement(ack: Acknowledgement): Promise<{ create
 }
 
 async function queryAll(input: { pk: string; prefix?: string; index?: string; limit?: number; newestFirst?: boolean }): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  const pkName = input.index ? `${input.index}Pk` : 'pk';
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName(),
-        ...(input.index ? { IndexName: input.index } : { ConsistentRead: true }),
-        KeyConditionExpression: input.prefix ? '#pk = :pk AND begins_with(sk, :prefix)' : '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': pkName },
-        ExpressionAttributeValues: { ':pk': input.pk, ...(input.prefix ? { ':prefix': input.prefix } : {}) },
-        ...(input.newestFirst ? { ScanIndexForward: false } : {}),
-        ...(input.limit ? { Limit: input.limit - items.length } : {}),
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start && (!input.limit || items.length < input.limit));
+  const { items } = await queryPages(
+    {
+      TableName: tableName(),
+      ...(input.index ? { IndexName: input.index } : { ConsistentRead: true }),
+      KeyConditionExpression: input.prefix ? '#pk = :pk AND begins_with(sk, :prefix)' : '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': input.index ? `${input.index}Pk` : 'pk' },
+      ExpressionAttributeValues: { ':pk': input.pk, ...(input.prefix ? { ':prefix': input.prefix } : {}) },
+      ...(input.newestFirst ? { ScanIndexForward: false } : {}),
+    },
+    input.limit,
+  );
   return items;
 }
 
@@ -99,21 +92,9 @@ export async function writeOutbox(messages: readonly OutboxMessage[], now: Date)
  * first, every page up to `limit`: items that keep failing must not hide the ones behind them.
  */
 export async function pendingOutbox(duePk: string, cutoff: string, limit = 2000): Promise<string[]> {
-  const ids: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'dueWork',
-        KeyConditionExpression: 'dueWorkPk = :pk AND dueWorkSk <= :cutoff',
-        ExpressionAttributeValues: { ':pk': duePk, ':cutoff': `${cutoff}#\uffff` },
-        Limit: Math.min(500, limit - ids.length),
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    ids.push(...(page.Items ?? []).map((i) => String(i.pk).slice('OUTBOX#'.length)));
-    start = page.LastEvaluatedKey;
-  } while (start && ids.length < limit);
-  return ids;
+  const { items } = await queryPages(
+    { TableName: tableName(), IndexName: 'dueWork', KeyConditionExpression: 'dueWorkPk = :pk AND dueWorkSk <= :cutoff', ExpressionAttributeValues: { ':pk': duePk, ':cutoff': `${cutoff}#\uffff` } },
+    limit,
+  );
+  return items.map((i) => String(i.pk).slice('OUTBOX#'.length));
 }

@@ -1,4 +1,5 @@
-import { BatchGetCommand, PutCommand, QueryCommand, type BatchGetCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, type BatchGetCommandInput } from '@aws-sdk/lib-dynamodb';
+import { queryPages } from '../platform/query.js';
 import { dynamo, tableName } from '../platform/aws.js';
 import type { Store } from './model.js';
 
@@ -35,20 +36,6 @@ export async function getStores(ids: readonly string[]): Promise<Map<string, Sto
 
 /** Every store of a region (all pages). */
 export async function storesOfRegion(region: string): Promise<Store[]> {
-  const stores: Store[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'byKind',
-        KeyConditionExpression: 'byKindPk = :pk',
-        ExpressionAttributeValues: { ':pk': `STORES#${region}` },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    stores.push(...(page.Items ?? []).map((i) => i.record as Store));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return stores;
+  const { items } = await queryPages({ TableName: tableName(), IndexName: 'byKind', KeyConditionExpression: 'byKindPk = :pk', ExpressionAttributeValues: { ':pk': `STORES#${region}` } });
+  return items.map((i) => i.record as Store);
 }

@@ -37,16 +37,8 @@ export interface SyntheticOptions {
   start?: string;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../shared/platform/random.js';
+import { mulberry32 } from '../../shared/platform/random.js';
 
 function poisson(random: () => number, lambda: number): number {
   const limit = Math.exp(-lambda);
