@@ -68,11 +68,19 @@ describe('incidents', () => {
         harm: { injury, illness: false, medicalAttention: injury },
       });
     // Prepare: an injury opens a candidate; two more reports and a second injury join it.
+    // (Filed one after the other's detection: processed in one stream batch, the third report's
+    // burst could open the candidate first, and the injury would then join it with its own alert.)
     const reportIds: string[] = [];
+    const forCandidate = (count: number) =>
+      eventually(
+        async () => (await api.list({ status: 'candidate', limit: '100' })).body!.items as any[],
+        (items) => items.some((i) => i.key.sku === sku && i.reportCount === count),
+      );
     for (const [i, injury] of [true, false, false].entries()) {
       const filed = await call(submit, httpEvent({ method: 'POST', path: '/reports', body: report(i, injury), user: users.agent }));
       expect(filed.status).toBe(201);
       reportIds.push(filed.body!.id);
+      if (i === 0) await forCandidate(1);
     }
     const listed = await eventually(
       async () => (await api.list({ status: 'candidate', limit: '100' })).body!.items as any[],
