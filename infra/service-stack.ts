@@ -23,7 +23,7 @@ import { TABLE } from '../shared/platform/table.js';
 import { clockPolicyFrom } from '../shared/reports/clocks.js';
 import { incidentPolicyFrom } from '../shared/incidents/policy.js';
 import { TOPICS, type TopicId } from '../shared/platform/topics.js';
-import { ConfigError } from '../shared/platform/config.js';
+import { jsonSetting } from '../shared/platform/config.js';
 import { z } from 'zod';
 import { acceptFinding } from './nag.js';
 
@@ -218,15 +218,7 @@ const POLICY_OVERRIDES: Record<string, string> = (() => {
  */
 export const API_THROTTLE: { burstLimit: number; rateLimit: number } = (() => {
   const schema = z.strictObject({ burstLimit: z.number().int().min(1).max(100_000).default(200), rateLimit: z.number().min(1).max(100_000).default(100) });
-  let raw: unknown = {};
-  try {
-    raw = JSON.parse(process.env.API_THROTTLE ?? '{}');
-  } catch {
-    throw new ConfigError([`API_THROTTLE is not JSON: ${process.env.API_THROTTLE}`]);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `API_THROTTLE.${i.path.join('.')}: ${i.message}`));
-  return parsed.data;
+  return jsonSetting('API_THROTTLE', process.env.API_THROTTLE ?? '{}', schema);
 })();
 
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];

@@ -8,7 +8,7 @@ import type { PublicNotice, StoreNotice } from '../notices/model.js';
 import { noticeListing } from '../notices/repository.js';
 import { decide, type ActionId, type GateId } from './lifecycle.js';
 import { DEFAULT_WITHDRAWAL_INSTRUCTIONS, publicNotice, storeWithdrawal } from './messages.js';
-import { DEADLINE_IDS, type Deadline, type DeadlineId, type HazardClass, type Incident, type Stamp } from './model.js';
+import { DEADLINE_IDS, OPEN_STATUSES, type Deadline, type DeadlineId, type HazardClass, type Incident, type Stamp } from './model.js';
 import type { IncidentPolicy } from './policy.js';
 import type { IncidentAction } from './schema.js';
 
@@ -92,7 +92,7 @@ export function nextDeadline(incident: Incident): string | undefined {
   const due = Object.values(incident.deadlines ?? {})
     .filter((d) => !d.escalatedAt && (!d.metAt || d.metAt > d.due))
     .map((d) => d.due);
-  if (incident.storeFollowUp?.nextCheckAt && !['closed', 'dismissed', 'merged'].includes(incident.status)) due.push(incident.storeFollowUp.nextCheckAt);
+  if (incident.storeFollowUp?.nextCheckAt && OPEN_STATUSES.includes(incident.status)) due.push(incident.storeFollowUp.nextCheckAt);
   return due.sort()[0];
 }
 

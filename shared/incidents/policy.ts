@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../platform/config.js';
+import { ConfigError, jsonSetting } from '../platform/config.js';
 
 /**
  * What a company tunes about running a recall: per-class stage deadlines (the *speed*
@@ -51,15 +51,12 @@ export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = {
 /** Reads `INCIDENT_POLICY` over the defaults (per class, partially); throws ConfigError naming each bad path. */
 export function incidentPolicyFrom(env: Record<string, string | undefined> = process.env): IncidentPolicy {
   const raw = env.INCIDENT_POLICY;
-  if (!raw) return DEFAULT_INCIDENT_POLICY;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError([`INCIDENT_POLICY is not JSON: ${raw}`]);
-  }
+  return raw ? jsonSetting('INCIDENT_POLICY', raw, IncidentPolicy, withDefaults) : DEFAULT_INCIDENT_POLICY;
+}
+
+/** The given policy over the defaults, partial at every level: a class, a field of a class, a field of storeResponse. */
+function withDefaults(parsed: unknown): unknown {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(['INCIDENT_POLICY must be a JSON object']);
-  // Partial at every level: a class, a field of a class, or a field of storeResponse.
   const defaults = DEFAULT_INCIDENT_POLICY as unknown as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...defaults, ...parsed };
   const isObject = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -77,7 +74,5 @@ export function incidentPolicyFrom(env: Record<string, string | undefined> = pro
     merged[section] = Object.fromEntries(Object.entries({ ...base, ...given }).map(([cls, d]) => [cls, { ...base[cls], ...d }]));
   }
   merged.storeResponse = { ...DEFAULT_INCIDENT_POLICY.storeResponse, ...((parsed as { storeResponse?: object }).storeResponse ?? {}) };
-  const result = IncidentPolicy.safeParse(merged);
-  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `INCIDENT_POLICY.${i.path.join('.')}: ${i.message}`));
-  return result.data;
+  return merged;
 }

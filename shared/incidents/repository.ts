@@ -20,7 +20,7 @@ import type { ClusterKey } from '../detection/keys.js';
 import { nextDeadline } from './actions.js';
 import type { PublicNotice } from '../notices/model.js';
 import { publicNoticeItem } from '../notices/repository.js';
-import { LIFECYCLE_FIELDS, type ClusterSummary, type Incident, type IncidentEvent, type KeyEntry } from './model.js';
+import { LIFECYCLE_FIELDS, OPEN_STATUSES, type ClusterSummary, type Incident, type IncidentEvent, type KeyEntry } from './model.js';
 
 /**
  * Incidents, their timelines, key markers and cluster summaries in the single table.
@@ -51,6 +51,10 @@ const DUE_PK = 'DUE#INCIDENT';
  * records its evidence in one transaction (2 items a key, 100 items at most).
  */
 export const MAX_KEYS = 40;
+
+/** The condition "the incident is open" (holds its keys), from the one list of open states. */
+const OPEN_VALUES = Object.fromEntries(OPEN_STATUSES.map((s, i) => [`:open${i}`, s]));
+const IS_OPEN = `#record.#status IN (${Object.keys(OPEN_VALUES).join(', ')})`;
 
 /** Index keys that follow the lifecycle: status list and the watchdog's due work. */
 function indexKeys(incident: Incident) {
@@ -165,7 +169,7 @@ export async function createIncident(incident: Incident, event: IncidentEvent, n
       const markers = await keyMarkers(held);
       // A marker left on an incident no longer open is healed, and the open tried again once.
       const holders = await Promise.all(held.map(async (k) => ({ key: k, holder: markers.open.get(k), incident: markers.open.get(k) ? await getIncident(markers.open.get(k)!) : undefined })));
-      const live = holders.filter((h) => h.incident && !['dismissed', 'closed', 'merged'].includes(h.incident.status));
+      const live = holders.filter((h) => h.incident && OPEN_STATUSES.includes(h.incident.status));
       if (live.length === 0 && !healed) {
         for (const h of holders) if (h.holder) await releaseStaleKey(h.key, h.holder);
         return createIncident(incident, event, now, true);
@@ -192,9 +196,9 @@ export async function claimKey(incidentId: string, key: ClusterKey, entry: KeyEn
               UpdateExpression: 'SET #record.#keys.#k = :entry',
               // Only an open incident takes keys (a dismissed or merged one would strand the
               // marker), and only up to the cap its release transaction can hold.
-              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#record.#keys.#k) AND #record.#status IN (:candidate, :declared, :contained, :disclosed, :remediating) AND size(#record.#keys) < :max',
+              ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(#record.#keys.#k) AND ${IS_OPEN} AND size(#record.#keys) < :max`,
               ExpressionAttributeNames: { '#record': 'record', '#keys': 'keys', '#k': key.id, '#status': 'status' },
-              ExpressionAttributeValues: { ':entry': entry, ':candidate': 'candidate', ':declared': 'declared', ':contained': 'contained', ':disclosed': 'disclosed', ':remediating': 'remediating', ':max': MAX_KEYS },
+              ExpressionAttributeValues: { ':entry': entry, ...OPEN_VALUES, ':max': MAX_KEYS },
             },
           },
         ],
@@ -239,9 +243,9 @@ export async function attachReport(
                 TableName,
                 Key: incidentKey(incidentId),
                 UpdateExpression: 'ADD #record.reportCount :one',
-                ConditionExpression: 'attribute_exists(pk) AND NOT #record.#status IN (:merged, :dismissed, :closed)',
+                ConditionExpression: `attribute_exists(pk) AND ${IS_OPEN}`,
                 ExpressionAttributeNames: { '#record': 'record', '#status': 'status' },
-                ExpressionAttributeValues: { ':one': 1, ':merged': 'merged', ':dismissed': 'dismissed', ':closed': 'closed' },
+                ExpressionAttributeValues: { ':one': 1, ...OPEN_VALUES },
               },
             },
             ...(alert ? [outboxPut(TableName, alert, now)] : []),

@@ -54,6 +54,23 @@ export function loadConfig<K extends EnvName>(
   return out as Config<K>;
 }
 
+/**
+ * A deploy-time setting given as JSON in an environment variable (`CLOCK_POLICY`,
+ * `INCIDENT_POLICY`, `API_THROTTLE`): parsed, optionally shaped (defaults merged in), then
+ * validated; a ConfigError names the variable and every offending path.
+ */
+export function jsonSetting<S extends z.ZodType>(name: string, raw: string, schema: S, shape: (parsed: unknown) => unknown = (p) => p): z.infer<S> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError([`${name} is not JSON: ${raw}`]);
+  }
+  const result = schema.safeParse(shape(parsed));
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${name}.${i.path.join('.')}: ${i.message}`));
+  return result.data;
+}
+
 /** The ARNs of these topics from their environment variables (fails fast like loadConfig). */
 export function topicArnsFor<T extends TopicId>(topics: readonly T[], env: Record<string, string | undefined> = process.env): Record<T, string> {
   const names = topics.map((t) => TOPICS[t].envVar) as EnvName[];

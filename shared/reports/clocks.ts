@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../platform/config.js';
+import { jsonSetting } from '../platform/config.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../platform/errors.js';
 import { DAY, MINUTE } from '../platform/clock.js';
 
@@ -22,18 +22,7 @@ export const DEFAULT_CLOCK_POLICY: ClockPolicy = ClockPolicy.parse({});
 /** Reads the policy from `CLOCK_POLICY` (JSON), falling back to the documented defaults. */
 export function clockPolicyFrom(env: Record<string, string | undefined> = process.env): ClockPolicy {
   const raw = env.CLOCK_POLICY;
-  if (!raw) return DEFAULT_CLOCK_POLICY;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError([`CLOCK_POLICY is not JSON: ${raw}`]);
-  }
-  const result = ClockPolicy.safeParse(parsed);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `CLOCK_POLICY.${i.path.join('.')}: ${i.message}`));
-  }
-  return result.data;
+  return raw ? jsonSetting('CLOCK_POLICY', raw, ClockPolicy) : DEFAULT_CLOCK_POLICY;
 }
 
 export const BUILT_IN_CLOCKS = {
