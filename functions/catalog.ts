@@ -87,6 +87,14 @@ export const catalog = [
     publishes: [],
   },
   {
+    id: 'get-taxonomy',
+    entry: 'functions/get-taxonomy.ts',
+    description: 'The defect taxonomy of this deployment: category codes, labels and which categories are harm',
+    trigger: { kind: 'http', method: 'GET', path: '/taxonomy', roles: ['agent', 'qa', 'executive', 'store', 'admin'] },
+    table: 'none',
+    publishes: [],
+  },
+  {
     id: 'submit-report',
     entry: 'functions/submit-report.ts',
     description: 'Files a case record and starts its clocks (idempotent by Idempotency-Key)',

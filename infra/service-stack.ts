@@ -25,6 +25,7 @@ import { incidentPolicyFrom } from '../shared/incidents/policy.js';
 import { TOPICS, type TopicId } from '../shared/platform/topics.js';
 import { jsonSetting } from '../shared/platform/config.js';
 import { z } from 'zod';
+import { taxonomyFromEnv } from '../shared/reports/taxonomy.js';
 import { acceptFinding } from './nag.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -204,6 +205,10 @@ const POLICY_OVERRIDES: Record<string, string> = (() => {
   if (process.env.DETECTION_CONFIG) {
     detectionConfigFromEnv(process.env);
     out.DETECTION_CONFIG = process.env.DETECTION_CONFIG;
+  }
+  if (process.env.DEFECT_TAXONOMY) {
+    taxonomyFromEnv(process.env);
+    out.DEFECT_TAXONOMY = process.env.DEFECT_TAXONOMY;
   }
   if (process.env.INCIDENT_POLICY) {
     incidentPolicyFrom(process.env);

@@ -1,14 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { detectionConfigFrom } from '../../shared/detection/config.js';
-import { BacktestMapping, readRows, runBacktest } from '../../shared/detection/backtest.js';
+import { BacktestMapping, readRows, runBacktest, sourceCode } from '../../shared/detection/backtest.js';
 import type { Signal } from '../../shared/detection/engine.js';
+import { dayOf, dayToIso } from '../../shared/detection/keys.js';
+import { Scorer, type ScoreResult } from '../../shared/detection/scoring.js';
+import { opensCandidate } from '../../shared/detection/signals.js';
+import { readCsv, type CsvEncoding, type CsvOptions } from '../../shared/platform/csv.js';
+import { keyCode } from '../../shared/platform/fields.js';
 import { UsageError, type Command } from './common.js';
 
 /**
- * `recall backtest --input FILE --map MAPPING.json [--from DATE] [--to DATE] [--config RULES.json]
- *  [--format csv|jsonl] [--json]`: replays historical complaints through the detection engine
- * (in memory, no server needed) and prints every signal, then a summary.
+ * `recall backtest --input FILE --map MAPPING.json [--truth PAST_RECALLS.csv] [--from DATE]
+ *  [--to DATE] [--config RULES.json] [--format csv|jsonl] [--delimiter C] [--encoding E] [--json]`:
+ * replays historical complaints through the detection engine (in memory, no server needed),
+ * prints every signal, then a summary; with `--truth`, scores the signals against known past
+ * recalls (the protocol of `shared/detection/scoring.ts`): would we have caught them, how
+ * early, at what cost in false alarms, and how many new candidates a week QA would have had.
  */
 function readJson(path: string, what: string): unknown {
   if (!existsSync(path)) throw new UsageError(`${what} file not found: ${path}`);
@@ -26,6 +34,49 @@ function parseDate(value: string | undefined, flag: string): Date | undefined {
   return d;
 }
 
+interface Recall {
+  sku: string;
+  category: string;
+  day: number;
+}
+
+/** Reads the past recalls: one row per recall on a product and category (columns from the mapping's `truth`). */
+async function readTruth(file: string, mapping: BacktestMapping, csv: CsvOptions): Promise<Recall[]> {
+  if (!existsSync(file)) throw new UsageError(`truth file not found: ${file}`);
+  const recalls: Recall[] = [];
+  let columns: number[] | undefined;
+  let line = 1;
+  for await (const row of readCsv(file, csv)) {
+    if (!columns) {
+      const header = row.map((c) => c.trim());
+      const wanted = [mapping.truth.product, mapping.truth.category, mapping.truth.date];
+      columns = wanted.map((name) => header.indexOf(name));
+      const missing = wanted.filter((_, i) => columns![i]! < 0);
+      if (missing.length > 0) throw new Error(`The truth file has no column ${missing.map((c) => JSON.stringify(c)).join(', ')} (its columns: ${header.join(', ')}). Set "truth" in the mapping.`);
+      continue;
+    }
+    line++;
+    const [sku, source, date] = columns.map((i) => row[i] ?? '');
+    const time = Date.parse(date!.trim());
+    if (!sku!.trim() || !source!.trim() || Number.isNaN(time)) throw new Error(`truth file ${file}, row ${line}: needs a product, a category and a date (got ${JSON.stringify(row)})`);
+    recalls.push({ sku: keyCode(sourceCode(sku)), category: sourceCode(mapping.categories[source!.trim()] ?? source!.trim()), day: dayOf(time) });
+  }
+  return recalls;
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
+function scoreLines(score: ScoreResult, period: { from: number; to: number }): string[] {
+  return [
+    '',
+    `scored           ${dayToIso(period.from)} .. ${dayToIso(period.to)} against ${score.detectable} detectable recalls (≥ 3 complaints on the key in the year before)`,
+    `sensitivity      ${pct(score.sensitivity)}  (${score.detected} of ${score.detectable} caught between a year before and 30 days after the recall)`,
+    `median lead      ${Number.isFinite(score.medianLeadDays) ? `${score.medianLeadDays} days before the recall` : '-'}`,
+    `false alarms     ${score.falseAlarms} = ${score.falseAlarmsPer1000KeyWeeks.toFixed(2)} per 1,000 key-weeks (${score.keyWeeks.toLocaleString('en')} key-weeks watched)`,
+    `precision        ${pct(score.precision)}  (${score.truePositives} alerts followed by a recall, ${score.late} late: after a recall already made)`,
+    `QA workload      ${score.workload.meanPerWeek.toFixed(2)} new candidate incidents a week on average, ${score.workload.worstWeek} in the worst week${score.workload.worstWeekStart !== undefined ? ` (from ${dayToIso(score.workload.worstWeekStart)})` : ''}`,
+  ];
+}
+
 const describeEvidence = (s: Signal) =>
   Object.entries(s.evidence)
     .filter(([k]) => !['statistic', 'alpha', 'minCount', 'minPrr', 'minChi2', 'minRatio'].includes(k))
@@ -35,10 +86,17 @@ const describeEvidence = (s: Signal) =>
 export const backtestCommand: Command = {
   group: 'qa',
   summary: 'replay a historical CSV or JSONL of complaints through the detection rules',
-  usage: 'recall backtest --input FILE --map MAPPING.json [--from DATE] [--to DATE] [--config RULES.json] [--format csv|jsonl] [--json]',
+  usage:
+    'recall backtest --input FILE --map MAPPING.json [--truth PAST_RECALLS.csv] [--score-from DATE] [--score-to DATE] [--from DATE] [--to DATE] [--config RULES.json] [--format csv|jsonl] [--delimiter C] [--encoding auto|utf-8|shift_jis] [--json]',
+  example: 'recall backtest --input complaints.csv --map mapping.json --truth recalls.csv --score-from 2018-01-01 --score-to 2025-06-30',
   options: {
     input: { type: 'string' },
     map: { type: 'string' },
+    truth: { type: 'string' },
+    'score-from': { type: 'string' },
+    'score-to': { type: 'string' },
+    delimiter: { type: 'string' },
+    encoding: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
     config: { type: 'string' },
@@ -61,28 +119,55 @@ export const backtestCommand: Command = {
     if (format !== 'csv' && format !== 'jsonl') throw new Error(`--format must be csv or jsonl, not ${format}`);
     const from = parseDate(values.from, 'from');
     const to = parseDate(values.to, 'to');
+    const scoreFrom = parseDate(values['score-from'], 'score-from');
+    const scoreTo = parseDate(values['score-to'], 'score-to');
+    const delimiter = values.delimiter === '\\t' || values.delimiter === 'tab' ? '\t' : values.delimiter;
+    if (delimiter !== undefined && delimiter.length !== 1) throw new UsageError(`--delimiter must be one character (or tab), not ${JSON.stringify(values.delimiter)}`);
+    const encoding = values.encoding ?? 'auto';
+    if (!['auto', 'utf-8', 'shift_jis'].includes(encoding)) throw new UsageError(`--encoding must be auto, utf-8 or shift_jis (CP932), not ${encoding}`);
+    const csv: CsvOptions = { ...(delimiter ? { delimiter } : {}), encoding: encoding as CsvEncoding };
+    const recalls = values.truth ? await readTruth(values.truth, parsedMapping.data, csv) : undefined;
+    const scorer = recalls ? new Scorer() : undefined;
+    let firstDay: number | undefined;
+    let lastDay: number | undefined;
 
     if (!json) console.log(`${'time'.padEnd(24)}  ${'rule'.padEnd(10)}  ${'key'.padEnd(48)}  evidence`);
     const out = process.stdout;
-    const summary = await runBacktest(readRows(values.input, format), {
+    const summary = await runBacktest(readRows(values.input, format, csv), {
       config,
       mapping: parsedMapping.data,
       ...(from ? { from } : {}),
       ...(to ? { to } : {}),
-      onSignal: (s) =>
+      onObservation: (o, day) => {
+        firstDay ??= day;
+        lastDay = day;
+        scorer?.complaint(keyCode(o.sku), o.category, day);
+      },
+      onSignal: (s) => {
+        // Lot keys count as their product and category; plant-wide keys are workload, not scored.
+        if (scorer && s.key.sku && opensCandidate(s)) scorer.alert(s.key.sku, s.key.category, dayOf(s.at), { scored: s.key.kind !== 'plant' });
+        else if (scorer && opensCandidate(s)) scorer.alert(s.key.plant ?? '', s.key.category, dayOf(s.at), { scored: false });
         out.write(
           json
             ? `${JSON.stringify({ type: 'signal', at: s.at, rule: s.rule, key: s.key.id, reportId: s.reportId, evidence: s.evidence })}\n`
             : `${s.at.padEnd(24)}  ${s.rule.padEnd(10)}  ${s.key.id.padEnd(48)}  ${describeEvidence(s)}\n`,
-        ),
+        );
+      },
       // Progress goes to stderr, and only on a terminal: piped output stays clean.
       ...(process.stderr.isTTY
         ? { onProgress: (p) => process.stderr.write(`\r  ${p.rows.toLocaleString()} rows, ${p.signals} signals, ${Math.round(p.rowsPerSecond).toLocaleString()} rows/s `) }
         : {}),
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
+    // The scoring period: as given, else everything after a first year of warm-up (rules read a year back).
+    const period =
+      scorer && firstDay !== undefined && lastDay !== undefined
+        ? { from: scoreFrom ? dayOf(scoreFrom) : Math.min(firstDay + 365, lastDay), to: scoreTo ? dayOf(scoreTo) : lastDay }
+        : undefined;
+    const score = scorer && period ? scorer.result(recalls!, period) : undefined;
     if (json) {
       out.write(`${JSON.stringify({ type: 'summary', ...summary })}\n`);
+      if (score && period) out.write(`${JSON.stringify({ type: 'score', from: dayToIso(period.from), to: dayToIso(period.to), ...score })}\n`);
       return;
     }
     const lines = [
@@ -91,11 +176,13 @@ export const backtestCommand: Command = {
       `replayed         ${summary.replayed}  (${summary.firstTime ?? '-'} .. ${summary.lastTime ?? '-'})`,
       `skipped          ${Object.entries(summary.skipped).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`,
       `out of order     ${summary.outOfOrder}${summary.outOfOrder ? '  (sort the file by time for a faithful replay)' : ''}`,
-      `unmapped values  ${Object.entries(summary.unmappedCategories).map(([k, v]) => `${JSON.stringify(k)}×${v}`).join(', ') || 'none'} (counted as other)`,
+      `categories       ${Object.keys(summary.categories).length}: ${Object.entries(summary.categories).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${v}`).join(', ')}${Object.keys(summary.categories).length > 12 ? ', …' : ''}`,
       `signals          ${Object.entries(summary.signals).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
       `candidates       ${summary.candidates} cluster keys would have opened a candidate incident`,
       `speed            ${Math.round(summary.rowsPerSecond).toLocaleString()} rows/s (${summary.seconds.toFixed(1)} s)`,
     ];
+    if (score && period) lines.push(...scoreLines(score, period));
+    else if (recalls) lines.push('', 'scored           nothing: no complaint was replayed');
     console.log(lines.join('\n'));
   },
 };

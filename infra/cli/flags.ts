@@ -1,4 +1,4 @@
-import { CHANNELS, CLOCK_STATES, DEFECT_CATEGORIES } from '../../shared/reports/schema.js';
+import { CHANNELS, CLOCK_STATES } from '../../shared/reports/schema.js';
 import { DEADLINE_IDS, HAZARD_CLASSES, INCIDENT_STATUSES } from '../../shared/incidents/model.js';
 import { CLUSTER_KINDS } from '../../shared/detection/keys.js';
 
@@ -34,7 +34,7 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   plant: { description: 'plant code', example: 'PLANT-SAITAMA' },
   store: { description: 'store id', example: 'store-0101' },
   region: { description: 'region code', example: 'kanto' },
-  category: { description: 'defect category', values: DEFECT_CATEGORIES, example: 'foreign_matter' },
+  category: { description: 'defect category code of the deployment’s taxonomy (`recall taxonomy` lists them)', example: 'foreign_matter' },
   description: { description: 'what happened, in the customer’s words', example: '"plastic film in the bar"' },
   channel: { description: 'how the complaint arrived', values: CHANNELS, example: 'phone' },
   'received-at': { description: `when the complaint was received (${ISO}; default now; within the last 365 days)`, example: '2026-11-20T09:12:00+09:00' },
@@ -71,6 +71,11 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   map: { description: 'JSON mapping of the file’s columns and values to the case record', example: 'test/fixtures/backtest/mapping.json' },
   config: { description: 'detection rules to try, JSON (partial, over the defaults)', example: 'rules.json' },
   format: { description: 'input format (default: from the file name)', values: ['csv', 'jsonl'] },
+  truth: { description: 'past recalls to score the signals against: CSV with product, category and date columns (names in the mapping’s "truth")', example: 'recalls.csv' },
+  'score-from': { description: 'first day scored (earlier rows only warm the rules up; default: a year after the first row)', example: '2018-01-01' },
+  'score-to': { description: 'last day scored (default: the last row)', example: '2025-06-30' },
+  delimiter: { description: 'CSV delimiter, one character or tab (default ,)', example: ';' },
+  encoding: { description: 'CSV encoding (auto: UTF-8 with or without BOM, else Shift_JIS)', values: ['auto', 'utf-8', 'shift_jis'], example: 'shift_jis' },
   // incidents
   status: { description: 'incident status', values: INCIDENT_STATUSES, example: 'candidate' },
   class: { description: 'hazard class (FDA): I serious harm or death, II temporary or reversible harm, III unlikely to harm', values: HAZARD_CLASSES, example: 'II' },

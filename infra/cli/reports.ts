@@ -52,6 +52,16 @@ function reportFromFlags(v: Record<string, any>) {
 }
 
 export const reportCommands: Record<string, Command> = {
+  taxonomy: {
+    group: 'any',
+    summary: 'list the defect categories of this deployment (codes for --category)',
+    usage: 'recall taxonomy',
+    options: {},
+    async run({ api, json }) {
+      const { body } = await request<{ categories: { code: string; label: string; harm?: string }[] }>(api, 'GET', '/taxonomy');
+      print(json, body, () => table(body.categories.map((c) => ({ code: c.code, label: c.label, harm: c.harm ?? '' })), ['code', 'label', 'harm']));
+    },
+  },
   'report submit': {
     summary: 'file a case record from a JSON file or from flags',
     usage:

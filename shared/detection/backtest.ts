@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs';
 import readline from 'node:readline';
 import { z } from 'zod';
-import { DEFECT_CATEGORIES, type DefectCategory } from '../reports/schema.js';
+import { readCsvBatches, type CsvOptions } from '../platform/csv.js';
+import { activeCategories, CATEGORY_CODE, type Categories } from '../reports/taxonomy.js';
 import type { DetectionConfig } from './config.js';
 import { evaluate, type Signal } from './engine.js';
 import { counterKeys, dayOf, type Observation } from './keys.js';
 import { MemoryCounterStore } from './memory-store.js';
+import { opensCandidate } from './signals.js';
 
 /**
  * Backtests: replay a historical file of complaints, in time order, through the same engine
@@ -22,8 +24,15 @@ export const BacktestMapping = z.strictObject({
   id: z.string().min(1).optional(),
   injury: z.string().min(1).optional(),
   illness: z.string().min(1).optional(),
-  /** Source values to defect categories, e.g. { "plastic piece": "foreign_matter" }. */
-  categories: z.record(z.string(), z.enum(DEFECT_CATEGORIES)).default({}),
+  /**
+   * Optional renaming of source category values, e.g. { "plastic piece": "foreign_matter" }.
+   * A value not listed is kept as its own category (`ENGINE` stays apart from `AIR BAGS`).
+   */
+  categories: z.record(z.string(), z.string().regex(CATEGORY_CODE, 'a category code')).default({}),
+  /** The columns of a `--truth` file of past recalls (one row per recall, product and category). */
+  truth: z
+    .strictObject({ product: z.string().min(1), category: z.string().min(1), date: z.string().min(1) })
+    .default({ product: 'product', category: 'category', date: 'date' }),
   /** Values read as "yes" in the injury and illness columns. */
   truthy: z.array(z.string()).default(['1', 'true', 'yes', 'y', 't']),
 });
@@ -35,6 +44,10 @@ export interface BacktestOptions {
   readonly from?: Date;
   readonly to?: Date;
   readonly onSignal: (signal: Signal) => void;
+  /** Every replayed complaint, after it was counted (a scorer counts key-weeks from these). */
+  readonly onObservation?: (o: Observation, day: number) => void;
+  /** Which categories are themselves harm (default: the deployment's taxonomy). */
+  readonly taxonomy?: Categories;
   readonly onProgress?: (progress: { rows: number; signals: number; rowsPerSecond: number }) => void;
 }
 
@@ -44,10 +57,10 @@ export interface BacktestSummary {
   skipped: Record<string, number>;
   /** Rows earlier than a row before them: replayed at their own time, but flagged. */
   outOfOrder: number;
-  /** Source category values that mapped to nothing and were counted as `other`. */
-  unmappedCategories: Record<string, number>;
+  /** Complaints per category as replayed (after any renaming). */
+  categories: Record<string, number>;
   signals: Record<string, number>;
-  /** Cluster keys on which a candidate incident would have been opened. */
+  /** Cluster keys on which a candidate incident would have been opened (notifications excluded). */
   candidates: number;
   firstTime?: string;
   lastTime?: string;
@@ -56,19 +69,19 @@ export interface BacktestSummary {
 }
 
 /**
- * Streams the rows of a file: a CSV yields its header line first and then each line, as
- * arrays of cells (no object per row: a million rows should not feed the garbage
- * collector); a JSONL file yields one object per line.
+ * Streams the rows of a file: a CSV yields its header row first and then each row, as
+ * arrays of cells (the streaming parser of `platform/csv.ts`: quoted fields with line
+ * breaks, BOM, UTF-8 or Shift_JIS, any delimiter); a JSONL file yields one object per line.
  */
 export type Row = readonly string[] | Record<string, unknown>;
-export async function* readRows(path: string, format: 'csv' | 'jsonl'): AsyncGenerator<Row> {
+export async function* readRows(path: string, format: 'csv' | 'jsonl', csv: CsvOptions = {}): AsyncGenerator<Row> {
+  if (format === 'csv') {
+    for await (const batch of readCsvBatches(path, csv)) yield* batch;
+    return;
+  }
   const lines = readline.createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.trim() === '') continue;
-    if (format === 'csv') {
-      yield splitCsvLine(line);
-      continue;
-    }
     try {
       const value: unknown = JSON.parse(line);
       yield value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { __invalid: 'not a JSON object' };
@@ -78,33 +91,11 @@ export async function* readRows(path: string, format: 'csv' | 'jsonl'): AsyncGen
   }
 }
 
-/** RFC 4180 fields on one line: quoted fields may hold commas and doubled quotes. */
-export function splitCsvLine(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      cells.push(cell);
-      cell = '';
-    } else cell += ch;
-  }
-  cells.push(cell);
-  return cells;
-}
-
-const CATEGORY_SET = new Set<string>(DEFECT_CATEGORIES);
 // Cluster keys are joined with `|`; a source code containing one must not split a key.
-const code = (value: unknown) => String(value ?? '').trim().replaceAll('|', '/');
+export const sourceCode = (value: unknown) => String(value ?? '').trim().replaceAll('|', '/');
+
+/** The summary lists at most this many categories (a mis-mapped column could hold a million values). */
+const MAX_LISTED_CATEGORIES = 200;
 
 const FIELDS = ['time', 'product', 'lot', 'plant', 'category', 'id', 'injury', 'illness'] as const;
 type Field = (typeof FIELDS)[number];
@@ -113,12 +104,14 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
   const { mapping, config } = options;
   const store = new MemoryCounterStore();
   const truthy = new Set(mapping.truthy.map((v) => v.toLowerCase()));
+  const taxonomy = options.taxonomy ?? activeCategories();
+  let distinctCategories = 0;
   const summary: BacktestSummary = {
     rows: 0,
     replayed: 0,
     skipped: {},
     outOfOrder: 0,
-    unmappedCategories: {},
+    categories: {},
     signals: {},
     candidates: 0,
     seconds: 0,
@@ -174,18 +167,23 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       skip('outside --from/--to');
       continue;
     }
-    const sku = code(get('product'));
-    const lot = code(get('lot'));
-    const plant = code(get('plant'));
+    const sku = sourceCode(get('product'));
+    const lot = sourceCode(get('lot'));
+    const plant = sourceCode(get('plant'));
     if (!sku || !lot || !plant) {
       skip('missing product, lot or plant');
       continue;
     }
     const source = String(get('category') ?? '').trim();
-    let category = (mapping.categories[source] ?? (CATEGORY_SET.has(source) ? source : undefined)) as DefectCategory | undefined;
+    const category = sourceCode(mapping.categories[source] ?? source);
     if (!category) {
-      summary.unmappedCategories[source] = (summary.unmappedCategories[source] ?? 0) + 1;
-      category = 'other';
+      skip(`no ${mapping.category}`);
+      continue;
+    }
+    if (summary.categories[category] !== undefined) summary.categories[category]++;
+    else if (distinctCategories < MAX_LISTED_CATEGORIES) {
+      summary.categories[category] = 1;
+      distinctCategories++;
     }
     if (time < latest) summary.outOfOrder++;
     latest = Math.max(latest, time);
@@ -199,6 +197,7 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       category,
       injury: mapping.injury ? truthy.has(String(get('injury') ?? '').trim().toLowerCase()) : false,
       illness: mapping.illness ? truthy.has(String(get('illness') ?? '').trim().toLowerCase()) : false,
+      categoryIsHarm: taxonomy.harmOf(category) !== undefined,
     };
     summary.firstTime ??= at;
     summary.lastTime = at;
@@ -206,10 +205,11 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     // The same rules as the live stream; the in-memory store is read synchronously.
     const day = dayOf(time);
     store.countSync(o.reportId, counterKeys(o), day);
+    options.onObservation?.(o, day);
     const { signals } = evaluate(o, store.readerAt(day), config);
     for (const s of signals) {
       summary.signals[s.rule] = (summary.signals[s.rule] ?? 0) + 1;
-      if (!opened.has(s.key.id)) {
+      if (opensCandidate(s) && !opened.has(s.key.id)) {
         opened.add(s.key.id);
         summary.candidates++;
       }

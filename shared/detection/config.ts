@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFECT_CATEGORIES, type DefectCategory } from '../reports/schema.js';
+import type { DefectCategory } from '../reports/schema.js';
 
 /**
  * Detection rules and their thresholds. Defaults below; a deployment overrides them with
@@ -22,34 +22,119 @@ const LotBurst = z.strictObject({
   floorRatePerDay: z.number().positive(),
   /** Share of its product's rate a lot is expected to draw (a lot inherits its product's history). */
   lotShareOfProduct: z.number().min(0).max(1),
+  /**
+   * The keys the burst rule judges. Default: lots only (a lot that is its own product, as
+   * when a source has no lots, is left to the product rules). Product and plant keys are
+   * judged over months by the slow-burn and family rules: a week's jump on a whole product
+   * line was, on real data, mostly noise (see test/bench/detection.ts).
+   */
+  kinds: z.array(z.enum(['lot', 'product', 'plant'])).min(1),
 });
 
+/**
+ * CUSUM accumulation over weekly counts (weeks end on the complaint's day): S = max(0, S +
+ * (x − μ) / σ − k), μ = the mean of the `baselineWeeks` weeks before each week, σ =
+ * max(√μ, sdFloor); the rule fires when S passes h in the latest week, and S restarts at 0
+ * after each pass (reset on alarm). Recomputed over the last `spanWeeks` weeks from the day
+ * counters, so the engine keeps no state of its own.
+ */
+const Cusum = z.strictObject({
+  baselineWeeks: z.number().int().min(2).max(104),
+  spanWeeks: z.number().int().min(1).max(104),
+  /** Allowance per week, in standard deviations: weeks less than k above expectation wear S down. */
+  k: z.number().min(0),
+  /** Decision threshold, in accumulated standard deviations. */
+  h: z.number().positive(),
+  /** Floor of σ, so that a quiet key's first reports do not look infinitely surprising. */
+  sdFloor: z.number().positive(),
+});
+export type CusumConfig = z.infer<typeof Cusum>;
+
 const SlowBurn = z.strictObject({
-  windowsDays: z.array(z.number().int().min(7).max(365)).min(1),
   /**
-   * `confirm` (default): one window meets every threshold and every other window confirms a
-   * significant excess (PRR > 1 with χ² ≥ minChi2): noise rarely persists across windows,
-   * a slow burn does. `all`: every window meets every threshold. `any`: one window suffices.
+   * Windows of the disproportionality statistic (the product against every product): the
+   * product's share of this defect, over each window.
+   */
+  windowsDays: z.array(z.number().int().min(7).max(730)).min(1),
+  /**
+   * `confirm`: one window meets every threshold and every other window confirms a
+   * significant excess. `all`: every window meets every threshold. `any`: one window suffices.
    */
   windowsRequired: z.enum(['confirm', 'all', 'any']),
+  /**
+   * `ic025` (default): the BCPNN information component's lower 95% bound, log2 of observed
+   * over expected shrunk toward no effect when counts are small (a small product with three
+   * reports cannot look extreme); fires above `minIc025`, confirms above 0. `prr`: the raw
+   * proportional reporting ratio with Yates' χ² (fires at PRR ≥ minPrr, χ² ≥ minChi2).
+   */
+  statistic: z.enum(['ic025', 'prr']),
+  minIc025: z.number(),
   minPrr: z.number().positive(),
   minChi2: z.number().nonnegative(),
   minCount: z.number().int().min(1),
+  /**
+   * The product's own trend must accumulate first (CUSUM over its weekly counts): a product
+   * that was always over-represented is no news, one that starts drawing more reports of a
+   * defect it is over-represented in is. `null`: disproportionality alone.
+   */
+  trigger: Cusum.nullable(),
 });
 
+const FamilyBurn = z.strictObject({
+  enabled: z.boolean(),
+  /**
+   * Regular expression on the SKU whose first capture group is the product family: model
+   * years of one model, pack sizes of one recipe. A SKU it does not match has no family. The
+   * default takes a trailing year or size off: `FORD EXPLORER 2017` → `FORD EXPLORER`,
+   * `CHOC-100-200G` → `CHOC-100`, `MILK 1.5 L` → `MILK`; `SKU-0042` has none.
+   */
+  skuPattern: z.string().min(1).refine((p) => {
+    try {
+      return new RegExp(p).source.includes('(');
+    } catch {
+      return false;
+    }
+  }, 'a valid regular expression with a capture group'),
+  /** The family's accumulation over weekly counts (its products pooled). */
+  cusum: Cusum,
+  /** ... and the product itself must have at least `minCount` reports in the last `windowDays`. */
+  windowDays: z.number().int().min(1).max(365),
+  minCount: z.number().int().min(1),
+});
+
+const CategoryOverride = z.strictObject({ lotBurst: LotBurst.partial().optional() });
+
 export const DetectionConfig = z.strictObject({
+  /** Harm categories open a candidate (`harm`); injury or illness flags on others notify QA (`harm-report`). */
   harm: z.strictObject({ enabled: z.boolean() }),
   lotBurst: LotBurst,
   slowBurn: SlowBurn,
+  familyBurn: FamilyBurn,
   /** Per-category overrides of the burst rule (partial). */
-  categories: z.partialRecord(z.enum(DEFECT_CATEGORIES), z.strictObject({ lotBurst: LotBurst.partial().optional() })),
+  categories: z.record(z.string().min(1), CategoryOverride),
 });
 export type DetectionConfig = z.infer<typeof DetectionConfig>;
 
 export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
   harm: { enabled: true },
-  lotBurst: { windowsDays: [1, 7], baselineDays: 90, minCount: 3, alpha: 0.001, minRatio: 2, floorRatePerDay: 0.01, lotShareOfProduct: 1 },
-  slowBurn: { windowsDays: [90, 365], windowsRequired: 'confirm', minPrr: 2, minChi2: 4, minCount: 3 },
+  lotBurst: { windowsDays: [1, 7], baselineDays: 90, minCount: 3, alpha: 0.001, minRatio: 2, floorRatePerDay: 0.01, lotShareOfProduct: 1, kinds: ['lot'] },
+  slowBurn: {
+    windowsDays: [730],
+    windowsRequired: 'any',
+    statistic: 'ic025',
+    minIc025: 0.5,
+    minPrr: 2,
+    minChi2: 4,
+    minCount: 3,
+    trigger: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 3, sdFloor: 0.5 },
+  },
+  familyBurn: {
+    enabled: true,
+    skuPattern: '^(.+?)[ _-]+(?:(?:19|20)\\d{2}|\\d+(?:[.,]\\d+)?\\s*[A-Za-z]{1,3})$',
+    cusum: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 4, sdFloor: 0.5 },
+    windowDays: 90,
+    minCount: 5,
+  },
   categories: {
     mislabelling_allergen: { lotBurst: { minCount: 2, floorRatePerDay: 0.005 } },
     off_taste_odour: { lotBurst: { minCount: 5 } },
@@ -80,6 +165,20 @@ export function detectionConfigFrom(raw: unknown): DetectionConfig {
     harm: { ...DEFAULT_DETECTION_CONFIG.harm, ...override.harm },
     lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, ...override.lotBurst },
     slowBurn: { ...DEFAULT_DETECTION_CONFIG.slowBurn, ...override.slowBurn },
+    familyBurn: { ...DEFAULT_DETECTION_CONFIG.familyBurn, ...override.familyBurn },
     categories: { ...DEFAULT_DETECTION_CONFIG.categories, ...override.categories },
   });
+}
+
+const familyCache = new WeakMap<DetectionConfig, { pattern: RegExp; bySku: Map<string, string | undefined> }>();
+
+/** The product family of a SKU under the configured pattern (its first capture group), if any. */
+export function familyOf(config: DetectionConfig, sku: string): string | undefined {
+  let cache = familyCache.get(config);
+  if (!cache) familyCache.set(config, (cache = { pattern: new RegExp(config.familyBurn.skuPattern), bySku: new Map() }));
+  if (cache.bySku.has(sku)) return cache.bySku.get(sku);
+  const family = cache.pattern.exec(sku)?.[1]?.trim() || undefined;
+  if (cache.bySku.size > 100_000) cache.bySku.clear();
+  cache.bySku.set(sku, family);
+  return family;
 }

@@ -79,8 +79,8 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
   const signal = (rule: RuleId, key: ClusterKey, evidence: Signal['evidence']) =>
     signals.push({ rule, key, at: o.at, reportId: o.reportId, evidence });
 
-  if (config.harm.enabled && (o.injury || o.illness || o.category === 'injury' || o.category === 'illness')) {
-    signal('harm', keys.lot, { injury: o.injury || o.category === 'injury', illness: o.illness || o.category === 'illness', category: o.category });
+  if (config.harm.enabled && (o.injury || o.illness)) {
+    signal('harm', keys.lot, { injury: o.injury, illness: o.illness, category: o.category });
   }
 
   // The baseline is the key's history before the longest burst window. Add-one: a key seen

@@ -1,3 +1,4 @@
+import { keyCode } from '../platform/fields.js';
 import type { DefectCategory } from '../reports/schema.js';
 
 /**
@@ -14,6 +15,8 @@ export interface Observation {
   readonly category: DefectCategory;
   readonly injury: boolean;
   readonly illness: boolean;
+  /** The taxonomy says the category itself is harm (e.g. `injury`): a signal on its own. */
+  readonly categoryIsHarm?: boolean;
 }
 
 /** The cluster keys a complaint counts toward, and what each is compared against. */
@@ -31,9 +34,19 @@ export interface ClusterKey {
 }
 
 // `|` cannot occur in SKU, lot or plant codes (the report schema forbids it), so keys are unambiguous.
-export const lotKey = (sku: string, lot: string, category: DefectCategory): ClusterKey => ({ kind: 'lot', id: `lot|${sku}|${lot}|${category}`, sku, lot, category });
-export const productKey = (sku: string, category: DefectCategory): ClusterKey => ({ kind: 'product', id: `product|${sku}|${category}`, sku, category });
-export const plantKey = (plant: string, category: DefectCategory): ClusterKey => ({ kind: 'plant', id: `plant|${plant}|${category}`, plant, category });
+// Codes are normalised (`keyCode`: NFKC, trimmed, upper case) so spellings of one lot do not split its cluster.
+export const lotKey = (sku: string, lot: string, category: DefectCategory): ClusterKey => {
+  const [s, l] = [keyCode(sku), keyCode(lot)];
+  return { kind: 'lot', id: `lot|${s}|${l}|${category}`, sku: s, lot: l, category };
+};
+export const productKey = (sku: string, category: DefectCategory): ClusterKey => {
+  const s = keyCode(sku);
+  return { kind: 'product', id: `product|${s}|${category}`, sku: s, category };
+};
+export const plantKey = (plant: string, category: DefectCategory): ClusterKey => {
+  const p = keyCode(plant);
+  return { kind: 'plant', id: `plant|${p}|${category}`, plant: p, category };
+};
 
 export function clusterKeys(o: Observation): Record<ClusterKind, ClusterKey> {
   return { lot: lotKey(o.sku, o.lot, o.category), product: productKey(o.sku, o.category), plant: plantKey(o.plant, o.category) };
@@ -41,7 +54,7 @@ export function clusterKeys(o: Observation): Record<ClusterKind, ClusterKey> {
 
 /** Totals the disproportionality statistics compare against. */
 export function totalKeys(o: Observation) {
-  return { productAll: `total|product|${o.sku}`, categoryAll: `total|category|${o.category}`, all: 'total|all' };
+  return { productAll: `total|product|${keyCode(o.sku)}`, categoryAll: `total|category|${o.category}`, all: 'total|all' };
 }
 
 /** Every counter one complaint increments: three cluster keys and three totals. */

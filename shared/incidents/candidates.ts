@@ -7,7 +7,10 @@ import { clusterKeys, type ClusterKey, type Observation } from '../detection/key
 import type { CounterStore } from '../detection/store.js';
 import { listReports } from '../reports/repository.js';
 import { evidenceSize } from './actions.js';
-import { candidateAlert, harmAlert } from './messages.js';
+import { candidateAlert, harmAlert, harmNotification } from './messages.js';
+import { writeOutbox } from '../notices/repository.js';
+import { opensCandidate } from '../detection/signals.js';
+import { Categories, taxonomyFromEnv } from '../reports/taxonomy.js';
 import type { Incident, KeyEntry } from './model.js';
 import * as repo from './repository.js';
 import { firstEvent } from './timeline.js';
@@ -23,11 +26,16 @@ export interface DetectionDeps {
   readonly clock: Clock;
 }
 
-/** Reads `DETECTION_CONFIG` (JSON, partial) over the documented defaults; fails fast. */
+/**
+ * Reads `DETECTION_CONFIG` (JSON, partial) over the documented defaults, with the taxonomy's
+ * per-category rule overrides under it (DETECTION_CONFIG.categories wins); fails fast.
+ */
 export function detectionConfigFromEnv(env: Record<string, string | undefined> = process.env): DetectionConfig {
-  if (!env.DETECTION_CONFIG) return detectionConfigFrom({});
+  const fromTaxonomy = new Categories(taxonomyFromEnv(env)).ruleOverrides();
   try {
-    return detectionConfigFrom(JSON.parse(env.DETECTION_CONFIG));
+    const raw = env.DETECTION_CONFIG ? (JSON.parse(env.DETECTION_CONFIG) as Record<string, unknown>) : {};
+    const categories = { ...fromTaxonomy, ...((raw.categories as Record<string, unknown> | undefined) ?? {}) };
+    return detectionConfigFrom({ ...raw, categories });
   } catch (error) {
     throw new ConfigError([`DETECTION_CONFIG: ${(error as Error).message}`]);
   }
@@ -59,11 +67,17 @@ export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
     const markers = await repo.keyMarkers(keys.map((k) => k.id));
     const mayOpen = observed.signals.filter((s) => {
       const dismissed = markers.dismissed.get(s.key.id);
+      if (!opensCandidate(s)) return false;
       return !dismissed || s.rule === 'harm' || evidenceSize(s.evidence) > dismissed.count;
     });
     const holders = [...new Set(keys.map((k) => markers.open.get(k.id)).filter((id): id is string => !!id))];
     if (holders.length === 0) {
-      if (mayOpen.length === 0) break;
+      if (mayOpen.length === 0) {
+        // A harm report nobody holds and that opened nothing: QA still hears of it.
+        const harm = observed.signals.find((s) => !opensCandidate(s));
+        if (harm) await writeOutbox([harmNotification(harm)], now);
+        break;
+      }
       const incident = newCandidate(o, mayOpen, now);
       if (await repo.createCandidate(incident, firstEvent(incident, 'detected', 'detection'), candidateAlert(incident), now)) {
         opened.push(incident.id);
@@ -78,7 +92,7 @@ export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
       const signals = mayOpen.filter((s) => s.key.id === key.id);
       if (signals.length > 0 && (await repo.claimKey(primary, key, entryOf(key, signals, o.at)))) held.set(key.id, primary);
     }
-    const harm = observed.signals.find((s) => s.rule === 'harm');
+    const harm = observed.signals.find((s) => s.rule === 'harm' || !opensCandidate(s));
     let stale = false;
     for (const incidentId of holders) {
       const signals = observed.signals.filter((s) => held.get(s.key.id) === incidentId);

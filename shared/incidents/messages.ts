@@ -57,6 +57,27 @@ export function harmAlert(incidentId: string, status: string, signal: Signal): O
 }
 
 /**
+ * An injury or illness told in a complaint that no open incident holds and that opened no
+ * candidate on its own (its category is not itself harm): QA reads the case and decides.
+ */
+export function harmNotification(signal: Signal): OutboxMessage {
+  return {
+    id: `harm-${signal.reportId}`,
+    topic: 'incidentAlerts',
+    subject: `Harm report ${signal.reportId} (${signal.key.category}), no open incident`,
+    message: {
+      type: 'harm-report',
+      reportId: signal.reportId,
+      clusterKey: signal.key,
+      evidence: signal.evidence,
+      at: signal.at,
+      runbook: 'runbooks/triage-candidate.md#an-injury-or-illness-outside-any-incident',
+    },
+    attributes: { alertType: 'harm-report', severity: 'high', rule: 'harm-report' },
+  };
+}
+
+/**
  * The store withdrawal notice: published once per region in scope, to every store there, or
  * once per listed store, targeted to it. Region-wide notices carry `storeId=all` so that a
  * store's one filter policy (its region, and its id or `all`) matches both kinds, on SNS and

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Clock } from '../platform/clock.js';
 import { code, isoDate, isoDateTime, text, ulid } from '../platform/fields.js';
 import { CLUSTER_KINDS } from '../detection/keys.js';
-import { DEFECT_CATEGORIES } from '../reports/schema.js';
+import { activeCategories } from '../reports/taxonomy.js';
 import { DEADLINE_IDS, HAZARD_CLASSES, INCIDENT_STATUSES } from './model.js';
 
 /**
@@ -72,7 +72,7 @@ export const IncidentOpen = z
   .strictObject({
     ...Declaration,
     /** The defect the incident is about: its cluster keys are derived from it and the scope. */
-    category: z.enum(DEFECT_CATEGORIES),
+    category: activeCategories().field(),
     scope: Scope,
   })
   .refine((o) => (o.scope.products?.length ?? 0) > 0, { path: ['scope', 'products'], message: 'an incident opened by hand names at least one product: its keys come from the products and lots' });

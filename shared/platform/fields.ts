@@ -13,3 +13,12 @@ export const isoDate = z.iso.date({ message: 'a date as YYYY-MM-DD' });
 export const isoDateTime = z.iso.datetime({ offset: true, message: 'a date-time in ISO 8601 with a time zone' });
 /** A ULID, as every id the system makes. */
 export const ulid = (what: string) => z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, `${what} (ULID)`);
+
+/**
+ * The one form of a product, lot or plant code that keys are built from: Unicode NFKC (so a
+ * full-width `ＬＯＴ１` and a half-width `LOT1` are one lot), whitespace trimmed and runs of it
+ * collapsed, upper case. The record keeps the text as it was typed; only keys use this.
+ */
+export function keyCode(value: string): string {
+  return value.normalize('NFKC').trim().replace(/\s+/gu, ' ').toUpperCase();
+}

@@ -1,8 +1,10 @@
 import type { Observation } from '../detection/keys.js';
 import type { Report } from './model.js';
+import { activeCategories, type Categories } from './taxonomy.js';
 
 /** What detection sees of a case record: product, lot, plant, category, harm; no person. */
-export function observationOf(report: Report): Observation {
+export function observationOf(report: Report, categories: Categories = activeCategories()): Observation {
+  const harm = categories.harmOf(report.defect.category);
   return {
     reportId: report.id,
     at: report.receivedAt,
@@ -10,7 +12,9 @@ export function observationOf(report: Report): Observation {
     lot: report.lotCode,
     plant: report.plant,
     category: report.defect.category,
-    injury: report.harm.injury,
-    illness: report.harm.illness,
+    // A category that is itself harm (the default taxonomy's `injury`, `illness`) counts as harm.
+    injury: report.harm.injury || harm === 'injury',
+    illness: report.harm.illness || harm === 'illness',
+    categoryIsHarm: harm !== undefined,
   };
 }

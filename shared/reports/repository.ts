@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { dynamo, tableName } from '../platform/aws.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
 import { ConflictError } from '../platform/errors.js';
+import { keyCode } from '../platform/fields.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { ReportClockState } from './clocks.js';
 import type { Report, ReportContact, TimelineEvent } from './model.js';
@@ -73,10 +74,10 @@ export function toItem(
     clockState,
     byKindPk: 'REPORT',
     byKindSk: sk,
-    byProductPk: `SKU#${report.product.sku}`,
+    byProductPk: `SKU#${keyCode(report.product.sku)}`,
     byProductSk: sk,
     // `|` cannot occur in codes (`#` can): the lot key cannot mix two products.
-    byLotPk: `LOT#${report.product.sku}|${report.lotCode}`,
+    byLotPk: `LOT#${keyCode(report.product.sku)}|${keyCode(report.lotCode)}`,
     byLotSk: sk,
     byStorePk: `STORE#${report.purchase.storeId}`,
     byStoreSk: sk,
@@ -246,8 +247,8 @@ export async function saveReport(
 
 type ListIndex = { name: string; when: (q: ReportListQuery) => unknown; pk: (q: ReportListQuery) => string; serves: string[] };
 const LIST_INDEXES: ListIndex[] = [
-  { name: 'byLot', when: (q) => q.lot && q.sku, pk: (q) => `LOT#${q.sku}|${q.lot}`, serves: ['sku', 'lot'] },
-  { name: 'byProduct', when: (q) => q.sku, pk: (q) => `SKU#${q.sku}`, serves: ['sku'] },
+  { name: 'byLot', when: (q) => q.lot && q.sku, pk: (q) => `LOT#${keyCode(q.sku!)}|${keyCode(q.lot!)}`, serves: ['sku', 'lot'] },
+  { name: 'byProduct', when: (q) => q.sku, pk: (q) => `SKU#${keyCode(q.sku!)}`, serves: ['sku'] },
   { name: 'byStore', when: (q) => q.storeId, pk: (q) => `STORE#${q.storeId}`, serves: ['storeId'] },
   { name: 'byCategory', when: (q) => q.category, pk: (q) => `CAT#${q.category}`, serves: ['category'] },
   { name: 'byRegion', when: (q) => q.region, pk: (q) => `REGION#${q.region}`, serves: ['region'] },

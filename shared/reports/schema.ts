@@ -1,23 +1,13 @@
 import { z } from 'zod';
 import type { Clock } from '../platform/clock.js';
 import { code, isoDate, isoDateTime, text } from '../platform/fields.js';
+import { activeCategories, type Categories } from './taxonomy.js';
 
 /**
  * The case record ("karte") of DOMAIN.md §1 as schemas. Create / Read / List variants;
  * types come from `z.infer`. Every object is strict: unknown fields are rejected, each named.
  */
-export const DEFECT_CATEGORIES = [
-  'foreign_matter',
-  'packaging_failure',
-  'container_damage',
-  'contamination_spoilage',
-  'off_taste_odour',
-  'mislabelling_allergen',
-  'illness',
-  'injury',
-  'other',
-] as const;
-export type DefectCategory = (typeof DEFECT_CATEGORIES)[number];
+export type DefectCategory = string;
 
 export const CHANNELS = ['phone', 'mail', 'email', 'web_form', 'store', 'social_media'] as const;
 
@@ -73,7 +63,7 @@ export const DEFAULT_RECEIVED_HORIZON_DAYS = 365;
  * lies within the horizon: a complaint from years ago is history for a backtest, and a
  * claimed old time must not slip a report past every clock and window.
  */
-export function reportCreateSchema(clock: Clock, horizonDays = DEFAULT_RECEIVED_HORIZON_DAYS) {
+export function reportCreateSchema(clock: Clock, horizonDays = DEFAULT_RECEIVED_HORIZON_DAYS, categories: Categories = activeCategories()) {
   // A calendar date is in the future only once that day has begun somewhere (UTC+14).
   const pastDate = isoDate.refine(
     (v) => new Date(`${v}T00:00:00Z`).getTime() - 14 * 3600_000 <= clock.now().getTime(),
@@ -97,7 +87,7 @@ export function reportCreateSchema(clock: Clock, horizonDays = DEFAULT_RECEIVED_
         date: pastDate.optional(),
       }),
       defect: z.strictObject({
-        category: z.enum(DEFECT_CATEGORIES),
+        category: categories.field(),
         description: text(MAX_DESCRIPTION),
       }),
       harm: Harm,
@@ -136,7 +126,7 @@ export const ReportListQuery = z
   .strictObject({
     sku: code(64).optional(),
     lot: code(64).optional(),
-    category: z.enum(DEFECT_CATEGORIES).optional(),
+    category: activeCategories().field().optional(),
     storeId: code(64).optional(),
     region: code(64).optional(),
     receivedFrom: isoDateTime.optional(),

@@ -73,7 +73,10 @@ describe('local stack (npm start)', () => {
     await expect(cli('report', 'submit', '--file', 'no-such-file.json')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('File not found') });
     await expect(cli('report', 'list', '--bogus')).rejects.toMatchObject({ code: 2 });
     const help = (await cli('report', 'list', '--help')).stdout;
-    expect(help).toContain('one of: foreign_matter');
+    expect(help).toContain('recall taxonomy');
+    const taxonomy = (await cli('taxonomy')).stdout;
+    expect(taxonomy).toMatch(/foreign_matter\s+Foreign matter/);
+    expect(taxonomy).toMatch(/injury\s+Injury\s+injury/);
     expect(help).toContain('Example:');
     expect((await cli('--version')).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
