@@ -11,37 +11,68 @@ import { publishOutboxItem } from '../shared/platform/outbox.js';
 import { DynamoCounterStore } from '../shared/detection/dynamo-store.js';
 import { detectAndEscalate, detectionConfigFromEnv } from '../shared/incidents/candidates.js';
 import { observationOf } from '../shared/reports/observation.js';
+import { clusterKeys } from '../shared/detection/keys.js';
+import { retryingConflicts } from '../shared/platform/retry.js';
 import type { Report } from '../shared/reports/model.js';
 
 const config = loadConfig(['TABLE_NAME']);
 const topicArns = topicArnsFor(specOf('on-table-change').publishes);
 const detection = { store: new DynamoCounterStore(config.TABLE_NAME), config: detectionConfigFromEnv(), clock: systemClock };
 
-/** Records handled at once within a batch: detection is idempotent and order-insensitive. */
+/** Groups of records handled at once within a batch. */
 const CONCURRENCY = 8;
 
 /**
+ * The order key of a record: reports of one product and defect (its lot keys included) are
+ * handled one after another in stream order, so a burst on one lot does not race itself on
+ * the same counters and markers; everything else runs side by side.
+ */
+function orderKey(record: DynamoDBRecord, index: number): string {
+  const image = record.dynamodb?.NewImage;
+  if (image?.kind?.S === 'report' && image.record) {
+    const report = unmarshall({ record: image.record as AttributeValue }).record as Report;
+    return clusterKeys(observationOf(report)).product.id;
+  }
+  return `record#${index}`;
+}
+
+/**
  * Table stream: new reports and outbox items (the catalog's event filter). Runs detection for
- * each report and publishes outbox items, several records at a time. Every record from the
- * first failed one on goes back to the event source (ReportBatchItemFailures) and is retried,
- * never skipped; both steps are idempotent, so retries and redeliveries change nothing.
+ * each report and publishes outbox items, several groups of records at a time (reports that
+ * share a product key in order). A transaction conflict (another writer on the same counter
+ * or marker: DynamoDB cancels one of two) is retried with jittered backoff, at each write and
+ * once more around the whole record, which is idempotent. Every record from the first failed
+ * one on goes back to the event source (ReportBatchItemFailures) and is retried, never
+ * skipped; a failed record stops the rest of its group, so order holds on redelivery too.
  * Logs keys, kinds and counts only: items may hold personal data.
  */
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event) => {
+    const groups = new Map<string, number[]>();
+    event.Records.forEach((record, index) => {
+      let key: string;
+      try {
+        key = orderKey(record, index);
+      } catch {
+        key = `record#${index}`; // an unreadable image fails in `handle`, on its own
+      }
+      groups.set(key, [...(groups.get(key) ?? []), index]);
+    });
+    const queue = [...groups.values()];
     const failed: number[] = [];
-    let next = 0;
     await Promise.all(
-      Array.from({ length: Math.min(CONCURRENCY, event.Records.length) }, async () => {
-        while (next < event.Records.length) {
-          const index = next++;
-          const record = event.Records[index]!;
-          try {
-            await handle(record);
-          } catch (error) {
-            logger.error('stream record failed', { eventId: record.eventID, error: error as Error });
-            failed.push(index);
+      Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
+        for (let group = queue.shift(); group; group = queue.shift()) {
+          for (const index of group) {
+            const record = event.Records[index]!;
+            try {
+              await retryingConflicts(() => handle(record));
+            } catch (error) {
+              logger.error('stream record failed', { eventId: record.eventID, error: error as Error });
+              failed.push(index);
+              break; // the rest of its group waits for the redelivery, in order
+            }
           }
         }
       }),

@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../platform/aws.js';
+import { retryingConflicts } from '../platform/retry.js';
 import { dayOf, dayToIso } from './keys.js';
 import type { CounterReader, CounterStore } from './store.js';
 
@@ -33,26 +34,29 @@ export class DynamoCounterStore implements CounterStore {
   async count(reportId: string, keys: readonly string[], day: number): Promise<boolean> {
     const expiresAt = day * 86_400 + RETAIN_SECONDS;
     try {
-      await dynamo().send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { pk: `COUNTED#${reportId}`, sk: 'COUNTED', kind: 'counted', day: dayToIso(day), expiresAt },
-                ConditionExpression: 'attribute_not_exists(pk)',
+      // A conflict with another report's counting is retried (nothing of it was written).
+      await retryingConflicts(() =>
+        dynamo().send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { pk: `COUNTED#${reportId}`, sk: 'COUNTED', kind: 'counted', day: dayToIso(day), expiresAt },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
               },
-            },
-            ...keys.map((key) => ({
-              Update: {
-                TableName: this.tableName,
-                Key: { pk: `COUNT#${key}`, sk: `DAY#${dayToIso(day)}#${shardOf(key, reportId)}` },
-                UpdateExpression: 'ADD n :one SET kind = :kind, expiresAt = :exp',
-                ExpressionAttributeValues: { ':one': 1, ':kind': 'counter', ':exp': expiresAt },
-              },
-            })),
-          ],
-        }),
+              ...keys.map((key) => ({
+                Update: {
+                  TableName: this.tableName,
+                  Key: { pk: `COUNT#${key}`, sk: `DAY#${dayToIso(day)}#${shardOf(key, reportId)}` },
+                  UpdateExpression: 'ADD n :one SET kind = :kind, expiresAt = :exp',
+                  ExpressionAttributeValues: { ':one': 1, ':kind': 'counter', ':exp': expiresAt },
+                },
+              })),
+            ],
+          }),
+        ),
       );
       return true;
     } catch (error) {

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
 import { queryPages } from '../platform/query.js';
+import { CONFLICT_RETRY, isTransactionConflict, retryingConflicts } from '../platform/retry.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
 import { ConflictError, UnprocessableError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
@@ -123,18 +124,20 @@ function cancelledBy(error: unknown): string[] | undefined {
 export async function createCandidate(incident: Incident, event: IncidentEvent, alert: OutboxMessage, now: Date): Promise<boolean> {
   const TableName = tableName();
   try {
-    await dynamo().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          ...Object.keys(incident.keys).map((k) => ({
-            Put: { TableName, Item: { ...openKey(k), kind: 'open-incident', incidentId: incident.id }, ConditionExpression: 'attribute_not_exists(pk)' },
-          })),
-          { Put: { TableName, Item: incidentItem(incident), ConditionExpression: 'attribute_not_exists(pk)' } },
-          { Put: { TableName, Item: { ...linkKey(incident.id, incident.openedBy!.reportId), kind: 'incident-link', at: incident.openedBy!.at } } },
-          eventPut(TableName, incident.id, event),
-          outboxPut(TableName, alert, now),
-        ],
-      }),
+    await retryingConflicts(() =>
+      dynamo().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...Object.keys(incident.keys).map((k) => ({
+              Put: { TableName, Item: { ...openKey(k), kind: 'open-incident', incidentId: incident.id }, ConditionExpression: 'attribute_not_exists(pk)' },
+            })),
+            { Put: { TableName, Item: incidentItem(incident), ConditionExpression: 'attribute_not_exists(pk)' } },
+            { Put: { TableName, Item: { ...linkKey(incident.id, incident.openedBy!.reportId), kind: 'incident-link', at: incident.openedBy!.at } } },
+            eventPut(TableName, incident.id, event),
+            outboxPut(TableName, alert, now),
+          ],
+        }),
+      ),
     );
     return true;
   } catch (error) {
@@ -185,24 +188,26 @@ export async function createIncident(incident: Incident, event: IncidentEvent, n
 export async function claimKey(incidentId: string, key: ClusterKey, entry: KeyEntry): Promise<boolean> {
   const TableName = tableName();
   try {
-    await dynamo().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName, Item: { ...openKey(key.id), kind: 'open-incident', incidentId }, ConditionExpression: 'attribute_not_exists(pk)' } },
-          {
-            Update: {
-              TableName,
-              Key: incidentKey(incidentId),
-              UpdateExpression: 'SET #record.#keys.#k = :entry',
-              // Only an open incident takes keys (a dismissed or merged one would strand the
-              // marker), and only up to the cap its release transaction can hold.
-              ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(#record.#keys.#k) AND ${IS_OPEN} AND size(#record.#keys) < :max`,
-              ExpressionAttributeNames: { '#record': 'record', '#keys': 'keys', '#k': key.id, '#status': 'status' },
-              ExpressionAttributeValues: { ':entry': entry, ...OPEN_VALUES, ':max': MAX_KEYS },
+    await retryingConflicts(() =>
+      dynamo().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName, Item: { ...openKey(key.id), kind: 'open-incident', incidentId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Update: {
+                TableName,
+                Key: incidentKey(incidentId),
+                UpdateExpression: 'SET #record.#keys.#k = :entry',
+                // Only an open incident takes keys (a dismissed or merged one would strand the
+                // marker), and only up to the cap its release transaction can hold.
+                ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(#record.#keys.#k) AND ${IS_OPEN} AND size(#record.#keys) < :max`,
+                ExpressionAttributeNames: { '#record': 'record', '#keys': 'keys', '#k': key.id, '#status': 'status' },
+                ExpressionAttributeValues: { ':entry': entry, ...OPEN_VALUES, ':max': MAX_KEYS },
+              },
             },
-          },
-        ],
-      }),
+          ],
+        }),
+      ),
     );
     return true;
   } catch (error) {
@@ -267,8 +272,8 @@ export async function attachReport(
         if (target) return { result: 'not-open', incidentId };
         throw new Error(`Incident ${incidentId} does not exist`);
       }
-      if (attempt >= 4) throw error;
-      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 20));
+      if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.attempts - 1) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(CONFLICT_RETRY.capMs, CONFLICT_RETRY.baseMs * 2 ** (attempt + 1))));
     }
   }
   await moveForward(incidentId, ['lastReportAt'], at, at);
@@ -298,15 +303,17 @@ async function moveForward(incidentId: string, path: readonly string[], value: u
   // ValidationException that would fail the stream record.
   const parent = path.length > 2 ? `attribute_exists(${['#record', ...path.slice(0, -2).map((_, i) => `#p${i}`)].join('.')}) AND ` : '';
   try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: incidentKey(incidentId),
-        UpdateExpression: `SET ${target} = :value`,
-        ConditionExpression: `${parent}(attribute_not_exists(${compare}) OR ${compare} < :at)`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':value': value, ':at': at },
-      }),
+    await retryingConflicts(() =>
+      dynamo().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: incidentKey(incidentId),
+          UpdateExpression: `SET ${target} = :value`,
+          ConditionExpression: `${parent}(attribute_not_exists(${compare}) OR ${compare} < :at)`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':value': value, ':at': at },
+        }),
+      ),
     );
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -498,15 +505,17 @@ export async function saveClusterSummary(summary: ClusterSummary): Promise<void>
   };
   if (!summary.latestSignal) {
     try {
-      await dynamo().send(
-        new UpdateCommand({
-          TableName,
-          Key: key,
-          UpdateExpression: 'SET #record.lastReportAt = :at, #record.counts = :counts, summaryDay = :day, seen = :seen, byKindSk = :sk',
-          ConditionExpression: `attribute_exists(pk) AND (${fresher})`,
-          ExpressionAttributeNames: { '#record': 'record' },
-          ExpressionAttributeValues: { ...values, ':at': summary.lastReportAt, ':counts': summary.counts, ':sk': sortKey },
-        }),
+      await retryingConflicts(() =>
+        dynamo().send(
+          new UpdateCommand({
+            TableName,
+            Key: key,
+            UpdateExpression: 'SET #record.lastReportAt = :at, #record.counts = :counts, summaryDay = :day, seen = :seen, byKindSk = :sk',
+            ConditionExpression: `attribute_exists(pk) AND (${fresher})`,
+            ExpressionAttributeNames: { '#record': 'record' },
+            ExpressionAttributeValues: { ...values, ':at': summary.lastReportAt, ':counts': summary.counts, ':sk': sortKey },
+          }),
+        ),
       );
       return;
     } catch (error) {
@@ -514,13 +523,15 @@ export async function saveClusterSummary(summary: ClusterSummary): Promise<void>
     }
   }
   try {
-    await dynamo().send(
-      new PutCommand({
-        TableName,
-        Item: { ...key, kind: 'cluster', record: summary, summaryDay: day, seen, byKindPk: 'CLUSTER', byKindSk: sortKey },
-        ConditionExpression: summary.latestSignal ? `attribute_not_exists(pk) OR ${fresher}` : 'attribute_not_exists(pk)',
-        ...(summary.latestSignal ? { ExpressionAttributeValues: values } : {}),
-      }),
+    await retryingConflicts(() =>
+      dynamo().send(
+        new PutCommand({
+          TableName,
+          Item: { ...key, kind: 'cluster', record: summary, summaryDay: day, seen, byKindPk: 'CLUSTER', byKindSk: sortKey },
+          ConditionExpression: summary.latestSignal ? `attribute_not_exists(pk) OR ${fresher}` : 'attribute_not_exists(pk)',
+          ...(summary.latestSignal ? { ExpressionAttributeValues: values } : {}),
+        }),
+      ),
     );
   } catch (error) {
     ignoreStale(error);
