@@ -60,7 +60,7 @@ export async function requirePortFree(port: number, what: string): Promise<void>
         ),
       );
     });
-    server.listen(port, () => server.close(() => resolve()));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
   });
 }
 
@@ -148,6 +148,6 @@ async function answers(endpoint: string): Promise<boolean> {
 /** Starts the fauxqs SNS/SQS emulator in this process. */
 export async function startSnsSqs(options: { port?: number } = {}): Promise<RunningEmulator> {
   if (options.port) await requirePortFree(options.port, 'SNS/SQS emulator');
-  const server = await startFauxqs({ port: options.port ?? 0, logger: false });
+  const server = await startFauxqs({ port: options.port ?? 0, host: '127.0.0.1', logger: false });
   return { endpoint: server.address, stop: () => server.stop() };
 }

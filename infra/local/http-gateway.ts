@@ -39,16 +39,19 @@ export function createGateway(functions: HttpFunction[], keys: DevKeys, log: (li
       target ??= fallback;
       if (!target) return send(res, problem(new NotFoundError(`No route for ${method} ${url.pathname}.`), url.pathname, requestId));
 
-      const body = await readBody(req);
+      // The token is checked before the body is read, as API Gateway's authorizer does: an
+      // anonymous caller cannot make the gateway buffer a megabyte.
       const trigger = target.spec.trigger;
       let claims: Record<string, string> | undefined;
       if (trigger.roles !== 'public') {
         const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
         claims = token ? await keys.verify(token) : undefined;
         if (!claims) {
+          res.setHeader('connection', 'close');
           return send(res, problem(new UnauthorizedError('A valid bearer token is required.'), url.pathname, requestId));
         }
       }
+      const body = await readBody(req);
       const event = toEvent(req, url, method, body, target.spec, requestId, pathParameters, claims);
       const started = Date.now();
       const result = await invoke(target.spec, target.handler, event);

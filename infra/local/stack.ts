@@ -166,7 +166,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve((server.address() as { port: number }).port));
+    // Loopback only: the local stack's dev tokens are no protection on a shared network.
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
   });
 }
 
