@@ -47,6 +47,8 @@ const Cusum = z.strictObject({
   h: z.number().positive(),
   /** Floor of σ, so that a quiet key's first reports do not look infinitely surprising. */
   sdFloor: z.number().positive(),
+  /** The trend counts as up for this many weeks after S passed h (1: only the week it passes). */
+  withinWeeks: z.number().int().min(1).max(52),
 });
 export type CusumConfig = z.infer<typeof Cusum>;
 
@@ -78,6 +80,23 @@ const SlowBurn = z.strictObject({
    * defect it is over-represented in is. `null`: disproportionality alone.
    */
   trigger: Cusum.nullable(),
+  /**
+   * A second way to a slow burn, without the trend: the product has become over-represented
+   * in this defect, i.e. credibly so over the last `windowDays` (IC025 > minIc025, at least
+   * minCount reports), still so over `confirmDays` (IC025 > 0), and it was not before: over
+   * the `priorDays` before the window its information component was at most `maxPriorIc`.
+   * Persistent differences between products (one model simply draws more of a defect) are
+   * not news; a change is. `null`: off.
+   */
+  emerging: z
+    .strictObject({
+      windowDays: z.number().int().min(7).max(365),
+      minIc025: z.number(),
+      confirmDays: z.number().int().min(7).max(730),
+      priorDays: z.number().int().min(30).max(365),
+      maxPriorIc: z.number(),
+    })
+    .nullable(),
 });
 
 const FamilyBurn = z.strictObject({
@@ -100,6 +119,14 @@ const FamilyBurn = z.strictObject({
   /** ... and the product itself must have at least `minCount` reports in the last `windowDays`. */
   windowDays: z.number().int().min(1).max(365),
   minCount: z.number().int().min(1),
+  /**
+   * ... and the product is not under-represented in the defect: its information component
+   * against every product over `icWindowDays` is above this (log2 scale; 0 = at least as
+   * many reports of the defect as its volume predicts). A family-wide rise should show in the SKUs that carry it,
+   * not in one that barely draws the defect. `null`: no such check (no totals read).
+   */
+  minProductIc: z.number().nullable(),
+  icWindowDays: z.number().int().min(7).max(730),
 });
 
 const CategoryOverride = z.strictObject({ lotBurst: LotBurst.partial().optional() });
@@ -126,14 +153,17 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
     minPrr: 2,
     minChi2: 4,
     minCount: 3,
-    trigger: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 3, sdFloor: 0.5 },
+    trigger: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 3, sdFloor: 0.5, withinWeeks: 1 },
+    emerging: { windowDays: 90, minIc025: 0.25, confirmDays: 365, priorDays: 365, maxPriorIc: 1 },
   },
   familyBurn: {
     enabled: true,
     skuPattern: '^(.+?)[ _-]+(?:(?:19|20)\\d{2}|\\d+(?:[.,]\\d+)?\\s*[A-Za-z]{1,3})$',
-    cusum: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 4, sdFloor: 0.5 },
+    cusum: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 4, sdFloor: 0.5, withinWeeks: 1 },
     windowDays: 90,
     minCount: 5,
+    minProductIc: 0,
+    icWindowDays: 730,
   },
   categories: {
     mislabelling_allergen: { lotBurst: { minCount: 2, floorRatePerDay: 0.005 } },

@@ -1,9 +1,24 @@
-import { burstFor, type DetectionConfig } from './config.js';
-import { clusterKeys, counterKeys, dayOf, totalKeys, type ClusterKey, type Observation } from './keys.js';
-import { chiSquaredYates, poissonUpperTail, prr } from './statistics.js';
+import { burstFor, type CusumConfig, type DetectionConfig } from './config.js';
+import { clusterKeys, counterKeys, dayOf, familyCounterKey, totalKeys, type ClusterKey, type Observation } from './keys.js';
+import { chiSquaredYates, cusum, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
 
-export type RuleId = 'harm' | 'lot-burst' | 'slow-burn';
+/**
+ * - `harm`: the complaint's category is itself harm (the taxonomy says so): opens a candidate.
+ * - `harm-report`: an injury or illness reported under another category: QA is notified at
+ *   once, but it does not open a candidate by itself (on real data one candidate per such
+ *   report was mostly noise); the cluster rules weigh the key's reports as usual.
+ * - `lot-burst`: a lot draws more reports of a defect within days than its history allows.
+ * - `slow-burn`: a product's reports of a defect accumulate above its own trend (CUSUM over
+ *   weeks) and the product is credibly over-represented in that defect against every product
+ *   (BCPNN IC025 over two years).
+ * - `family-burn`: the product's family (model years of one model, sizes of one recipe)
+ *   accumulates reports of a defect above its trend, and this product has its share of them.
+ */
+export type RuleId = 'harm' | 'harm-report' | 'lot-burst' | 'slow-burn' | 'family-burn';
+
+/** Rules whose signal opens a candidate incident (`harm-report` only notifies). */
+export const CANDIDATE_RULES: readonly RuleId[] = ['harm', 'lot-burst', 'slow-burn', 'family-burn'];
 
 /** A reason to look: which rule fired on which key, with the evidence a person can judge. */
 export interface Signal {
@@ -31,7 +46,46 @@ export const SUMMARY_WINDOWS = [7, 30, 90, 365] as const;
 /** The longest window any rule or summary reads, for this category. */
 export function longestWindow(config: DetectionConfig, category: Observation['category']): number {
   const burst = burstFor(config, category);
-  return Math.max(365, ...config.slowBurn.windowsDays, Math.max(...burst.windowsDays) + burst.baselineDays);
+  const weeks = (c: CusumConfig | null) => (c ? 7 * (c.baselineWeeks + c.spanWeeks) : 0);
+  return Math.max(
+    365,
+    ...config.slowBurn.windowsDays,
+    weeks(config.slowBurn.trigger),
+    config.familyBurn.enabled ? Math.max(weeks(config.familyBurn.cusum), config.familyBurn.windowDays, config.familyBurn.icWindowDays) : 0,
+    Math.max(...burst.windowsDays) + burst.baselineDays,
+  );
+}
+
+/** The product's own accumulation over weeks (the slow-burn trigger), from its day counters. */
+function productTrend(o: Observation, reader: CounterReader, config: DetectionConfig): CusumResult | undefined {
+  const trigger = config.slowBurn.trigger;
+  if (!trigger) return undefined;
+  const id = clusterKeys(o).product.id;
+  return cusum(weeklyCounts((w) => reader.total(id, w), trigger.baselineWeeks + trigger.spanWeeks), trigger);
+}
+
+/** The slow-burn rule needs the totals only when its cheap part passes: the product's own trend fired (or there is none) and enough reports. */
+function slowBurnPossible(o: Observation, reader: CounterReader, config: DetectionConfig): boolean {
+  const id = clusterKeys(o).product.id;
+  if (config.slowBurn.windowsDays.every((w) => reader.total(id, w) < config.slowBurn.minCount)) return false;
+  const emerging = config.slowBurn.emerging;
+  if (emerging && reader.total(id, emerging.windowDays) >= config.slowBurn.minCount) return true;
+  const trend = productTrend(o, reader, config);
+  return trend ? trend.weeksSinceAlarm < config.slowBurn.trigger!.withinWeeks : true;
+}
+
+/** The family's accumulation over weeks, from its day counters (the family must exist). */
+function familyTrend(o: Observation, reader: CounterReader, config: DetectionConfig) {
+  const family = familyCounterKey(o, config)!;
+  const c = config.familyBurn.cusum;
+  const trend = cusum(weeklyCounts((w) => reader.total(family.id, w), c.baselineWeeks + c.spanWeeks), c);
+  return { family, trend: { ...trend, fired: trend.weeksSinceAlarm < c.withinWeeks } };
+}
+
+/** The family rule reads the family's counters only when the product itself has enough reports. */
+function familyBurnPossible(o: Observation, reader: CounterReader, config: DetectionConfig): boolean {
+  const { enabled, windowDays, minCount } = config.familyBurn;
+  return enabled && familyCounterKey(o, config) !== undefined && reader.total(clusterKeys(o).product.id, windowDays) >= minCount;
 }
 
 /**
@@ -44,16 +98,21 @@ export function longestWindow(config: DetectionConfig, category: Observation['ca
  */
 export async function observe(o: Observation, store: CounterStore, config: DetectionConfig): Promise<Observed> {
   const day = dayOf(o.at);
-  const keys = counterKeys(o);
+  const keys = counterKeys(o, config);
   const counted = await store.count(o.reportId, keys, day);
   const longest = longestWindow(config, o.category);
   const cluster = clusterKeys(o);
-  // The totals only matter when the slow-burn rule can fire: read them only then.
+  // One read for the three cluster keys; the family and the totals only when a cheap
+  // pre-check on the product's own counters says a rule that needs them can fire.
   const clusterReader = await store.read([cluster.lot.id, cluster.product.id, cluster.plant.id], day, longest);
-  const slowBurnPossible = config.slowBurn.windowsDays.some((w) => clusterReader.total(cluster.product.id, w) >= config.slowBurn.minCount);
-  const totalsReader = slowBurnPossible ? await store.read(Object.values(totalKeys(o)), day, longest) : undefined;
+  const family = familyBurnPossible(o, clusterReader, config) ? familyCounterKey(o, config) : undefined;
+  const familyReader = family ? await store.read([family.id], day, longest) : undefined;
+  const familyFired = familyReader !== undefined && config.familyBurn.minProductIc !== null && familyTrend(o, familyReader, config).trend.fired;
+  const needTotals = familyFired || slowBurnPossible(o, clusterReader, config);
+  const totalsReader = needTotals ? await store.read(Object.values(totalKeys(o)), day, longest) : undefined;
   const reader: CounterReader = {
-    total: (key, w) => (key.startsWith('total|') ? (totalsReader?.total(key, w) ?? 0) : clusterReader.total(key, w)),
+    total: (key, w) =>
+      key.startsWith('total|') ? (totalsReader?.total(key, w) ?? 0) : key.startsWith('family|') ? (familyReader?.total(key, w) ?? 0) : clusterReader.total(key, w),
   };
   const { signals } = evaluate(o, reader, config);
   const totals: Record<string, Record<number, number>> = {};
@@ -79,8 +138,10 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
   const signal = (rule: RuleId, key: ClusterKey, evidence: Signal['evidence']) =>
     signals.push({ rule, key, at: o.at, reportId: o.reportId, evidence });
 
-  if (config.harm.enabled && (o.injury || o.illness)) {
-    signal('harm', keys.lot, { injury: o.injury, illness: o.illness, category: o.category });
+  if (config.harm.enabled && o.categoryIsHarm) {
+    signal('harm', keys.lot, { category: o.category, categoryIsHarm: true, injury: o.injury, illness: o.illness });
+  } else if (config.harm.enabled && (o.injury || o.illness)) {
+    signal('harm-report', keys.lot, { category: o.category, injury: o.injury, illness: o.illness, opensCandidate: false });
   }
 
   // The baseline is the key's history before the longest burst window. Add-one: a key seen
@@ -89,6 +150,9 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
   const baselineCount = (keyId: string) => over(keyId, longestBurst + burst.baselineDays) - over(keyId, longestBurst);
   const baselineRate = (keyId: string) => (baselineCount(keyId) + 1) / burst.baselineDays;
   for (const key of [keys.lot, keys.product, keys.plant]) {
+    if (!burst.kinds.includes(key.kind)) continue;
+    // A lot that is its product (the source has no lots) carries no lot information.
+    if (key.kind === 'lot' && key.lot === key.sku) continue;
     // Same-day clusters are a lot's signature; a product or plant is judged over the longest window.
     const keyWindows = key.kind === 'lot' ? burst.sortedWindows : [longestBurst];
     for (const windowDays of keyWindows) {
@@ -120,37 +184,151 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
     }
   }
 
-  const { minPrr, minChi2, minCount, windowsRequired } = config.slowBurn;
+  familyBurn(o, over, config, (evidence) => signal('family-burn', keys.product, evidence));
+  slowBurn(o, reader, config, (evidence) => signal('slow-burn', keys.product, evidence));
+  return { signals };
+}
+
+const trendEvidence = (prefix: string, t: CusumResult, c: CusumConfig) => ({
+  [`${prefix}Statistic`]: 'cusum-weekly',
+  [`${prefix}WeekCount`]: t.count,
+  [`${prefix}WeekExpected`]: round(t.expected),
+  [`${prefix}Cusum`]: round(t.s),
+  [`${prefix}Threshold`]: c.h,
+  [`${prefix}K`]: c.k,
+  [`${prefix}BaselineWeeks`]: c.baselineWeeks,
+  [`${prefix}RunWeeks`]: t.runWeeks,
+  [`${prefix}RunCount`]: t.runCount,
+  [`${prefix}WeeksSinceAlarm`]: t.weeksSinceAlarm,
+  [`${prefix}WithinWeeks`]: c.withinWeeks,
+});
+
+/**
+ * Slow burn: the product's weekly reports of this defect accumulate above its own trend
+ * (CUSUM, the trigger) and, over the disproportionality windows, the product draws a
+ * credibly larger share of this defect than every product together (IC025, or PRR).
+ */
+function slowBurn(o: Observation, reader: CounterReader, config: DetectionConfig, emit: (evidence: Signal['evidence']) => void): void {
+  const keys = clusterKeys(o);
+  const totals = totalKeys(o);
+  const over = (key: string, w: number) => reader.total(key, w);
+  const { minPrr, minChi2, minCount, windowsRequired, statistic, minIc025, trigger } = config.slowBurn;
   // No window can fire below the minimum count: most complaints stop here.
-  if (config.slowBurn.windowsDays.every((w) => over(keys.product.id, w) < minCount)) return { signals };
+  if (config.slowBurn.windowsDays.every((w) => over(keys.product.id, w) < minCount)) return;
+  const trend = productTrend(o, reader, config);
+  if (trend && !(trend.weeksSinceAlarm < trigger!.withinWeeks)) {
+    emergingBurn(o, reader, config, emit);
+    return;
+  }
   const slow = config.slowBurn.windowsDays.map((w) => {
     const a = over(keys.product.id, w);
     const productAll = over(totals.productAll, w);
     const categoryAll = over(totals.categoryAll, w);
     const all = over(totals.all, w);
     const table = { a, b: productAll - a, c: categoryAll - a, d: all - productAll - (categoryAll - a) };
+    if (statistic === 'ic025') {
+      const expected = expectedA(table);
+      const { ic, ic025 } = informationComponent(a, expected);
+      return { w, table, expected, ic, ic025, ratio: Number.NaN, chi2: Number.NaN, fires: a >= minCount && ic025 > minIc025, confirms: ic025 > 0 };
+    }
     const ratio = prr(table);
     const chi2 = chiSquaredYates(table);
-    return { w, table, ratio, chi2, fires: a >= minCount && ratio >= minPrr && chi2 >= minChi2, confirms: ratio > 1 && chi2 >= minChi2 };
+    return { w, table, expected: expectedA(table), ic: Number.NaN, ic025: Number.NaN, ratio, chi2, fires: a >= minCount && ratio >= minPrr && chi2 >= minChi2, confirms: ratio > 1 && chi2 >= minChi2 };
   });
   const firing = slow.filter((x) => x.fires);
   const confirmed =
     windowsRequired === 'any' ? true : windowsRequired === 'all' ? firing.length === slow.length : slow.every((x) => x.fires || x.confirms);
-  if (firing.length > 0 && confirmed) {
-    // The shortest window that shows it is the evidence; the others are listed alongside.
-    const shown = firing[0]!;
-    signal('slow-burn', keys.product, {
-      windowDays: shown.w,
-      ...shown.table,
-      statistic: 'prr',
-      prr: round(shown.ratio),
-      chi2: round(shown.chi2),
-      ...Object.fromEntries(slow.filter((x) => x !== shown).flatMap((x) => [[`prr${x.w}d`, round(x.ratio)], [`chi2_${x.w}d`, round(x.chi2)], [`a${x.w}d`, x.table.a]])),
-      minPrr,
-      minChi2,
-      minCount,
-    });
+  if (firing.length === 0 || !confirmed) {
+    emergingBurn(o, reader, config, emit);
+    return;
   }
+  // The shortest window that shows it is the evidence; the others are listed alongside.
+  const shown = firing[0]!;
+  const stat = (x: (typeof slow)[number]) =>
+    statistic === 'ic025' ? { ic: round(x.ic), ic025: round(x.ic025) } : { prr: round(x.ratio), chi2: round(x.chi2) };
+  emit({
+    windowDays: shown.w,
+    ...shown.table,
+    expected: round(shown.expected),
+    statistic,
+    ...stat(shown),
+    ...(statistic === 'ic025' ? { minIc025 } : { minPrr, minChi2 }),
+    minCount,
+    ...Object.fromEntries(
+      slow.filter((x) => x !== shown).flatMap((x) => [...Object.entries(stat(x)).map(([k, v]) => [`${k}_${x.w}d`, v]), [`a${x.w}d`, x.table.a]]),
+    ),
+    ...(trend && trigger ? { count: trend.alarmRunCount, ...trendEvidence('trend', trend, trigger) } : {}),
+  });
+}
 
-  return { signals };
+/** The product against every product over the days [day − from + 1, day − to] (to = 0: ending today). */
+function disproportionality(o: Observation, reader: CounterReader, from: number, to = 0) {
+  const keys = clusterKeys(o);
+  const totals = totalKeys(o);
+  const over = (key: string) => reader.total(key, from) - (to > 0 ? reader.total(key, to) : 0);
+  const a = over(keys.product.id);
+  const productAll = over(totals.productAll);
+  const categoryAll = over(totals.categoryAll);
+  const table = { a, b: productAll - a, c: categoryAll - a, d: over(totals.all) - productAll - (categoryAll - a) };
+  const expected = expectedA(table);
+  return { ...table, expected, ...informationComponent(a, expected) };
+}
+
+/** Slow burn, second way: the product has newly become over-represented in this defect (see `slowBurn.emerging`). */
+function emergingBurn(o: Observation, reader: CounterReader, config: DetectionConfig, emit: (evidence: Signal['evidence']) => void): void {
+  const e = config.slowBurn.emerging;
+  if (!e) return;
+  const now = disproportionality(o, reader, e.windowDays);
+  if (now.a < config.slowBurn.minCount || !(now.ic025 > e.minIc025)) return;
+  const confirm = disproportionality(o, reader, e.confirmDays);
+  if (!(confirm.ic025 > 0)) return;
+  const prior = disproportionality(o, reader, e.windowDays + e.priorDays, e.windowDays);
+  if (prior.ic > e.maxPriorIc) return;
+  emit({
+    windowDays: e.windowDays,
+    a: now.a,
+    b: now.b,
+    c: now.c,
+    d: now.d,
+    count: now.a,
+    expected: round(now.expected),
+    statistic: 'ic025-emerging',
+    ic: round(now.ic),
+    ic025: round(now.ic025),
+    minIc025: e.minIc025,
+    minCount: config.slowBurn.minCount,
+    [`ic025_${e.confirmDays}d`]: round(confirm.ic025),
+    [`a${e.confirmDays}d`]: confirm.a,
+    priorDays: e.priorDays,
+    priorCount: prior.a,
+    priorExpected: round(prior.expected),
+    priorIc: round(prior.ic),
+    maxPriorIc: e.maxPriorIc,
+  });
+}
+
+/**
+ * Family burn: the product family's weekly reports of this defect (its SKUs pooled)
+ * accumulate above the family's own trend, and this product has at least `minCount` of
+ * them in the last `windowDays`: a defect shared by model years or pack sizes shows in the
+ * pool before any one SKU stands out.
+ */
+function familyBurn(o: Observation, over: (key: string, w: number) => number, config: DetectionConfig, emit: (evidence: Signal['evidence']) => void): void {
+  if (!familyBurnPossible(o, { total: over }, config)) return;
+  const { trend, family } = familyTrend(o, { total: over }, config);
+  const { cusum: c, windowDays, minCount, minProductIc, icWindowDays } = config.familyBurn;
+  if (!trend.fired) return;
+  const own = minProductIc === null ? undefined : { ...disproportionality(o, { total: over }, icWindowDays), min: minProductIc };
+  if (own && !(own.ic > own.min)) return;
+  emit({
+    family: family.family,
+    familyKey: family.id,
+    windowDays,
+    count: over(clusterKeys(o).product.id, windowDays),
+    minCount,
+    familyCount: over(family.id, windowDays),
+    statistic: 'cusum-weekly',
+    ...trendEvidence('family', trend, c),
+    ...(own ? { productIcWindowDays: icWindowDays, productCount: own.a, productExpected: round(own.expected), productIc: round(own.ic), minProductIc: own.min } : {}),
+  });
 }

@@ -1,4 +1,5 @@
 import { keyCode } from '../platform/fields.js';
+import { DEFAULT_DETECTION_CONFIG, familyOf, type DetectionConfig } from './config.js';
 import type { DefectCategory } from '../reports/schema.js';
 
 /**
@@ -57,11 +58,23 @@ export function totalKeys(o: Observation) {
   return { productAll: `total|product|${keyCode(o.sku)}`, categoryAll: `total|category|${o.category}`, all: 'total|all' };
 }
 
-/** Every counter one complaint increments: three cluster keys and three totals. */
-export function counterKeys(o: Observation): string[] {
+/**
+ * The counter of a product family for this defect (model years of one model, sizes of one
+ * recipe), when the configured pattern gives the SKU a family: pooled, a defect shared by
+ * the family shows before any one SKU has many reports.
+ */
+export function familyCounterKey(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): { family: string; id: string } | undefined {
+  if (!config.familyBurn.enabled) return undefined;
+  const family = familyOf(config, keyCode(o.sku));
+  return family === undefined ? undefined : { family, id: `family|${family}|${o.category}` };
+}
+
+/** Every counter one complaint increments: three cluster keys, three totals and its family's key (if any). */
+export function counterKeys(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): string[] {
   const c = clusterKeys(o);
   const t = totalKeys(o);
-  return [c.lot.id, c.product.id, c.plant.id, t.productAll, t.categoryAll, t.all];
+  const family = familyCounterKey(o, config);
+  return [c.lot.id, c.product.id, c.plant.id, t.productAll, t.categoryAll, t.all, ...(family ? [family.id] : [])];
 }
 
 /** Days since the epoch (UTC) of an ISO time: the counters' bucket. */

@@ -3,7 +3,7 @@ import type { CounterReader, CounterStore } from './store.js';
 /**
  * In-memory counters for unit tests and backtests. Per key, the days that had reports in
  * ascending order with running totals, so a window total is two binary searches. Days older
- * than `retainDays` before the newest are dropped, so memory stays bounded by the number of
+ * than `retainDays` (default: longer than the longest window the default rules read, 730 days) before the newest are dropped, so memory stays bounded by the number of
  * keys, not the number of reports.
  */
 export class MemoryCounterStore implements CounterStore {
@@ -11,7 +11,7 @@ export class MemoryCounterStore implements CounterStore {
   private readonly counted = new Set<string>();
   private readonly countedByDay: { day: number; ids: string[] }[] = [];
 
-  constructor(private readonly retainDays = 400) {}
+  constructor(private readonly retainDays = 800) {}
 
   async count(reportId: string, keys: readonly string[], day: number): Promise<boolean> {
     return this.countSync(reportId, keys, day);

@@ -53,3 +53,100 @@ export function chiSquaredYates({ a, b, c, d }: TwoByTwo): number {
   const diff = Math.max(0, Math.abs(a * d - b * c) - n / 2);
   return (n * diff * diff) / denominator;
 }
+
+/**
+ * The BCPNN information component (Bate et al. 1998, with Norén's approximation of its
+ * credibility interval): IC = log2((a + ½) / (E + ½)) for `a` observed against `expected`
+ * reports, and its lower 95% bound IC025 ≈ IC − 3.3 (a + ½)^−½ − 2 (a + ½)^−3/2. The ½
+ * shrinks small counts toward no effect, so three reports on a rare product cannot look as
+ * extreme as a raw ratio would make them; IC025 > 0 says the excess is credible.
+ */
+export function informationComponent(a: number, expected: number): { ic: number; ic025: number } {
+  const ic = Math.log2((a + 0.5) / (Math.max(0, expected) + 0.5));
+  return { ic, ic025: ic - 3.3 * (a + 0.5) ** -0.5 - 2 * (a + 0.5) ** -1.5 };
+}
+
+/** The 2×2 table's expected count in cell a: (a + b)(a + c) / n. */
+export function expectedA({ a, b, c, d }: TwoByTwo): number {
+  const n = a + b + c + d;
+  return n === 0 ? 0 : ((a + b) * (a + c)) / n;
+}
+
+export interface CusumParameters {
+  /** Weeks before each week whose mean is its expectation μ. */
+  readonly baselineWeeks: number;
+  /** Weeks accumulated (the latest `spanWeeks` of the series). */
+  readonly spanWeeks: number;
+  readonly k: number;
+  readonly h: number;
+  readonly sdFloor: number;
+}
+
+export interface CusumResult {
+  /** S passed h in the latest week. */
+  readonly fired: boolean;
+  /** S in the latest week, before any reset. */
+  readonly s: number;
+  /** The latest week's count, its expectation and σ. */
+  readonly count: number;
+  readonly expected: number;
+  readonly sd: number;
+  /** Weeks S has been above 0 without a reset (the run the evidence speaks of), and their reports. */
+  readonly runWeeks: number;
+  readonly runCount: number;
+  /** Weeks since S last passed h (0: the latest week), Infinity if it never did in the span. */
+  readonly weeksSinceAlarm: number;
+  /** Reports in the weeks since the first week of the run that ended in the latest alarm. */
+  readonly alarmRunCount: number;
+}
+
+/**
+ * A one-sided CUSUM with reset on alarm, over weekly counts, oldest first (the last is the
+ * latest week; the series must hold baselineWeeks + spanWeeks weeks, older missing weeks
+ * counting as zero): S = max(0, S + (x − μ) / max(√μ, sdFloor) − k), μ the mean of the
+ * `baselineWeeks` weeks before. Accumulation lets a modest excess that persists add up to a
+ * signal; the reset makes the next signal on the key need new evidence.
+ */
+export function cusum(weekly: readonly number[], p: CusumParameters): CusumResult {
+  const n = weekly.length;
+  const first = Math.max(0, n - p.spanWeeks);
+  let baseline = 0;
+  for (let i = Math.max(0, first - p.baselineWeeks); i < first; i++) baseline += weekly[i]!;
+  let s = 0;
+  let runWeeks = 0;
+  let runCount = 0;
+  let last = { fired: false, s: 0, count: 0, expected: 0, sd: p.sdFloor, runWeeks: 0, runCount: 0 };
+  let alarmAt = Number.NEGATIVE_INFINITY;
+  let alarmRunCount = 0;
+  for (let i = first; i < n; i++) {
+    const x = weekly[i]!;
+    const mu = baseline / p.baselineWeeks;
+    const sd = Math.max(Math.sqrt(mu), p.sdFloor);
+    s = Math.max(0, s + (x - mu) / sd - p.k);
+    if (s > 0) {
+      runWeeks += 1;
+      runCount += x;
+    } else [runWeeks, runCount] = [0, 0];
+    const fired = s > p.h;
+    last = { fired, s, count: x, expected: mu, sd, runWeeks, runCount };
+    if (fired) {
+      [alarmAt, alarmRunCount] = [i, runCount];
+      [s, runWeeks, runCount] = [0, 0, 0];
+    }
+    baseline += x;
+    if (i - p.baselineWeeks >= 0) baseline -= weekly[i - p.baselineWeeks]!;
+  }
+  return { ...last, weeksSinceAlarm: n - 1 - alarmAt, alarmRunCount };
+}
+
+/** A key's weekly counts, oldest first, ending with the reader's day: `weeks` weeks. */
+export function weeklyCounts(total: (windowDays: number) => number, weeks: number): number[] {
+  const out = new Array<number>(weeks);
+  let previous = 0;
+  for (let j = 0; j < weeks; j++) {
+    const cumulative = total(7 * (j + 1));
+    out[weeks - 1 - j] = cumulative - previous;
+    previous = cumulative;
+  }
+  return out;
+}

@@ -127,7 +127,8 @@ export function synthesize(options: SyntheticOptions = {}): { rows: SyntheticRow
     const product = pick(catalog);
     const d0 = onset(30, days - 1);
     const id = `injury-${i}`;
-    row(d0, product, 'injury', { injury: true, cluster: id });
+    // The food taxonomy's `injury` category is itself harm: it opens a candidate on its own.
+    row(d0, product, 'injury', { injury: true, categoryIsHarm: true, cluster: id });
     clusters.push({ id, kind: 'injury', sku: product.sku, lot: lotOf(product.sku, d0), plant: product.plant, category: 'injury', onsetDay: d0, endDay: d0 });
   }
   rows.sort((a, b) => a.at.localeCompare(b.at));

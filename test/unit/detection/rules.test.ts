@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DETECTION_CONFIG, detectionConfigFrom } from '../../../shared/detection/config.js';
-import { observe, type Signal } from '../../../shared/detection/engine.js';
+import { CANDIDATE_RULES, observe, type Signal } from '../../../shared/detection/engine.js';
 import type { Observation } from '../../../shared/detection/keys.js';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
 import { chiSquaredYates, poissonUpperTail, prr } from '../../../shared/detection/statistics.js';
@@ -63,21 +63,31 @@ describe('detection', () => {
   });
 
   describe('harm', () => {
-    it('signals on a single injury at once, on the lot key', async () => {
+    it('signals at once, on the lot key, on a single report whose category is itself harm', async () => {
       const clock = fixedClock('2026-03-01T10:00:00Z');
-      const signals = await feed(new MemoryCounterStore(), [complaint(clock.now(), { category: 'injury', injury: true })]);
+      const signals = await feed(new MemoryCounterStore(), [complaint(clock.now(), { category: 'injury', injury: true, categoryIsHarm: true })]);
       expect(signals.map((s) => [s.rule, s.key.id])).toEqual([['harm', 'lot|SKU-1|LOT-1|injury']]);
+      expect(signals[0]!.evidence).toMatchObject({ category: 'injury', categoryIsHarm: true });
     });
 
-    it('signals on illness reported under any category', async () => {
+    it('notifies QA of illness reported under another category, without opening a candidate by itself', async () => {
       const clock = fixedClock('2026-03-01T10:00:00Z');
       const signals = await feed(new MemoryCounterStore(), [complaint(clock.now(), { category: 'contamination_spoilage', illness: true })]);
-      expect(signals.filter((s) => s.rule === 'harm')).toHaveLength(1);
+      expect(signals.map((s) => s.rule)).toEqual(['harm-report']);
+      expect(signals[0]!.evidence).toMatchObject({ category: 'contamination_spoilage', illness: true, injury: false, opensCandidate: false });
+      expect(CANDIDATE_RULES).not.toContain('harm-report');
+      expect(CANDIDATE_RULES).toContain('harm');
     });
 
     it('stays quiet on a complaint with no harm', async () => {
       const clock = fixedClock('2026-03-01T10:00:00Z');
       expect(await feed(new MemoryCounterStore(), [complaint(clock.now())])).toEqual([]);
+    });
+
+    it('can be switched off', async () => {
+      const config = detectionConfigFrom({ harm: { enabled: false } });
+      const at = new Date('2026-03-01T10:00:00Z');
+      expect(await feed(new MemoryCounterStore(), [complaint(at, { category: 'injury', injury: true, categoryIsHarm: true }), complaint(at, { illness: true })], config)).toEqual([]);
     });
   });
 
@@ -132,9 +142,14 @@ describe('detection', () => {
       const signals = await feed(store, all);
       const slow = signals.filter((s) => s.rule === 'slow-burn' && s.key.sku === 'SKU-FILM');
       expect(slow.length).toBeGreaterThan(0);
-      expect(slow[0]!.evidence).toMatchObject({ statistic: 'prr', minPrr: 2, minChi2: 4 });
-      expect(Number(slow[0]!.evidence.prr)).toBeGreaterThanOrEqual(2);
-      expect(Number(slow[0]!.evidence.a)).toBeGreaterThanOrEqual(3);
+      // The film product became over-represented in foreign matter (it was not before): the
+      // emerging-disproportionality way to a slow burn, with its counts and shrunk statistic.
+      const e = slow[0]!.evidence;
+      expect(e).toMatchObject({ statistic: 'ic025-emerging', windowDays: 90, minIc025: 0.25, minCount: 3, priorDays: 365, maxPriorIc: 1 });
+      expect(Number(e.ic025)).toBeGreaterThan(0.25);
+      expect(Number(e.a)).toBeGreaterThanOrEqual(3);
+      expect(Number(e.a)).toBeGreaterThan(Number(e.expected));
+      expect(Number(e.priorIc)).toBeLessThanOrEqual(1);
       // Never more than one such report in any week: the burst rule cannot see it.
       expect(signals.filter((s) => s.rule === 'lot-burst' && s.key.sku === 'SKU-FILM')).toEqual([]);
       // And no background product is flagged: their shares are all alike.

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DETECTION_CONFIG, detectionConfigFrom, familyOf } from '../../../shared/detection/config.js';
+import { longestWindow, observe, type Signal } from '../../../shared/detection/engine.js';
+import { counterKeys, type Observation } from '../../../shared/detection/keys.js';
+import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
+import { cusum, expectedA, informationComponent, weeklyCounts } from '../../../shared/detection/statistics.js';
+import { DAY } from '../../../shared/platform/clock.js';
+
+let seq = 0;
+function complaint(at: Date, overrides: Partial<Observation> = {}): Observation {
+  return { reportId: `t-${++seq}`, at: at.toISOString(), sku: 'SKU-1', lot: 'LOT-1', plant: 'PLANT-1', category: 'foreign_matter', injury: false, illness: false, ...overrides };
+}
+
+async function feed(observations: Observation[], config = DEFAULT_DETECTION_CONFIG): Promise<Signal[]> {
+  const store = new MemoryCounterStore();
+  const signals: Signal[] = [];
+  for (const o of [...observations].sort((a, b) => a.at.localeCompare(b.at))) signals.push(...(await observe(o, store, config)).signals);
+  return signals;
+}
+
+/** Background: 40 products, one complaint every 4 days each, categories rotating (every share alike). */
+function background(from: Date, days: number): Observation[] {
+  const categories = ['off_taste_odour', 'packaging_failure', 'container_damage', 'foreign_matter', 'other'] as const;
+  const out: Observation[] = [];
+  for (let d = 0; d < days; d++) {
+    for (let p = 0; p < 40; p++) {
+      if ((d + p) % 4 !== 0) continue;
+      out.push(complaint(new Date(from.getTime() + d * DAY + p * 60_000), { sku: `BG-${p}`, lot: `BG-${p}-L${Math.floor(d / 30)}`, plant: `PLANT-${p % 3}`, category: categories[(d + p) % categories.length]! }));
+    }
+  }
+  return out;
+}
+
+describe('statistics for the trend rules', () => {
+  it('computes the BCPNN information component and its shrunk lower bound', () => {
+    // 10 observed against 2 expected: IC = log2(10.5 / 2.5); IC025 = IC − 3.3/√10.5 − 2/10.5^1.5.
+    const { ic, ic025 } = informationComponent(10, 2);
+    expect(ic).toBeCloseTo(Math.log2(10.5 / 2.5), 12);
+    expect(ic025).toBeCloseTo(Math.log2(10.5 / 2.5) - 3.3 / Math.sqrt(10.5) - 2 / 10.5 ** 1.5, 12);
+    // Shrinkage: 2 against 0.2 is a raw ratio of 10, but the credible lower bound is below 0.
+    expect(informationComponent(2, 0.2).ic025).toBeLessThan(0);
+    expect(informationComponent(5, 5).ic).toBeCloseTo(0, 12);
+    expect(expectedA({ a: 6, b: 4, c: 100, d: 900 })).toBeCloseTo((10 * 106) / 1010, 12);
+  });
+
+  it('accumulates weekly excess with CUSUM and resets on alarm', () => {
+    const p = { baselineWeeks: 2, spanWeeks: 4, k: 0.5, h: 3, sdFloor: 0.5, withinWeeks: 1 };
+    // Weeks (oldest first): baseline 0, 0; then 1, 2, 0, 0.
+    // week 3: μ = 0, σ = 0.5: S = (1 − 0)/0.5 − 0.5 = 1.5
+    // week 4: μ = (0 + 1)/2 = 0.5, σ = max(√0.5, 0.5) = 0.7071: S = 1.5 + 1.5/0.7071 − 0.5 = 3.1213 > 3: alarm, reset
+    // week 5: μ = 1.5, σ = 1.2247: S = max(0, 0 − 1.2247 − 0.5) = 0
+    // week 6: μ = 1: S = 0
+    const series = [0, 0, 1, 2, 0, 0];
+    const last = cusum(series, p);
+    expect(last).toMatchObject({ fired: false, s: 0, weeksSinceAlarm: 2, alarmRunCount: 3 });
+    const atAlarm = cusum(series.slice(0, 4), p);
+    expect(atAlarm.fired).toBe(true);
+    expect(atAlarm.s).toBeCloseTo(1.5 + 1.5 / Math.SQRT1_2 - 0.5, 10);
+    expect(atAlarm).toMatchObject({ weeksSinceAlarm: 0, count: 2, expected: 0.5, runWeeks: 2, runCount: 3 });
+    // A steady key never accumulates: every week as expected.
+    expect(cusum([2, 2, 2, 2, 2, 2], p)).toMatchObject({ fired: false, s: 0, weeksSinceAlarm: Number.POSITIVE_INFINITY });
+  });
+
+  it('turns window totals into weekly counts, oldest first', () => {
+    // Reports on days 0 (today), 3, 8 and 20 days ago.
+    const daysAgo = [0, 3, 8, 20];
+    const total = (w: number) => daysAgo.filter((d) => d < w).length;
+    expect(weeklyCounts(total, 4)).toEqual([0, 1, 1, 2]);
+  });
+});
+
+describe('product families', () => {
+  it('takes a trailing year or pack size off the SKU, and gives no family otherwise', () => {
+    const f = (sku: string) => familyOf(DEFAULT_DETECTION_CONFIG, sku);
+    expect(f('FORD EXPLORER 2017')).toBe('FORD EXPLORER');
+    expect(f('TESLA MODEL 3 2018')).toBe('TESLA MODEL 3');
+    expect(f('FORD F-150 2020')).toBe('FORD F-150');
+    expect(f('CHOC-100-200G')).toBe('CHOC-100');
+    expect(f('CHOC-100-1KG')).toBe('CHOC-100');
+    expect(f('MILK 1.5 L')).toBe('MILK');
+    expect(f('SKU-0042')).toBeUndefined();
+    expect(f('BG-12')).toBeUndefined();
+  });
+
+  it('counts a family key only when the SKU has a family, under a configurable pattern', () => {
+    const o = complaint(new Date('2026-03-01T10:00:00Z'), { sku: 'CHOC-100-200G' });
+    expect(counterKeys(o)).toContain('family|CHOC-100|foreign_matter');
+    expect(counterKeys({ ...o, sku: 'SKU-0042' }).some((k) => k.startsWith('family|'))).toBe(false);
+    const byPrefix = detectionConfigFrom({ familyBurn: { skuPattern: '^([A-Z]+)-' } });
+    expect(counterKeys({ ...o, sku: 'SKU-0042' }, byPrefix)).toContain('family|SKU|foreign_matter');
+    expect(counterKeys(o, detectionConfigFrom({ familyBurn: { enabled: false } })).some((k) => k.startsWith('family|'))).toBe(false);
+  });
+
+  it('rejects a pattern that is not a regular expression with a capture group', () => {
+    expect(() => detectionConfigFrom({ familyBurn: { skuPattern: '(' } })).toThrow();
+    expect(() => detectionConfigFrom({ familyBurn: { skuPattern: '^CHOC' } })).toThrow();
+    expect(detectionConfigFrom({ familyBurn: { minCount: 7 } }).familyBurn).toMatchObject({ minCount: 7, windowDays: 90, enabled: true });
+  });
+
+  it('reads two years back at most', () => {
+    expect(longestWindow(DEFAULT_DETECTION_CONFIG, 'foreign_matter')).toBe(730);
+  });
+});
+
+describe('family burn', () => {
+  const start = new Date('2025-01-06T00:00:00Z');
+  // Three pack sizes of one recipe start drawing foreign-matter reports together after 30
+  // quiet weeks: two a week each for five weeks; a fourth size draws only two in all.
+  const family = () => {
+    const out: Observation[] = [];
+    for (const sku of ['CHOC-100-200G', 'CHOC-100-500G', 'CHOC-100-1KG']) {
+      for (let week = 30; week < 35; week++) for (const d of [1, 4]) out.push(complaint(new Date(start.getTime() + (week * 7 + d) * DAY + 3600_000), { sku, lot: `${sku}-L${week}` }));
+    }
+    for (const week of [31, 33]) out.push(complaint(new Date(start.getTime() + (week * 7 + 2) * DAY), { sku: 'CHOC-100-2KG', lot: `2KG-L${week}` }));
+    return out;
+  };
+
+  it('signals on a product whose family accumulates reports of a defect, with the pooled evidence', async () => {
+    const signals = await feed([...background(start, 250), ...family()]);
+    const fam = signals.filter((s) => s.rule === 'family-burn');
+    expect(fam.length).toBeGreaterThan(0);
+    expect(new Set(fam.map((s) => s.key.kind))).toEqual(new Set(['product']));
+    const first = fam[0]!;
+    expect(first.evidence).toMatchObject({ family: 'CHOC-100', familyKey: 'family|CHOC-100|foreign_matter', statistic: 'cusum-weekly', windowDays: 90, minCount: 5, familyThreshold: 4, minProductIc: 0 });
+    expect(Number(first.evidence.count)).toBeGreaterThanOrEqual(5);
+    expect(Number(first.evidence.familyCount)).toBeGreaterThan(Number(first.evidence.count));
+    expect(Number(first.evidence.familyCusum)).toBeGreaterThan(4);
+    expect(Number(first.evidence.productIc)).toBeGreaterThan(0);
+    // The size with two reports is not signalled on: the family's rise does not show in it.
+    expect(fam.filter((s) => s.key.sku === 'CHOC-100-2KG')).toEqual([]);
+    // No background product (no family, shares alike) is signalled by any trend rule.
+    expect(signals.filter((s) => s.key.sku?.startsWith('BG-') && s.rule !== 'lot-burst')).toEqual([]);
+  });
+
+  it('is silent when switched off', async () => {
+    const signals = await feed([...background(start, 250), ...family()], detectionConfigFrom({ familyBurn: { enabled: false } }));
+    expect(signals.filter((s) => s.rule === 'family-burn')).toEqual([]);
+  });
+});
+
+describe('slow burn through the product trend', () => {
+  const start = new Date('2025-01-06T00:00:00Z');
+  const trendOnly = detectionConfigFrom({ slowBurn: { emerging: null } });
+
+  it('signals when the product accumulates reports of a defect it is credibly over-represented in, with both statistics', async () => {
+    // SKU-RISE: quiet for 30 weeks, then three foreign-matter reports a week for four weeks.
+    const rise: Observation[] = [];
+    for (let week = 30; week < 34; week++) for (const d of [0, 2, 4]) rise.push(complaint(new Date(start.getTime() + (week * 7 + d) * DAY + 7200_000), { sku: 'SKU-RISE', lot: `RISE-L${week}-${d}` }));
+    const signals = await feed([...background(start, 240), ...rise], trendOnly);
+    const slow = signals.filter((s) => s.rule === 'slow-burn' && s.key.sku === 'SKU-RISE');
+    expect(slow.length).toBeGreaterThan(0);
+    const e = slow[0]!.evidence;
+    expect(e).toMatchObject({ statistic: 'ic025', windowDays: 730, minIc025: 0.5, trendStatistic: 'cusum-weekly', trendThreshold: 3, trendWeeksSinceAlarm: 0 });
+    expect(Number(e.trendCusum)).toBeGreaterThan(3);
+    expect(Number(e.ic025)).toBeGreaterThan(0.5);
+    expect(Number(e.a)).toBeGreaterThan(Number(e.expected));
+    expect(Number(e.count)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('does not signal when the product rises in every defect alike (more sales, not a defect)', async () => {
+    const categories = ['off_taste_odour', 'packaging_failure', 'container_damage', 'foreign_matter', 'other'];
+    const busy: Observation[] = [];
+    for (let week = 30; week < 34; week++) for (const c of categories) for (const d of [0, 3]) busy.push(complaint(new Date(start.getTime() + (week * 7 + d) * DAY + 7200_000), { sku: 'SKU-BUSY', lot: `BUSY-L${week}-${c}-${d}`, category: c }));
+    const signals = await feed([...background(start, 240), ...busy], trendOnly);
+    expect(signals.filter((s) => s.rule === 'slow-burn')).toEqual([]);
+  });
+});
+
+describe('lot burst on keys that carry no lot', () => {
+  it('leaves a lot that is its own product (a source without lots) to the product rules', async () => {
+    const at = (h: number) => new Date(Date.UTC(2026, 2, 1, h));
+    const noLots = [0, 1, 2, 3].map((h) => complaint(at(h), { sku: 'CAR 2020', lot: 'CAR 2020' }));
+    expect((await feed(noLots)).filter((s) => s.rule === 'lot-burst')).toEqual([]);
+    const withLots = [0, 1, 2, 3].map((h) => complaint(at(h), { sku: 'CAR 2020', lot: 'L-77' }));
+    expect(new Set((await feed(withLots)).filter((s) => s.rule === 'lot-burst').map((s) => s.key.kind))).toEqual(new Set(['lot']));
+    // A deployment may judge product keys over the burst windows too.
+    const products = detectionConfigFrom({ lotBurst: { kinds: ['lot', 'product'] } });
+    expect(new Set((await feed(noLots, products)).filter((s) => s.rule === 'lot-burst').map((s) => s.key.kind))).toEqual(new Set(['product']));
+  });
+});
