@@ -1,5 +1,6 @@
 import { systemClock } from '../shared/platform/clock.js';
 import { created, httpRoute } from '../shared/platform/http.js';
+import { countMetric, METRIC } from '../shared/platform/metrics.js';
 import { IncidentIdPath, incidentActionSchema } from '../shared/incidents/schema.js';
 import { runAction } from '../shared/incidents/use-cases.js';
 import { incidentDeps } from '../shared/incidents/wiring.js';
@@ -13,5 +14,9 @@ const deps = incidentDeps();
  */
 export const handler = httpRoute(
   { roles: ['qa', 'executive', 'admin'], path: IncidentIdPath, body: incidentActionSchema(systemClock) },
-  async ({ path, body, principal }) => created(await runAction(deps, path.id, body, principal!)),
+  async ({ path, body, principal }) => {
+    const result = await runAction(deps, path.id, body, principal!);
+    countMetric(METRIC.incidentTransitions);
+    return created(result);
+  },
 );

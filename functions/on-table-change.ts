@@ -13,6 +13,7 @@ import { detectAndEscalate, detectionConfigFromEnv } from '../shared/incidents/c
 import { observationOf } from '../shared/reports/observation.js';
 import { clusterKeys } from '../shared/detection/keys.js';
 import { retryingConflicts } from '../shared/platform/retry.js';
+import { countMetric, flushMetrics, METRIC } from '../shared/platform/metrics.js';
 import type { Report } from '../shared/reports/model.js';
 
 const config = loadConfig(['TABLE_NAME']);
@@ -48,6 +49,7 @@ function orderKey(record: DynamoDBRecord, index: number): string {
  */
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(flushMetrics())
   .handler(async (event) => {
     const groups = new Map<string, number[]>();
     event.Records.forEach((record, index) => {
@@ -70,6 +72,7 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
               await retryingConflicts(() => handle(record));
             } catch (error) {
               logger.error('stream record failed', { eventId: record.eventID, error: error as Error });
+              if (record.dynamodb?.NewImage?.kind?.S === 'outbox') countMetric(METRIC.noticesFailed);
               failed.push(index);
               break; // the rest of its group waits for the redelivery, in order
             }
@@ -89,6 +92,8 @@ async function handle(record: DynamoDBRecord): Promise<void> {
   if (kind === 'report' && image?.record) {
     const report = unmarshall({ record: image.record as AttributeValue }).record as Report;
     const result = await detectAndEscalate(observationOf(report), detection);
+    if (result.counted) countMetric(METRIC.signals, result.signals.length);
+    countMetric(METRIC.candidatesOpened, result.opened.length);
     logger.info('report observed', {
       reportId: report.id,
       counted: result.counted,
@@ -98,6 +103,7 @@ async function handle(record: DynamoDBRecord): Promise<void> {
     });
   } else if (kind === 'outbox' && image?.id?.S) {
     const published = await publishOutboxItem(config.TABLE_NAME, topicArns, image.id.S);
+    if (published) countMetric(METRIC.noticesPublished);
     logger.info(published ? 'outbox item published' : 'outbox item already published', { outboxId: image.id.S });
   }
 }

@@ -1,5 +1,6 @@
 import { created, httpRoute } from '../shared/platform/http.js';
 import { parseOrThrow } from '../shared/platform/problem.js';
+import { countMetric, METRIC } from '../shared/platform/metrics.js';
 import { systemClock } from '../shared/platform/clock.js';
 import { IdempotencyKey, reportCreateSchema } from '../shared/reports/schema.js';
 import { submitReport } from '../shared/reports/use-cases.js';
@@ -14,6 +15,7 @@ export const handler = httpRoute(
     const rawKey = headers['idempotency-key'];
     const key = rawKey === undefined ? undefined : parseOrThrow(IdempotencyKey, rawKey, 'headers.idempotency-key');
     const { report, replayed } = await submitReport(deps, body, principal!, key);
+    if (!replayed) countMetric(METRIC.reportsFiled);
     return created(report, { location: `/reports/${report.id}`, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
   },
 );

@@ -104,6 +104,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_SQS: endpoints.snsSqs,
       TABLE_NAME: tableName,
       FUNCTION_ID: 'local',
+      // No CloudWatch here: the handlers' metrics would only be JSON noise on the console.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       ...Object.fromEntries((Object.keys(TOPICS) as TopicId[]).map((id) => [TOPICS[id].envVar, topicArns[id]])),
     });
 

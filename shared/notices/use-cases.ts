@@ -101,6 +101,20 @@ export async function sweepOutbox(deps: { clock: Clock; topicArns: Partial<Recor
       failed.push(`${id}: ${(error as Error).message}`);
     }
   }
-  if (failed.length) throw new Error(`outbox sweeper: ${failed.length} item(s) still failing: ${failed.slice(0, 5).join('; ')}`);
+  if (failed.length) throw new OutboxSweepError(failed, pending.length, published);
   return { pending: pending.length, published };
+}
+
+/** Some pending items still failed to publish; the run fails loudly, with its counts. */
+export class OutboxSweepError extends Error {
+  readonly failed: number;
+  constructor(
+    reasons: string[],
+    readonly pending: number,
+    readonly published: number,
+  ) {
+    super(`outbox sweeper: ${reasons.length} item(s) still failing: ${reasons.slice(0, 5).join('; ')}`);
+    this.name = 'OutboxSweepError';
+    this.failed = reasons.length;
+  }
 }

@@ -1,4 +1,5 @@
 import middy, { type MiddlewareObj } from '@middy/core';
+import { flushMetrics } from './metrics.js';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer as HttpEvent,
@@ -181,6 +182,7 @@ export function httpRoute<
 ) {
   const handler = middy<Event, HttpResponse, Error, Context, Internal>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(flushMetrics())
     .use(correlation())
     .use(parseInput(spec))
     .use(problemErrors())
