@@ -31,8 +31,8 @@ export class ApiError extends Error {
     // API Gateway answers these itself, as {"message": "..."}: say what to do.
     if (this.status === 401) {
       lines.push(hasToken
-        ? '  The token was refused: it expired or is not for this API. Get a fresh one (npm start prints tokens for the demo users; in AWS sign in again).'
-        : '  No token was sent: set RECALL_TOKEN (npm start prints one per demo user) or pass --token.');
+        ? '  The token was refused: it expired or is not for this API. Get a fresh one: in AWS `npx recall login`; locally npm start prints tokens for the demo users.'
+        : '  No token was sent: sign in with `npx recall login` (AWS), or set RECALL_TOKEN / pass --token (npm start prints one per demo user).');
     }
     if (this.status === 429) lines.push('  Too many requests: the API is throttling. Wait a moment and retry.');
     if (this.status === 503) lines.push('  The service is unavailable for now (a timeout or a restart). Retry in a minute; if it lasts, see runbooks/api-errors.md#internal.');

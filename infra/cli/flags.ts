@@ -98,6 +98,9 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   'on-hand': { description: 'units the store had on hand', example: '24' },
   removed: { description: 'units the store removed from sale', example: '24' },
   'queue-url': { description: 'read the store’s own SQS queue instead of the API (npm start prints each demo store’s URL)' },
+  'auth-domain': { description: 'the managed sign-in address (stack output AuthDomain; default RECALL_AUTH_DOMAIN)', example: 'https://recall-prod-123456789012.auth.eu-west-1.amazoncognito.com' },
+  'client-id': { description: 'the CLI app client (stack output CliClientId; default RECALL_CLIENT_ID)' },
+  'no-browser': { description: 'only print the sign-in address, do not open a browser (e.g. over SSH)' },
   delete: { description: 'remove the messages read from the queue' },
 };
 

@@ -7,6 +7,7 @@ import { flagHelp } from './flags.js';
 import { incidentCommands } from './incidents.js';
 import { reportCommands } from './reports.js';
 import { noticeCommands, storeCommands } from './stores.js';
+import { sessionCommands, storedToken } from './session.js';
 import { printable } from './table.js';
 
 /**
@@ -35,6 +36,7 @@ const commands: Record<string, Command> = {
   ...storeCommands,
   ...noticeCommands,
   ...detectionCommands,
+  ...sessionCommands,
 };
 
 const GROUPS: Record<NonNullable<Command['group']>, string> = {
@@ -109,13 +111,20 @@ function build(out: { exitCode: number }): Program {
   return program;
 }
 
+/** Commands that work without a token (and must not try to refresh one). */
+const SIGNED_OUT_COMMANDS = new Set<Command>([sessionCommands.login!, sessionCommands.logout!, detectionCommands.backtest!]);
+
 async function execute(command: Command, values: Record<string, any>, positionals: string[]): Promise<number> {
-  const api: ApiOptions = {
-    apiUrl: values['api-url'] ?? process.env.RECALL_API_URL ?? 'http://localhost:3000',
-    ...((values.token ?? process.env.RECALL_TOKEN) ? { token: values.token ?? process.env.RECALL_TOKEN } : {}),
-  };
   const json = !!values.json;
+  let api: ApiOptions = { apiUrl: values['api-url'] ?? process.env.RECALL_API_URL ?? 'http://localhost:3000' };
   try {
+    // --token / RECALL_TOKEN first (scripts, dev tokens), else the stored sign-in (`recall login`).
+    const given = values.token ?? process.env.RECALL_TOKEN;
+    const stored = given || SIGNED_OUT_COMMANDS.has(command) ? undefined : await storedToken();
+    api = {
+      apiUrl: values['api-url'] ?? process.env.RECALL_API_URL ?? stored?.apiUrl ?? 'http://localhost:3000',
+      ...(given ? { token: given } : stored ? { token: stored.token } : {}),
+    };
     await command.run.call(command, { values, positionals, api, json });
     return 0;
   } catch (error) {
