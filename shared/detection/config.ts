@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DefectCategory } from '../reports/schema.js';
 
 /**
@@ -47,6 +47,11 @@ const Cusum = z.strictObject({
   h: z.number().positive(),
   /** Floor of σ, so that a quiet key's first reports do not look infinitely surprising. */
   sdFloor: z.number().positive(),
+  /**
+   * Over-dispersion φ of weekly counts (negative binomial: Var = μ + φμ²); 0 = Poisson. Busy
+   * keys vary more from week to week than a Poisson count does.
+   */
+  dispersion: z.number().min(0).max(10),
   /** The trend counts as up for this many weeks after S passed h (1: only the week it passes). */
   withinWeeks: z.number().int().min(1).max(52),
 });
@@ -153,13 +158,13 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
     minPrr: 2,
     minChi2: 4,
     minCount: 3,
-    trigger: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 3, sdFloor: 0.5, withinWeeks: 1 },
+    trigger: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 3, sdFloor: 0.5, dispersion: 0, withinWeeks: 1 },
     emerging: { windowDays: 90, minIc025: 0.25, confirmDays: 365, priorDays: 365, maxPriorIc: 1 },
   },
   familyBurn: {
     enabled: true,
     skuPattern: '^(.+?)[ _-]+(?:(?:19|20)\\d{2}|\\d+(?:[.,]\\d+)?\\s*[A-Za-z]{1,3})$',
-    cusum: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 4, sdFloor: 0.5, withinWeeks: 1 },
+    cusum: { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 4, sdFloor: 0.5, dispersion: 0, withinWeeks: 1 },
     windowDays: 90,
     minCount: 5,
     minProductIc: 0,

@@ -38,6 +38,9 @@ export interface Observed {
   readonly totals: Record<string, Record<number, number>>;
 }
 
+/** A number as QA reads it in an explanation. */
+const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? String(Number(x.toFixed(digits))) : x > 0 ? 'infinity' : '0');
+
 const round = (x: number, digits = 4) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x > 0 ? 'Infinity' : 0);
 
 /** Windows a cluster summary shows. */
@@ -139,9 +142,15 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
     signals.push({ rule, key, at: o.at, reportId: o.reportId, evidence });
 
   if (config.harm.enabled && o.categoryIsHarm) {
-    signal('harm', keys.lot, { category: o.category, categoryIsHarm: true, injury: o.injury, illness: o.illness });
+    signal('harm', keys.lot, { category: o.category, categoryIsHarm: true, injury: o.injury, illness: o.illness, explanation: `a report of ${o.category}, a harm category: every one is looked at` });
   } else if (config.harm.enabled && (o.injury || o.illness)) {
-    signal('harm-report', keys.lot, { category: o.category, injury: o.injury, illness: o.illness, opensCandidate: false });
+    signal('harm-report', keys.lot, {
+      category: o.category,
+      injury: o.injury,
+      illness: o.illness,
+      opensCandidate: false,
+      explanation: `a report of ${o.category} that mentions ${o.injury ? 'an injury' : 'an illness'}: QA is told now; it joins a candidate when its key's cluster rules fire`,
+    });
   }
 
   // The baseline is the key's history before the longest burst window. Add-one: a key seen
@@ -178,6 +187,9 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
           alpha: burst.alpha,
           minRatio: burst.minRatio,
           minCount: burst.minCount,
+          explanation:
+            `${count} reports of ${o.category} on this ${key.kind} in ${windowDays} day(s) against ${fmt(expected)} expected from its last ` +
+            `${burst.baselineDays} days: P = ${fmt(p, 6)} by chance (signal below ${burst.alpha}, at least ${burst.minCount} reports and ${burst.minRatio}× expected)`,
         });
         break; // the shortest window that shows the burst is its evidence
       }
@@ -258,6 +270,15 @@ function slowBurn(o: Observation, reader: CounterReader, config: DetectionConfig
       slow.filter((x) => x !== shown).flatMap((x) => [...Object.entries(stat(x)).map(([k, v]) => [`${k}_${x.w}d`, v]), [`a${x.w}d`, x.table.a]]),
     ),
     ...(trend && trigger ? { count: trend.alarmRunCount, ...trendEvidence('trend', trend, trigger) } : {}),
+    explanation:
+      (trend && trigger
+        ? `reports of ${o.category} on this product rose above its own trend: ${trend.alarmRunCount} in the last ${trend.alarmRunWeeks} week(s) ` +
+          `added up to ${fmt(trend.alarmS)} standard deviations above the weekly expectation (signal above ${trigger.h}); and `
+        : '') +
+      `over ${shown.w} days it drew ${shown.table.a} reports of ${o.category} where its volume predicts ${fmt(shown.expected)}` +
+      (statistic === 'ic025'
+        ? ` (information component ${fmt(shown.ic)}, credible lower bound ${fmt(shown.ic025)} > ${minIc025})`
+        : ` (PRR ${fmt(shown.ratio)} >= ${minPrr}, chi-squared ${fmt(shown.chi2)} >= ${minChi2})`),
   });
 }
 
@@ -304,6 +325,11 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
     priorExpected: round(prior.expected),
     priorIc: round(prior.ic),
     maxPriorIc: e.maxPriorIc,
+    explanation:
+      `this product has newly become over-represented in ${o.category}: ${now.a} reports in ${e.windowDays} days where its volume predicts ` +
+      `${fmt(now.expected)} (credible lower bound of the information component ${fmt(now.ic025)} > ${e.minIc025}; still above 0 over ` +
+      `${e.confirmDays} days: ${fmt(confirm.ic025)}), where in the ${e.priorDays} days before it drew ${prior.a} against ${fmt(prior.expected)} ` +
+      `(information component ${fmt(prior.ic)}, at most ${e.maxPriorIc})`,
   });
 }
 
@@ -330,5 +356,10 @@ function familyBurn(o: Observation, over: (key: string, w: number) => number, co
     statistic: 'cusum-weekly',
     ...trendEvidence('family', trend, c),
     ...(own ? { productIcWindowDays: icWindowDays, productCount: own.a, productExpected: round(own.expected), productIc: round(own.ic), minProductIc: own.min } : {}),
+    explanation:
+      `reports of ${o.category} across the ${family.family} family rose above its trend: ${trend.alarmRunCount} in the last ${trend.alarmRunWeeks} week(s) ` +
+      `added up to ${fmt(trend.alarmS)} standard deviations above the weekly expectation (signal above ${c.h}); this product has ` +
+      `${over(clusterKeys(o).product.id, windowDays)} of the family's ${over(family.id, windowDays)} in the last ${windowDays} days (at least ${minCount})` +
+      (own ? ` and draws ${own.a} over ${icWindowDays} days where its volume predicts ${fmt(own.expected)} (information component ${fmt(own.ic)} > ${own.min})` : ''),
   });
 }

@@ -80,6 +80,8 @@ export interface CusumParameters {
   readonly k: number;
   readonly h: number;
   readonly sdFloor: number;
+  /** Negative-binomial over-dispersion φ: Var = μ + φμ² (0: Poisson). */
+  readonly dispersion?: number;
 }
 
 export interface CusumResult {
@@ -96,8 +98,10 @@ export interface CusumResult {
   readonly runCount: number;
   /** Weeks since S last passed h (0: the latest week), Infinity if it never did in the span. */
   readonly weeksSinceAlarm: number;
-  /** Reports in the weeks since the first week of the run that ended in the latest alarm. */
+  /** The run that ended in the latest alarm: its reports, its weeks and S when it passed h. */
   readonly alarmRunCount: number;
+  readonly alarmRunWeeks: number;
+  readonly alarmS: number;
 }
 
 /**
@@ -118,10 +122,12 @@ export function cusum(weekly: readonly number[], p: CusumParameters): CusumResul
   let last = { fired: false, s: 0, count: 0, expected: 0, sd: p.sdFloor, runWeeks: 0, runCount: 0 };
   let alarmAt = Number.NEGATIVE_INFINITY;
   let alarmRunCount = 0;
+  let alarmRunWeeks = 0;
+  let alarmS = 0;
   for (let i = first; i < n; i++) {
     const x = weekly[i]!;
     const mu = baseline / p.baselineWeeks;
-    const sd = Math.max(Math.sqrt(mu), p.sdFloor);
+    const sd = Math.max(Math.sqrt(mu + (p.dispersion ?? 0) * mu * mu), p.sdFloor);
     s = Math.max(0, s + (x - mu) / sd - p.k);
     if (s > 0) {
       runWeeks += 1;
@@ -130,13 +136,13 @@ export function cusum(weekly: readonly number[], p: CusumParameters): CusumResul
     const fired = s > p.h;
     last = { fired, s, count: x, expected: mu, sd, runWeeks, runCount };
     if (fired) {
-      [alarmAt, alarmRunCount] = [i, runCount];
+      [alarmAt, alarmRunCount, alarmRunWeeks, alarmS] = [i, runCount, runWeeks, s];
       [s, runWeeks, runCount] = [0, 0, 0];
     }
     baseline += x;
     if (i - p.baselineWeeks >= 0) baseline -= weekly[i - p.baselineWeeks]!;
   }
-  return { ...last, weeksSinceAlarm: n - 1 - alarmAt, alarmRunCount };
+  return { ...last, weeksSinceAlarm: n - 1 - alarmAt, alarmRunCount, alarmRunWeeks, alarmS };
 }
 
 /** A key's weekly counts, oldest first, ending with the reader's day: `weeks` weeks. */

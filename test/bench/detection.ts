@@ -6,6 +6,7 @@ import { CANDIDATE_RULES, observe } from '../../shared/detection/engine.js';
 import { dayOf, dayToIso, type Observation } from '../../shared/detection/keys.js';
 import { MemoryCounterStore } from '../../shared/detection/memory-store.js';
 import { Scorer, type ScoredRecall, type ScoreResult, type ScoringPeriod } from '../../shared/detection/scoring.js';
+import { readCsv } from '../../shared/platform/csv.js';
 import { synthesize, type InjectedCluster, type SyntheticRow } from './synthetic.js';
 
 /**
@@ -28,37 +29,20 @@ const benchStarted = performance.now();
 // 1. Real data
 // ---------------------------------------------------------------------------------------------
 
-/** Splits one CSV record (RFC 4180 quoting; the fixture has no newlines inside fields). */
-function csvCells(line: string): string[] {
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') (cell += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') cells.push(cell), (cell = '');
-    else cell += ch;
+/** A CSV file as records keyed by its header (the fixture is small: read whole). */
+async function readTable(path: string): Promise<Record<string, string>[]> {
+  const out: Record<string, string>[] = [];
+  let names: string[] | undefined;
+  for await (const cells of readCsv(path)) {
+    if (!names) names = cells;
+    else out.push(Object.fromEntries(names.map((n, i) => [n, cells[i] ?? ''])));
   }
-  cells.push(cell);
-  return cells;
-}
-
-function readTable(path: string): Record<string, string>[] {
-  const [header, ...lines] = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l !== '');
-  const names = csvCells(header!);
-  return lines.map((line) => {
-    const cells = csvCells(line);
-    return Object.fromEntries(names.map((n, i) => [n, cells[i] ?? '']));
-  });
+  return out;
 }
 
 const FIXTURE = new URL('../fixtures/nhtsa-ford-toyota-tesla/', import.meta.url);
-const complaints = readTable(new URL('complaints.csv', FIXTURE).pathname);
-const recalls: ScoredRecall[] = readTable(new URL('recalls.csv', FIXTURE).pathname).map((r) => ({ sku: r.sku!, category: r.category!, day: dayOf(r.recallDate!) }));
+const complaints = await readTable(new URL('complaints.csv', FIXTURE).pathname);
+const recalls: ScoredRecall[] = (await readTable(new URL('recalls.csv', FIXTURE).pathname)).map((r) => ({ sku: r.sku!, category: r.category!, day: dayOf(r.recallDate!) }));
 const PERIODS: [string, ScoringPeriod][] = [
   ['2018-01-01 .. 2025-06-30 (scoring period)', { from: dayOf('2018-01-01'), to: dayOf('2025-06-30') }],
   ['2018-01-01 .. 2021-12-31 (first half: tuned on)', { from: dayOf('2018-01-01'), to: dayOf('2021-12-31') }],
@@ -91,6 +75,7 @@ const engineScorer = scorerWithComplaints();
 const ruleScorers = new Map<string, Scorer>();
 const signalsByRule: Record<string, number> = {};
 let harmReports = 0;
+const examples = new Map<string, string>();
 {
   const store = new MemoryCounterStore();
   for (const o of observations) {
@@ -106,7 +91,8 @@ let harmReports = 0;
       const scored = s.key.kind !== 'plant';
       const [sku, category] = scored ? [s.key.sku!, s.key.category] : [s.key.id, s.key.category];
       engineScorer.alert(sku, category, day, { scored });
-      const rule = `${s.rule}${s.evidence.statistic === 'ic025-emerging' ? ' (emerging)' : ''}`;
+      if (!examples.has(s.rule) && day >= PERIODS[0]![1].from) examples.set(s.rule, `${s.key.id} on ${dayToIso(day)}: ${s.evidence.explanation}`);
+      const rule = s.rule === 'slow-burn' ? `slow-burn (${s.evidence.statistic === 'ic025-emerging' ? 'emerging' : 'trend'})` : s.rule;
       if (!ruleScorers.has(rule)) ruleScorers.set(rule, scorerWithComplaints());
       ruleScorers.get(rule)!.alert(sku, category, day, { scored });
     }
@@ -129,7 +115,7 @@ const classicScorers = classicScores.map(([name, alerts]) => {
 
 const num = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const realRow = (name: string, r: ScoreResult) =>
-  `| ${name.padEnd(34)} | ${num(r.sensitivity, 3)} (${String(r.detected).padStart(3)}/${r.detectable}) | ${num(r.falseAlarmsPer1000KeyWeeks, 2).padStart(5)} | ${num(r.precision, 3)} | ${num(r.medianLeadDays, 1).padStart(6)} d | ${num(r.workload.meanPerWeek, 2).padStart(5)} / ${String(r.workload.worstWeek).padStart(3)} |`;
+  `| ${name.padEnd(34)} | ${num(r.sensitivity, 3)} (${String(r.detected).padStart(3)}/${String(r.detectable).padStart(3)}) | ${num(r.falseAlarmsPer1000KeyWeeks, 2).padStart(8)} | ${num(r.precision, 3).padStart(9)} | ${num(r.medianLeadDays, 1).padStart(9)} d | ${num(r.workload.meanPerWeek, 2).padStart(26)} / ${String(r.workload.worstWeek).padStart(4)} |`;
 const dominates = (a: ScoreResult, b: ScoreResult) =>
   a.sensitivity >= b.sensitivity && a.falseAlarmsPer1000KeyWeeks <= b.falseAlarmsPer1000KeyWeeks && a.precision >= b.precision && a.medianLeadDays >= b.medianLeadDays;
 
@@ -143,8 +129,8 @@ for (const [label, period] of PERIODS) {
   const classic = classicScorers.map(([name, scorer]) => [name, scorer.result(recalls, period)] as const);
   console.log(`
 ${label}: ${ours.detectable} detectable recalls, ${ours.keyWeeks} key-weeks
-| detector                           | sensitivity     | FA/1k kw | precision | median lead | new cand./week mean / worst |
-|------------------------------------|-----------------|-------|-----------|-------------|-------------|
+| detector                           | sensitivity     | FA/1k kw | precision | median lead | new candidates/week: mean / worst |
+|------------------------------------|-----------------|----------|-----------|-------------|-----------------------------------|
 ${realRow('engine, default configuration', ours)}
 ${[...ruleScorers].sort().map(([rule, scorer]) => realRow(`  … ${rule} alone`, scorer.result(recalls, period))).join('\n')}
 ${classic.map(([name, r]) => realRow(name, r)).join('\n')}
@@ -155,6 +141,8 @@ const full = engineScorer.result(recalls, PERIODS[0]![1]);
 const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
 console.log(`
 engine signals by rule: ${JSON.stringify(signalsByRule)}; harm-report notifications (injury flagged, never a candidate on their own): ${harmReports}
+the evidence QA reads, first signal of each rule in the scoring period:
+${[...examples].map(([rule, text]) => `  ${rule}: ${text}`).join('\n')}
 real-data targets (scoring period, default configuration):
   sensitivity >= 0.50:                   ${check(full.sensitivity >= 0.5)} (${num(full.sensitivity, 3)})
   <= 1.0 false alarm per 1,000 key-weeks: ${check(full.falseAlarmsPer1000KeyWeeks <= 1)} (${num(full.falseAlarmsPer1000KeyWeeks, 2)})

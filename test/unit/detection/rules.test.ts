@@ -75,6 +75,7 @@ describe('detection', () => {
       const signals = await feed(new MemoryCounterStore(), [complaint(clock.now(), { category: 'contamination_spoilage', illness: true })]);
       expect(signals.map((s) => s.rule)).toEqual(['harm-report']);
       expect(signals[0]!.evidence).toMatchObject({ category: 'contamination_spoilage', illness: true, injury: false, opensCandidate: false });
+      expect(signals[0]!.evidence.explanation).toContain('mentions an illness');
       expect(CANDIDATE_RULES).not.toContain('harm-report');
       expect(CANDIDATE_RULES).toContain('harm');
     });
@@ -150,6 +151,7 @@ describe('detection', () => {
       expect(Number(e.a)).toBeGreaterThanOrEqual(3);
       expect(Number(e.a)).toBeGreaterThan(Number(e.expected));
       expect(Number(e.priorIc)).toBeLessThanOrEqual(1);
+      expect(String(e.explanation)).toMatch(/^this product has newly become over-represented in foreign_matter: \d+ reports in 90 days where its volume predicts [\d.]+/);
       // Never more than one such report in any week: the burst rule cannot see it.
       expect(signals.filter((s) => s.rule === 'lot-burst' && s.key.sku === 'SKU-FILM')).toEqual([]);
       // And no background product is flagged: their shares are all alike.

@@ -126,6 +126,7 @@ describe('family burn', () => {
     expect(Number(first.evidence.familyCount)).toBeGreaterThan(Number(first.evidence.count));
     expect(Number(first.evidence.familyCusum)).toBeGreaterThan(4);
     expect(Number(first.evidence.productIc)).toBeGreaterThan(0);
+    expect(String(first.evidence.explanation)).toMatch(/^reports of foreign_matter across the CHOC-100 family rose above its trend: \d+ in the last \d+ week\(s\) added up to [\d.]+ standard deviations above the weekly expectation \(signal above 4\); this product has \d+ of the family's \d+ in the last 90 days \(at least 5\)/);
     // The size with two reports is not signalled on: the family's rise does not show in it.
     expect(fam.filter((s) => s.key.sku === 'CHOC-100-2KG')).toEqual([]);
     // No background product (no family, shares alike) is signalled by any trend rule.
@@ -155,6 +156,8 @@ describe('slow burn through the product trend', () => {
     expect(Number(e.ic025)).toBeGreaterThan(0.5);
     expect(Number(e.a)).toBeGreaterThan(Number(e.expected));
     expect(Number(e.count)).toBeGreaterThanOrEqual(3);
+    expect(String(e.explanation)).toContain('reports of foreign_matter on this product rose above its own trend');
+    expect(String(e.explanation)).toContain(`over 730 days it drew ${e.a} reports of foreign_matter where its volume predicts ${Number(Number(e.expected).toFixed(2))}`);
   });
 
   it('does not signal when the product rises in every defect alike (more sales, not a defect)', async () => {
