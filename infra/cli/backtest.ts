@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { detectionConfigFrom } from '../../shared/detection/config.js';
 import { BacktestMapping, readRows, runBacktest, sourceCode } from '../../shared/detection/backtest.js';
 import type { Signal } from '../../shared/detection/engine.js';

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import readline from 'node:readline';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readCsvBatches, type CsvOptions } from '../platform/csv.js';
 import { activeCategories, CATEGORY_CODE, type Categories } from '../reports/taxonomy.js';
 import type { DetectionConfig } from './config.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../platform/clock.js';
 import { code, isoDate, isoDateTime, text, ulid } from '../platform/fields.js';
 import { CLUSTER_KINDS } from '../detection/keys.js';

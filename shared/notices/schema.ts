@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { text } from '../platform/fields.js';
 
 /** Notice ids are built from incident ids and hex: letters, digits and hyphens. */

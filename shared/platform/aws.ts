@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SNSClient } from '@aws-sdk/client-sns';
 
 /**
  * AWS SDK clients, one per process (Lambda reuses them across invocations).
@@ -9,8 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
  * emulator: in Lambda these variables are unset and the SDK uses the regional endpoints.
  */
 let documentClient: DynamoDBDocumentClient | undefined;
-let sns: SNSClient | undefined;
-let sqs: SQSClient | undefined;
+let sns: Promise<SNSClient> | undefined;
 
 function endpoint(variable: string): { endpoint?: string } {
   const value = process.env[variable];
@@ -32,12 +30,11 @@ export function tableName(): string {
   return name;
 }
 
-export function snsClient(): SNSClient {
-  sns ??= new SNSClient({ ...endpoint('AWS_ENDPOINT_URL_SNS') });
+/**
+ * The SNS client, loaded on first use: most functions never publish, and importing the SNS
+ * package costs tens of milliseconds of every cold start (bench:bundles).
+ */
+export function snsClient(): Promise<SNSClient> {
+  sns ??= import('@aws-sdk/client-sns').then(({ SNSClient }) => new SNSClient({ ...endpoint('AWS_ENDPOINT_URL_SNS') }));
   return sns;
-}
-
-export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({ ...endpoint('AWS_ENDPOINT_URL_SQS') });
-  return sqs;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Field shapes every payload schema shares: codes, free text, dates. */
 export const code = (max: number) =>

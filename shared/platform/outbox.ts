@@ -1,6 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { PublishCommand } from '@aws-sdk/client-sns';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo, snsClient } from './aws.js';
 import { TOPICS, type TopicId } from './topics.js';
@@ -96,7 +95,8 @@ export async function publishOutboxItem(tableName: string, topicArns: Partial<Re
   let messageId: string | undefined;
   try {
     if (!topicArn) throw new Error(`No ARN configured for topic ${item.topic} (set ${TOPICS[item.topic as TopicId]?.envVar})`);
-    const published = await snsClient().send(
+    const { PublishCommand } = await import('@aws-sdk/client-sns');
+    const published = await (await snsClient()).send(
       new PublishCommand({
         TopicArn: topicArn,
         Subject: item.subject as string,

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainError, ValidationError, type FieldProblem } from './errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

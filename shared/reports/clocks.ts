@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonSetting } from '../platform/config.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../platform/errors.js';
 import { DAY, MINUTE } from '../platform/clock.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../platform/clock.js';
 import { code, isoDate, isoDateTime, text } from '../platform/fields.js';
 import { activeCategories, type Categories } from './taxonomy.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonSetting } from '../platform/config.js';
 import { text } from '../platform/fields.js';
 

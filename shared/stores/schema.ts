@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { code, text } from '../platform/fields.js';
 
 export const StoreIdPath = z.strictObject({ id: code(64) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, MethodNotAllowedError, ValidationError } from '../../../shared/platform/errors.js';
 import { fieldProblems, parseOrThrow, toProblemResponse } from '../../../shared/platform/problem.js';
 

@@ -1,0 +1,88 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { catalog, type FunctionSpec } from '../../functions/catalog.js';
+
+/**
+ * `npm run bench:bundles -- [--runs 7] [--only ID]`
+ *
+ * Builds every catalog function as the CDK stack does (esbuild: ESM, node22, minified, the
+ * AWS SDK external because the Lambda runtime provides it, the same createRequire banner),
+ * then prints each bundle's size and its module initialisation time: a fresh Node process
+ * imports the built bundle (cold start of our code: parsing, zod schemas, clients), median
+ * of `--runs`. Baseline in the same run: a fresh process importing an empty module, so the
+ * figure is our code's share, not Node's own start-up. Targets: ≤ 250 KB, median ≤ 100 ms.
+ */
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, only: { type: 'string' } } });
+const runs = Math.max(1, Number(values.runs));
+const ROOT = path.resolve(import.meta.dirname, '../..');
+// Inside the repository, so the externals (@aws-sdk/*) resolve from node_modules as the runtime's would.
+const OUT = path.join(ROOT, '.bench', 'bundles');
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(OUT, { recursive: true });
+
+const LIMIT_BYTES = 250 * 1024;
+const LIMIT_MS = 100;
+// What the stack sets, with placeholder values: module initialisation reads and validates them.
+const arn = (name: string) => `arn:aws:sns:eu-west-1:123456789012:${name}`;
+const env = {
+  ...process.env,
+  TABLE_NAME: 'bench',
+  FUNCTION_ID: 'bench',
+  AWS_REGION: 'eu-west-1',
+  STORE_NOTICES_TOPIC_ARN: arn('store-notices'),
+  PUBLIC_NOTICES_TOPIC_ARN: arn('public-notices'),
+  INCIDENT_ALERTS_TOPIC_ARN: arn('incident-alerts'),
+  CUSTOMER_REPLIES_TOPIC_ARN: arn('customer-replies'),
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
+/** Milliseconds a fresh process spends importing `file` (measured inside it, around the import). */
+function initMs(file: string): number {
+  const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
+  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, cwd: ROOT, encoding: 'utf8' }));
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const empty = path.join(OUT, 'empty.mjs');
+writeFileSync(empty, 'export {};\n');
+const baseline = median(Array.from({ length: runs }, () => initMs(empty)));
+
+const specs = (catalog as readonly FunctionSpec[]).filter((s) => !values.only || s.id === values.only);
+const rows: { id: string; kb: number; ms: number }[] = [];
+for (const spec of specs) {
+  const outfile = path.join(OUT, spec.id, 'index.mjs');
+  await build({
+    entryPoints: [path.join(ROOT, spec.entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    mainFields: ['module', 'main'],
+    external: ['@aws-sdk/*'],
+    banner: { js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },
+    logLevel: 'error',
+  });
+  const bytes = statSync(outfile).size;
+  const ms = median(Array.from({ length: runs }, () => initMs(outfile)));
+  rows.push({ id: spec.id, kb: bytes / 1024, ms });
+  process.stdout.write(`\r  built and timed ${rows.length}/${specs.length}`);
+}
+process.stdout.write('\n');
+
+const width = Math.max(...rows.map((r) => r.id.length), 8);
+console.log(`\n| ${'function'.padEnd(width)} | bundle KB | init ms (median of ${runs}) |`);
+console.log(`|${'-'.repeat(width + 2)}|-----------|-------------|`);
+for (const r of rows) {
+  const flag = (r.kb > LIMIT_BYTES / 1024 ? ' (size over)' : '') + (r.ms > LIMIT_MS ? ' (init over)' : '');
+  console.log(`| ${r.id.padEnd(width)} | ${r.kb.toFixed(0).padStart(9)} | ${r.ms.toFixed(1).padStart(11)} |${flag}`);
+}
+const worst = { kb: Math.max(...rows.map((r) => r.kb)), ms: Math.max(...rows.map((r) => r.ms)) };
+console.log(`
+empty module in a fresh process (baseline): ${baseline.toFixed(1)} ms
+largest bundle ${worst.kb.toFixed(0)} KB (target ≤ 250: ${worst.kb <= 250 ? 'met' : 'NOT met'}); slowest init ${worst.ms.toFixed(1)} ms (target ≤ ${LIMIT_MS}: ${worst.ms <= LIMIT_MS ? 'met' : 'NOT met'})`);
