@@ -40,9 +40,23 @@ interface Recall {
   day: number;
 }
 
-/** Reads the past recalls: one row per recall on a product and category (columns from the mapping's `truth`). */
-async function readTruth(file: string, mapping: BacktestMapping, csv: CsvOptions): Promise<Recall[]> {
+/** The delimiter of a small CSV from its header line: the most frequent of `,` `;` tab (ASCII in UTF-8 and Shift_JIS alike). */
+function sniffDelimiter(file: string): string {
+  const head = readFileSync(file).subarray(0, 64 * 1024);
+  const end = head.indexOf(0x0a);
+  const line = head.subarray(0, end < 0 ? head.length : end);
+  const counts = [',', ';', '\t'].map((d) => [d, line.filter((b) => b === d.charCodeAt(0)).length] as const);
+  return counts.reduce((best, next) => (next[1] > best[1] ? next : best))[0];
+}
+
+/**
+ * Reads the past recalls: one row per recall on a product and category (columns from the
+ * mapping's `truth`); encoding detected, delimiter from its header line (`--delimiter` and
+ * `--encoding` describe the complaints file).
+ */
+async function readTruth(file: string, mapping: BacktestMapping): Promise<Recall[]> {
   if (!existsSync(file)) throw new UsageError(`truth file not found: ${file}`);
+  const csv: CsvOptions = { delimiter: sniffDelimiter(file) };
   const recalls: Recall[] = [];
   let columns: number[] | undefined;
   let line = 1;
@@ -126,7 +140,7 @@ export const backtestCommand: Command = {
     const encoding = values.encoding ?? 'auto';
     if (!['auto', 'utf-8', 'shift_jis'].includes(encoding)) throw new UsageError(`--encoding must be auto, utf-8 or shift_jis (CP932), not ${encoding}`);
     const csv: CsvOptions = { ...(delimiter ? { delimiter } : {}), encoding: encoding as CsvEncoding };
-    const recalls = values.truth ? await readTruth(values.truth, parsedMapping.data, csv) : undefined;
+    const recalls = values.truth ? await readTruth(values.truth, parsedMapping.data) : undefined;
     const scorer = recalls ? new Scorer() : undefined;
     let firstDay: number | undefined;
     let lastDay: number | undefined;

@@ -72,7 +72,9 @@ describe('backtest', () => {
     });
     // A value the mapping does not rename stays its own category.
     expect(summary).toMatchObject({ rows: 5, replayed: 3, outOfOrder: 1, categories: { foreign_matter: 2, mystery: 1 }, skipped: { 'not JSON': 1, 'no valid t': 1 } });
-    expect(signals.filter((s) => s.rule === 'harm').map((s) => s.key.id)).toContain('lot|A/B|L1|foreign_matter');
+    // An injury told in a foreign-matter complaint notifies QA (harm-report); it does not open a candidate by itself.
+    expect(signals.filter((s) => s.rule === 'harm-report').map((s) => s.key.id)).toContain('lot|A/B|L1|foreign_matter');
+    expect(summary.candidates).toBe(0);
   });
 
   it('names the mapped columns a CSV does not have', async () => {
@@ -100,6 +102,40 @@ describe('backtest', () => {
       const bad = await main(['backtest', '--input', path.join(fixtures, 'complaints.csv'), '--map', path.join(dir, 'bad.json')]);
       expect(bad).toBe(1);
       expect(String(err.mock.calls[0]?.[0])).toMatch(/product/);
+    } finally {
+      out.mockRestore();
+      log.mockRestore();
+      err.mockRestore();
+    }
+  });
+
+  it('scores the signals against past recalls with --truth (Shift_JIS, semicolons, Japanese headers) and prints QA’s workload', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const map = path.join(dir, 'mapping.json');
+    writeFileSync(map, JSON.stringify({ ...JSON.parse(readFileSync(path.join(fixtures, 'mapping.json'), 'utf8')), truth: { product: '品番', category: '区分', date: '日付' } }));
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const args = ['backtest', '--input', path.join(fixtures, 'complaints.csv'), '--map', map, '--truth', path.join(fixtures, 'recalls-cp932.csv'), '--score-from', '2025-01-01'];
+      expect(await main([...args, '--json'])).toBe(0);
+      const lines = out.mock.calls.map((c) => String(c[0])).join('').trim().split('\n').map((l) => JSON.parse(l));
+      const score = lines.find((l) => l.type === 'score');
+      // Three recalls, one per injected burst or slow burn, 20 days after it ended: every one caught, ahead of the recall.
+      expect(score).toMatchObject({ from: '2025-01-01', detectable: 3, detected: 3, sensitivity: 1 });
+      expect(score.medianLeadDays).toBeGreaterThanOrEqual(20);
+      expect(score.precision).toBeGreaterThan(0);
+      expect(score.workload.meanPerWeek).toBeGreaterThan(0);
+      expect(score.workload.worstWeek).toBeGreaterThanOrEqual(1);
+      out.mockClear();
+      expect(await main(args)).toBe(0);
+      const human = log.mock.calls.map((c) => String(c[0])).join('\n');
+      expect(human).toMatch(/sensitivity\s+1\.000\s+\(3 of 3 caught/);
+      expect(human).toMatch(/QA workload\s+\d+\.\d\d new candidate incidents a week on average, \d+ in the worst week/);
+      // A truth file without the mapped columns is named, with the columns it has.
+      writeFileSync(path.join(dir, 'bad.csv'), 'sku,when\nA,2025-01-01\n');
+      expect(await main([...args.slice(0, 5), '--truth', path.join(dir, 'bad.csv')])).toBe(1);
+      expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/no column "品番", "区分", "日付" \(its columns: sku, when\)/);
     } finally {
       out.mockRestore();
       log.mockRestore();
