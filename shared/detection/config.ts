@@ -193,14 +193,31 @@ export function burstFor(config: DetectionConfig, category: DefectCategory): Bur
   return burst;
 }
 
+/** A nested setting of a partial override merged over its default (null stays null: off). */
+function nested<T extends object | null>(base: T, override: object | undefined, name: string): unknown {
+  if (!override || !(name in override)) return base;
+  const value = (override as Record<string, unknown>)[name];
+  return value && typeof value === 'object' && base ? { ...base, ...value } : value;
+}
+
 /** Merges a partial override (from a file or the environment) over the defaults, validated. */
 export function detectionConfigFrom(raw: unknown): DetectionConfig {
   const override = (raw ?? {}) as Partial<DetectionConfig>;
   return DetectionConfig.parse({
     harm: { ...DEFAULT_DETECTION_CONFIG.harm, ...override.harm },
     lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, ...override.lotBurst },
-    slowBurn: { ...DEFAULT_DETECTION_CONFIG.slowBurn, ...override.slowBurn },
-    familyBurn: { ...DEFAULT_DETECTION_CONFIG.familyBurn, ...override.familyBurn },
+    slowBurn: {
+      ...DEFAULT_DETECTION_CONFIG.slowBurn,
+      ...override.slowBurn,
+      // Nested settings merge too ({"slowBurn":{"trigger":{"h":4}}}); null switches one off.
+      trigger: nested(DEFAULT_DETECTION_CONFIG.slowBurn.trigger, override.slowBurn, 'trigger'),
+      emerging: nested(DEFAULT_DETECTION_CONFIG.slowBurn.emerging, override.slowBurn, 'emerging'),
+    },
+    familyBurn: {
+      ...DEFAULT_DETECTION_CONFIG.familyBurn,
+      ...override.familyBurn,
+      cusum: nested(DEFAULT_DETECTION_CONFIG.familyBurn.cusum, override.familyBurn, 'cusum'),
+    },
     categories: { ...DEFAULT_DETECTION_CONFIG.categories, ...override.categories },
   });
 }

@@ -131,7 +131,7 @@ for (const [label, period] of PERIODS) {
 ${label}: ${ours.detectable} detectable recalls, ${ours.keyWeeks} key-weeks
 | detector                           | sensitivity     | FA/1k kw | precision | median lead | new candidates/week: mean / worst |
 |------------------------------------|-----------------|----------|-----------|-------------|-----------------------------------|
-${realRow('engine, default configuration', ours)}
+${realRow(values.config ? `engine, --config ${values.config.split('/').pop()}` : 'engine, default configuration', ours)}
 ${[...ruleScorers].sort().map(([rule, scorer]) => realRow(`  … ${rule} alone`, scorer.result(recalls, period))).join('\n')}
 ${classic.map(([name, r]) => realRow(name, r)).join('\n')}
 engine dominates (>= sensitivity, <= FA, >= precision, >= lead): ${classic.filter(([, r]) => dominates(ours, r)).map(([n]) => n).join('; ') || 'none'}; ` +
@@ -143,7 +143,7 @@ console.log(`
 engine signals by rule: ${JSON.stringify(signalsByRule)}; harm-report notifications (injury flagged, never a candidate on their own): ${harmReports}
 the evidence QA reads, first signal of each rule in the scoring period:
 ${[...examples].map(([rule, text]) => `  ${rule}: ${text}`).join('\n')}
-real-data targets (scoring period, default configuration):
+real-data targets (scoring period, ${values.config ? `--config ${values.config}` : 'default configuration'}):
   sensitivity >= 0.50:                   ${check(full.sensitivity >= 0.5)} (${num(full.sensitivity, 3)})
   <= 1.0 false alarm per 1,000 key-weeks: ${check(full.falseAlarmsPer1000KeyWeeks <= 1)} (${num(full.falseAlarmsPer1000KeyWeeks, 2)})
   precision >= 0.26:                     ${check(full.precision >= 0.26)} (${num(full.precision, 3)})

@@ -95,6 +95,12 @@ describe('product families', () => {
     expect(() => detectionConfigFrom({ familyBurn: { skuPattern: '(' } })).toThrow();
     expect(() => detectionConfigFrom({ familyBurn: { skuPattern: '^CHOC' } })).toThrow();
     expect(detectionConfigFrom({ familyBurn: { minCount: 7 } }).familyBurn).toMatchObject({ minCount: 7, windowDays: 90, enabled: true });
+    // Nested settings merge over their defaults; null switches an optional part off.
+    const c = detectionConfigFrom({ slowBurn: { trigger: { h: 4 }, emerging: null }, familyBurn: { cusum: { dispersion: 0.2 } } });
+    expect(c.slowBurn.trigger).toEqual({ ...DEFAULT_DETECTION_CONFIG.slowBurn.trigger, h: 4 });
+    expect(c.slowBurn.emerging).toBeNull();
+    expect(c.familyBurn.cusum).toEqual({ ...DEFAULT_DETECTION_CONFIG.familyBurn.cusum, dispersion: 0.2 });
+    expect(() => detectionConfigFrom({ slowBurn: { trigger: { h: -1 } } })).toThrow();
   });
 
   it('reads two years back at most', () => {
