@@ -57,9 +57,41 @@ export interface FunctionSpec {
   readonly table: 'none' | 'read' | 'readWrite';
   /** Topics the function may publish to. */
   readonly publishes: readonly TopicId[];
+  /**
+   * Its code deletes items (DeleteItem, or a Delete in a transaction): releasing a cluster
+   * key's marker when an incident is dismissed or closed, or healing a stale one. Only these
+   * roles get `dynamodb:DeleteItem`.
+   */
+  readonly deletes?: boolean;
+  /**
+   * A read-only function's partitions, as IAM `dynamodb:LeadingKeys` patterns (`*` matches any
+   * run of characters): on the table, and per index (the index's own partition key). Its role
+   * then reads nothing else. Unset: any partition (the report readers, which need report items
+   * and decide per caller's role what to show; IAM sees the function's role, not the caller's).
+   */
+  readonly partitions?: PartitionGrants;
   readonly timeoutSeconds?: number;
   readonly memoryMb?: number;
 }
+
+export interface PartitionGrants {
+  /** Partitions read on the table itself (GetItem, BatchGetItem, Query). Empty: none. */
+  readonly table: readonly string[];
+  /** Partitions read per index, by index name. An index not named is not readable. */
+  readonly indexes: { readonly [index: string]: readonly string[] };
+  /**
+   * Partitions read only through a projection (BatchGetItem/GetItem with a
+   * ProjectionExpression) of these top-level attributes (`dynamodb:Attributes`).
+   */
+  readonly projected?: { readonly table: readonly string[]; readonly attributes: readonly string[] };
+}
+
+/** What the incident views read (`load` in shared/incidents/use-cases.ts). */
+const INCIDENT_READER: PartitionGrants = {
+  table: ['INCIDENT#*', 'COUNT#*', 'STORE#*', 'NOTICE#*'],
+  indexes: { byKind: ['STORES#*'] },
+  projected: { table: ['REPORT#*'], attributes: ['pk', 'sk', 'record'] },
+};
 
 export const catalog = [
   {
@@ -149,6 +181,8 @@ export const catalog = [
     trigger: { kind: 'http', method: 'GET', path: '/clusters', roles: ['qa', 'executive', 'admin'] },
     table: 'read',
     publishes: [],
+    // Cluster summaries only: counts and statistics, never a report.
+    partitions: { table: [], indexes: { byKind: ['CLUSTER'] } },
   },
   {
     id: 'list-incidents',
@@ -157,6 +191,8 @@ export const catalog = [
     trigger: { kind: 'http', method: 'GET', path: '/incidents', roles: ['qa', 'executive', 'admin'] },
     table: 'read',
     publishes: [],
+    // Incidents by status and their linked report ids (keys under INCIDENT#), never a report.
+    partitions: { table: ['INCIDENT#*'], indexes: { byKind: ['INCIDENT#*'] } },
   },
   {
     id: 'open-incident',
@@ -165,6 +201,7 @@ export const catalog = [
     trigger: { kind: 'http', method: 'POST', path: '/incidents', roles: ['qa', 'admin'] },
     table: 'readWrite',
     publishes: [],
+    deletes: true,
   },
   {
     id: 'get-incident',
@@ -173,6 +210,9 @@ export const catalog = [
     trigger: { kind: 'http', method: 'GET', path: '/incidents/{id}', roles: ['qa', 'executive', 'admin'] },
     table: 'read',
     publishes: [],
+    // The incident, its timeline and links, counters, stores and acknowledgements; of a linked
+    // report only its case record (the reply clock), never its narrative or the contact.
+    partitions: INCIDENT_READER,
   },
   {
     id: 'incident-action',
@@ -181,6 +221,7 @@ export const catalog = [
     trigger: { kind: 'http', method: 'POST', path: '/incidents/{id}/actions', roles: ['qa', 'executive', 'admin'] },
     table: 'readWrite',
     publishes: [],
+    deletes: true,
   },
   {
     id: 'incident-report',
@@ -189,6 +230,7 @@ export const catalog = [
     trigger: { kind: 'http', method: 'GET', path: '/incidents/{id}/report', roles: ['qa', 'executive', 'admin'] },
     table: 'read',
     publishes: [],
+    partitions: INCIDENT_READER,
   },
   {
     id: 'incident-effectiveness',
@@ -197,6 +239,8 @@ export const catalog = [
     trigger: { kind: 'http', method: 'GET', path: '/incidents/{id}/effectiveness', roles: ['qa', 'executive', 'admin'] },
     table: 'read',
     publishes: [],
+    // The incident, the stores in scope and their acknowledgements: no report at all.
+    partitions: { table: ['INCIDENT#*', 'STORE#*', 'NOTICE#*'], indexes: { byKind: ['STORES#*'] } },
   },
   {
     id: 'incident-replies',
@@ -230,6 +274,8 @@ export const catalog = [
     trigger: { kind: 'http', method: 'GET', path: '/stores/{id}/notices', roles: ['store', 'qa', 'admin'] },
     table: 'read',
     publishes: [],
+    // The store, its region's notices and their acknowledgements.
+    partitions: { table: ['STORE#*', 'NOTICE#*'], indexes: { byKind: ['NOTICES#*'] } },
   },
   {
     id: 'put-store',
@@ -246,6 +292,7 @@ export const catalog = [
     trigger: { kind: 'http', method: 'GET', path: '/stores', roles: ['qa', 'executive', 'admin'] },
     table: 'read',
     publishes: [],
+    partitions: { table: [], indexes: { byKind: ['STORES#*'] } },
   },
   {
     id: 'public-notices',
@@ -254,6 +301,8 @@ export const catalog = [
     trigger: { kind: 'http', method: 'GET', path: '/public/notices', roles: 'public' },
     table: 'read',
     publishes: [],
+    // Public, published notices only (and no sign-in): nothing else in the table.
+    partitions: { table: [], indexes: { byKind: ['PUBLIC_NOTICES'] } },
   },
   {
     id: 'outbox-sweeper',
@@ -287,6 +336,7 @@ export const catalog = [
     },
     table: 'readWrite',
     publishes: ['incidentAlerts', 'storeNotices', 'publicNotices', 'customerReplies'],
+    deletes: true,
     timeoutSeconds: 30,
   },
 ] as const satisfies readonly FunctionSpec[];
