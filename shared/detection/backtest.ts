@@ -204,7 +204,7 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     summary.replayed++;
     // The same rules as the live stream; the in-memory store is read synchronously.
     const day = dayOf(time);
-    store.countSync(o.reportId, counterKeys(o), day);
+    store.countSync(o.reportId, counterKeys(o, config), day);
     options.onObservation?.(o, day);
     const { signals } = evaluate(o, store.readerAt(day), config);
     for (const s of signals) {

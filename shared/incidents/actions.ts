@@ -107,9 +107,14 @@ function requireGate(gate: GateId, incident: Incident, ctx: ActionContext): void
   if (unmet.length > 0) throw gateError(gate, unmet);
 }
 
-/** The evidence size of a key when dismissed: the largest count any of its signals showed. */
+/**
+ * The evidence size of a signal: the reports its rule judged (`count`: a burst's window, a
+ * trend's run), else its disproportionality table's own count (`a`). A dismissed key opens
+ * again only on a signal larger than the largest its dismissed signals showed.
+ */
 export function evidenceSize(evidence: Record<string, unknown>): number {
-  return Math.max(0, ...[evidence.count, evidence.a].filter((n): n is number => typeof n === 'number'));
+  const size = typeof evidence.count === 'number' ? evidence.count : evidence.a;
+  return typeof size === 'number' ? Math.max(0, size) : 0;
 }
 
 export function applyAction(incident: Incident, input: IncidentAction, ctx: ActionContext): ActionOutcome {

@@ -69,6 +69,18 @@ describe('detection and escalation', () => {
     expect(JSON.stringify(alerts[0])).not.toContain('Hanako');
   });
 
+  it('notifies QA of an injury told in a complaint whose category is not itself harm, without opening a candidate', async () => {
+    const sku = `CUT-${unique()}`;
+    const body = validReport({ product: { sku, name: 'Nut bar' }, defect: { category: 'foreign_matter', description: 'a shard cut my lip' }, harm: { injury: true, illness: false, medicalAttention: false } });
+    const filed = await call(submit, httpEvent({ method: 'POST', path: '/reports', body, user: users.agent }));
+    expect(filed.status).toBe(201);
+    const alerts = (await drainQueue(endpoint, alertsQueue, { expected: 1, quietMs: 1500 })).map((m) => JSON.parse(m.body.Message)).filter((a) => a.clusterKey?.sku === sku);
+    expect(alerts).toEqual([expect.objectContaining({ type: 'harm-report', reportId: filed.body!.id, runbook: 'runbooks/triage-candidate.md#an-injury-or-illness-outside-any-incident' })]);
+    expect(alerts[0].incidentId).toBeUndefined();
+    expect(JSON.stringify(alerts[0])).not.toContain('lip');
+    expect((await candidates()).filter((i) => i.key.sku === sku)).toEqual([]);
+  });
+
   it('leaves every counter and candidate unchanged when a batch is delivered twice', async () => {
     const sku = `REDO-${unique()}`;
     const body = validReport({ product: { sku, name: 'Jelly' }, defect: { category: 'injury', description: 'cut' }, harm: { injury: true, illness: false, medicalAttention: false } });
@@ -101,6 +113,7 @@ describe('detection and escalation', () => {
       category: 'injury' as const,
       injury: true,
       illness: false,
+      categoryIsHarm: true,
     });
     // As the stream would: a failed attempt (a transaction conflict) is retried.
     const withRetry = async (i: number) => {
@@ -216,7 +229,7 @@ describe('one problem, one candidate', () => {
 
   it('heals a key left pointing at a dismissed candidate (claimed while it was dismissed)', async () => {
     const sku = `HEAL-${unique()}`;
-    const injury = () => ({ ...allergen(sku, 'L1', new Date()), category: 'injury' as const, injury: true });
+    const injury = () => ({ ...allergen(sku, 'L1', new Date()), category: 'injury' as const, injury: true, categoryIsHarm: true });
     const first = await detectAndEscalate(injury(), deps());
     const id = first.opened[0]!;
     await call(incidentAction, httpEvent({ method: 'POST', path: `/incidents/${id}/actions`, pathParameters: { id }, body: { action: 'dismiss', expectedVersion: 1, reason: 'test' }, user: users.qa }));
@@ -229,7 +242,7 @@ describe('one problem, one candidate', () => {
 
   it('raises its own high-severity alert for every new injury on an open candidate', async () => {
     const sku = `HARM-${unique()}`;
-    const injury = () => ({ ...allergen(sku, 'L1', new Date()), category: 'injury' as const, injury: true });
+    const injury = () => ({ ...allergen(sku, 'L1', new Date()), category: 'injury' as const, injury: true, categoryIsHarm: true });
     const first = await detectAndEscalate(injury(), deps());
     const second = await detectAndEscalate(injury(), deps());
     const third = await detectAndEscalate(injury(), deps());
