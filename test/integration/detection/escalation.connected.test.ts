@@ -8,7 +8,7 @@ import { handler as onTableChange } from '../../../functions/on-table-change.js'
 import { handler as submit } from '../../../functions/submit-report.js';
 import { subscribeQueue } from '../../../infra/local/provision.js';
 import type { StreamPoller } from '../../../infra/local/stream-poller.js';
-import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
+import { DEFAULT_DETECTION_CONFIG, detectionConfigFrom } from '../../../shared/detection/config.js';
 import { DynamoCounterStore } from '../../../shared/detection/dynamo-store.js';
 import { clustersSince, saveClusterSummary } from '../../../shared/incidents/repository.js';
 import { detectAndEscalate } from '../../../shared/incidents/candidates.js';
@@ -193,8 +193,10 @@ describe('one problem, one candidate', () => {
     const sku = `ONE-${unique()}`;
     const day = new Date(Date.now() - 3 * 86_400_000);
     const results = [];
-    // The lot fires first; the product and plant keys fire on the third report and join it.
-    for (let i = 0; i < 3; i++) results.push(await detectAndEscalate(allergen(sku, 'L1', new Date(day.getTime() + i * 60_000)), deps()));
+    // Bursts judged on lot, product and plant keys (the defaults judge lots only): the lot
+    // fires first; the product and plant keys fire on the third report and join it.
+    const everyKind = detectionConfigFrom({ lotBurst: { kinds: ['lot', 'product', 'plant'] } });
+    for (let i = 0; i < 3; i++) results.push(await detectAndEscalate(allergen(sku, 'L1', new Date(day.getTime() + i * 60_000)), { ...deps(), config: everyKind }));
     expect(results.flatMap((r) => r.opened)).toHaveLength(1);
     const fired = new Set(results.flatMap((r) => r.signals.map((s) => s.key.id)));
     expect(fired.size).toBeGreaterThanOrEqual(2);
