@@ -86,9 +86,13 @@ export interface PartitionGrants {
   readonly projected?: { readonly table: readonly string[]; readonly attributes: readonly string[] };
 }
 
-/** What the incident views read (`load` in shared/incidents/use-cases.ts). */
+/**
+ * What the incident views read (`load` in shared/incidents/use-cases.ts): the incident, its
+ * timeline and report links (INCIDENT#), the stores in scope and their acknowledgements;
+ * of each linked report only `record` (its reply clock, `replyClocks`).
+ */
 const INCIDENT_READER: PartitionGrants = {
-  table: ['INCIDENT#*', 'COUNT#*', 'STORE#*', 'NOTICE#*'],
+  table: ['INCIDENT#*', 'STORE#*', 'NOTICE#*'],
   indexes: { byKind: ['STORES#*'] },
   projected: { table: ['REPORT#*'], attributes: ['pk', 'sk', 'record'] },
 };
@@ -210,8 +214,7 @@ export const catalog = [
     trigger: { kind: 'http', method: 'GET', path: '/incidents/{id}', roles: ['qa', 'executive', 'admin'] },
     table: 'read',
     publishes: [],
-    // The incident, its timeline and links, counters, stores and acknowledgements; of a linked
-    // report only its case record (the reply clock), never its narrative or the contact.
+    // Of a linked report only its case record (the reply clock), never its narrative or the contact.
     partitions: INCIDENT_READER,
   },
   {

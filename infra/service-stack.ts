@@ -315,7 +315,8 @@ export class ServiceStack extends Stack {
     const fiveMinutes = Duration.minutes(5);
     const business = (title: string, names: readonly MetricName[]) =>
       new cloudwatch.GraphWidget({ title, width: 8, left: names.map((n) => businessMetric(n, fiveMinutes)) });
-    const streamFn = [...this.functions.values()].find((_, i) => (catalog as readonly FunctionSpec[])[i]!.trigger.kind === 'stream');
+    const streamSpec = (catalog as readonly FunctionSpec[]).find((s) => s.trigger.kind === 'stream');
+    const streamFn = streamSpec && this.functions.get(streamSpec.id);
     new cloudwatch.Dashboard(this, 'RecallDesk', {
       dashboardName: `recall-${stage.name}-desk`,
       defaultInterval: Duration.hours(24),
