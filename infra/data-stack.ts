@@ -57,7 +57,7 @@ export class DataStack extends Stack {
       encryption: dynamodb.TableEncryptionV2.customerManagedKey(this.tableKey),
       // The only stream reader (functions/on-table-change.ts) reads NewImage alone: the old
       // image would only put a second copy of every changed item on the stream.
-      dynamoStream: dynamodb.StreamViewType.NEW_IMAGE,
+      dynamoStream: dynamodb.StreamViewType[TABLE.stream],
       timeToLiveAttribute: TABLE.timeToLiveAttribute,
       removalPolicy: stage.statefulRemoval,
       globalSecondaryIndexes: TABLE.indexes.map((index) => ({

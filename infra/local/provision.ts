@@ -67,7 +67,7 @@ export async function provisionTable(endpoint: string, tableName: string): Promi
           { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
         ],
         GlobalSecondaryIndexes: TABLE.indexes.map(indexDefinition),
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+        StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.stream },
       }),
     );
   }

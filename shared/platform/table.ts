@@ -34,7 +34,7 @@ export const TABLE = {
   sortKey: 'sk',
   /** Items with this attribute (epoch seconds) are expired by DynamoDB TTL. */
   timeToLiveAttribute: 'expiresAt',
-  stream: 'NEW_AND_OLD_IMAGES',
+  stream: 'NEW_IMAGE',
   indexes: [
     index('byKind', 'all items of one kind, newest first (reports, incidents by status)'),
     index('byProduct', 'reports of one product (SKU), newest first'),
@@ -50,7 +50,7 @@ export const TABLE = {
   partitionKey: string;
   sortKey: string;
   timeToLiveAttribute: string;
-  stream: 'NEW_AND_OLD_IMAGES';
+  stream: 'NEW_IMAGE';
   indexes: readonly IndexDefinition[];
 };
 

@@ -8,7 +8,7 @@ import { catalog, type FunctionSpec } from '../../functions/catalog.js';
 /**
  * `npm run bench:bundles -- [--runs 7] [--only ID]`
  *
- * Builds every catalog function as the CDK stack does (esbuild: ESM, node22, minified, the
+ * Builds every catalog function as the CDK stack does (esbuild: ESM, node22, minified with names kept, no source map, the
  * AWS SDK external because the Lambda runtime provides it, the same createRequire banner),
  * then prints each bundle's size and its module initialisation time: a fresh Node process
  * imports the built bundle (cold start of our code: parsing, zod schemas, clients), median
@@ -63,6 +63,7 @@ for (const spec of specs) {
     format: 'esm',
     target: 'node22',
     minify: true,
+    keepNames: true,
     mainFields: ['module', 'main'],
     external: ['@aws-sdk/*'],
     banner: { js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },
