@@ -1,5 +1,6 @@
 import { burstFor, type CusumConfig, type DetectionConfig } from './config.js';
-import { clusterKeys, counterKeys, dayOf, familyCounterKey, totalKeys, type ClusterKey, type Observation } from './keys.js';
+import { clusterKeys, counterKeys, dayOf, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
+import type { WeeklyCounterReader } from './memory-store.js';
 import { chiSquaredYates, cusum, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
 
@@ -59,17 +60,61 @@ export function longestWindow(config: DetectionConfig, category: Observation['ca
   );
 }
 
+/**
+ * The keys of one complaint, computed once per complaint (codes are normalised, strings
+ * built): the rules ask for them many times. A one-entry cache on the observation object.
+ */
+let cachedFor: Observation | undefined;
+let cachedKeys: { cluster: Record<ClusterKind, ClusterKey>; totals: ReturnType<typeof totalKeys> } | undefined;
+let familyFor: { o: Observation; config: DetectionConfig; family: { family: string; id: string } | undefined } | undefined;
+function keysOf(o: Observation) {
+  if (cachedFor !== o || !cachedKeys) {
+    cachedFor = o;
+    cachedKeys = { cluster: clusterKeys(o), totals: totalKeys(o) };
+  }
+  return cachedKeys;
+}
+function familyKeyOf(o: Observation, config: DetectionConfig) {
+  if (!familyFor || familyFor.o !== o || familyFor.config !== config) familyFor = { o, config, family: familyCounterKey(o, config) };
+  return familyFor.family;
+}
+
+/** A key's weekly counts: in one pass when the reader can (the in-memory store), else from window totals. */
+function weeklyOf(reader: CounterReader, key: string, weeks: number): number[] {
+  const r = reader as Partial<WeeklyCounterReader>;
+  return typeof r.weekly === 'function' ? r.weekly(key, weeks) : weeklyCounts((w) => reader.total(key, w), weeks);
+}
+
+/** What a trend that cannot have passed its threshold in the span reports (only `weeksSinceAlarm` is read of it). */
+const QUIET_TREND: CusumResult = { fired: false, s: 0, count: 0, expected: 0, sd: 0, runWeeks: 0, runCount: 0, weeksSinceAlarm: Number.POSITIVE_INFINITY, alarmRunCount: 0, alarmRunWeeks: 0, alarmS: 0 };
+
+/**
+ * A key's CUSUM over its weekly counts. Exact shortcut: S can pass h in the latest week only
+ * if that week is more than k standard deviations above its expectation (S never stays above
+ * h: it resets), so when the trend counts only in the week it passes (`withinWeeks` 1) two
+ * totals settle most keys without the weekly series.
+ */
+function trendOf(reader: CounterReader, key: string, c: CusumConfig): CusumResult {
+  if (c.withinWeeks === 1) {
+    const latest = reader.total(key, 7);
+    const mu = (reader.total(key, 7 * (c.baselineWeeks + 1)) - latest) / c.baselineWeeks;
+    const sd = Math.max(Math.sqrt(mu + c.dispersion * mu * mu), c.sdFloor);
+    if (!((latest - mu) / sd - c.k > 0)) return QUIET_TREND;
+  }
+  return cusum(weeklyOf(reader, key, c.baselineWeeks + c.spanWeeks), c);
+}
+
 /** The product's own accumulation over weeks (the slow-burn trigger), from its day counters. */
 function productTrend(o: Observation, reader: CounterReader, config: DetectionConfig): CusumResult | undefined {
   const trigger = config.slowBurn.trigger;
   if (!trigger) return undefined;
-  const id = clusterKeys(o).product.id;
-  return cusum(weeklyCounts((w) => reader.total(id, w), trigger.baselineWeeks + trigger.spanWeeks), trigger);
+  const id = keysOf(o).cluster.product.id;
+  return trendOf(reader, id, trigger);
 }
 
 /** The slow-burn rule needs the totals only when its cheap part passes: the product's own trend fired (or there is none) and enough reports. */
 function slowBurnPossible(o: Observation, reader: CounterReader, config: DetectionConfig): boolean {
-  const id = clusterKeys(o).product.id;
+  const id = keysOf(o).cluster.product.id;
   if (config.slowBurn.windowsDays.every((w) => reader.total(id, w) < config.slowBurn.minCount)) return false;
   const emerging = config.slowBurn.emerging;
   if (emerging && reader.total(id, emerging.windowDays) >= config.slowBurn.minCount) return true;
@@ -79,16 +124,16 @@ function slowBurnPossible(o: Observation, reader: CounterReader, config: Detecti
 
 /** The family's accumulation over weeks, from its day counters (the family must exist). */
 function familyTrend(o: Observation, reader: CounterReader, config: DetectionConfig) {
-  const family = familyCounterKey(o, config)!;
+  const family = familyKeyOf(o, config)!;
   const c = config.familyBurn.cusum;
-  const trend = cusum(weeklyCounts((w) => reader.total(family.id, w), c.baselineWeeks + c.spanWeeks), c);
-  return { family, trend: { ...trend, fired: trend.weeksSinceAlarm < c.withinWeeks } };
+  const trend = trendOf(reader, family.id, c);
+  return { family, trend: trend === QUIET_TREND ? trend : { ...trend, fired: trend.weeksSinceAlarm < c.withinWeeks } };
 }
 
 /** The family rule reads the family's counters only when the product itself has enough reports. */
 function familyBurnPossible(o: Observation, reader: CounterReader, config: DetectionConfig): boolean {
   const { enabled, windowDays, minCount } = config.familyBurn;
-  return enabled && familyCounterKey(o, config) !== undefined && reader.total(clusterKeys(o).product.id, windowDays) >= minCount;
+  return enabled && familyKeyOf(o, config) !== undefined && reader.total(keysOf(o).cluster.product.id, windowDays) >= minCount;
 }
 
 /**
@@ -104,15 +149,15 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
   const keys = counterKeys(o, config);
   const counted = await store.count(o.reportId, keys, day);
   const longest = longestWindow(config, o.category);
-  const cluster = clusterKeys(o);
+  const cluster = keysOf(o).cluster;
   // One read for the three cluster keys; the family and the totals only when a cheap
   // pre-check on the product's own counters says a rule that needs them can fire.
   const clusterReader = await store.read([cluster.lot.id, cluster.product.id, cluster.plant.id], day, longest);
-  const family = familyBurnPossible(o, clusterReader, config) ? familyCounterKey(o, config) : undefined;
+  const family = familyBurnPossible(o, clusterReader, config) ? familyKeyOf(o, config) : undefined;
   const familyReader = family ? await store.read([family.id], day, longest) : undefined;
   const familyFired = familyReader !== undefined && config.familyBurn.minProductIc !== null && familyTrend(o, familyReader, config).trend.fired;
   const needTotals = familyFired || slowBurnPossible(o, clusterReader, config);
-  const totalsReader = needTotals ? await store.read(Object.values(totalKeys(o)), day, longest) : undefined;
+  const totalsReader = needTotals ? await store.read(Object.values(keysOf(o).totals), day, longest) : undefined;
   const reader: CounterReader = {
     total: (key, w) =>
       key.startsWith('total|') ? (totalsReader?.total(key, w) ?? 0) : key.startsWith('family|') ? (familyReader?.total(key, w) ?? 0) : clusterReader.total(key, w),
@@ -131,20 +176,15 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
  * are read, so quiet keys cost almost nothing.
  */
 export function evaluate(o: Observation, reader: CounterReader, config: DetectionConfig): { signals: Signal[] } {
-  const keys = clusterKeys(o);
-  const totals = totalKeys(o);
+  const { cluster: keys, totals } = keysOf(o);
   const burst = burstFor(config, o.category);
   const longestBurst = burst.sortedWindows[burst.sortedWindows.length - 1]!;
-  const over = (key: string, w: number) => reader.total(key, w);
-
   const signals: Signal[] = [];
-  const signal = (rule: RuleId, key: ClusterKey, evidence: Signal['evidence']) =>
-    signals.push({ rule, key, at: o.at, reportId: o.reportId, evidence });
 
   if (config.harm.enabled && o.categoryIsHarm) {
-    signal('harm', keys.lot, { category: o.category, categoryIsHarm: true, injury: o.injury, illness: o.illness, explanation: `a report of ${o.category}, a harm category: every one is looked at` });
+    pushSignal(signals, o, 'harm', keys.lot, { category: o.category, categoryIsHarm: true, injury: o.injury, illness: o.illness, explanation: `a report of ${o.category}, a harm category: every one is looked at` });
   } else if (config.harm.enabled && (o.injury || o.illness)) {
-    signal('harm-report', keys.lot, {
+    pushSignal(signals, o, 'harm-report', keys.lot, {
       category: o.category,
       injury: o.injury,
       illness: o.illness,
@@ -156,8 +196,6 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
   // The baseline is the key's history before the longest burst window. Add-one: a key seen
   // rarely is not assumed never to be seen, which keeps small histories from making every
   // small cluster look like a burst. Computed only for keys that reach the minimum count.
-  const baselineCount = (keyId: string) => over(keyId, longestBurst + burst.baselineDays) - over(keyId, longestBurst);
-  const baselineRate = (keyId: string) => (baselineCount(keyId) + 1) / burst.baselineDays;
   for (const key of [keys.lot, keys.product, keys.plant]) {
     if (!burst.kinds.includes(key.kind)) continue;
     // A lot that is its product (the source has no lots) carries no lot information.
@@ -165,8 +203,10 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
     // Same-day clusters are a lot's signature; a product or plant is judged over the longest window.
     const keyWindows = key.kind === 'lot' ? burst.sortedWindows : [longestBurst];
     for (const windowDays of keyWindows) {
-      const count = over(key.id, windowDays);
+      const count = reader.total(key.id, windowDays);
       if (count < burst.minCount) continue;
+      const baselineCount = (keyId: string) => reader.total(keyId, longestBurst + burst.baselineDays) - reader.total(keyId, longestBurst);
+      const baselineRate = (keyId: string) => (baselineCount(keyId) + 1) / burst.baselineDays;
       // A lot is new by nature: its product's rate for this defect is its baseline too.
       const productRate = key.kind === 'lot' ? baselineRate(keys.product.id) : 0;
       const ratePerDay = Math.max(baselineRate(key.id), productRate * burst.lotShareOfProduct, burst.floorRatePerDay);
@@ -175,7 +215,7 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
       if (count < burst.minRatio * expected) continue;
       const p = poissonUpperTail(count, expected);
       if (p < burst.alpha) {
-        signal('lot-burst', key, {
+        pushSignal(signals, o, 'lot-burst', key, {
           windowDays,
           count,
           baselineDays: burst.baselineDays,
@@ -196,9 +236,15 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
     }
   }
 
-  familyBurn(o, over, config, (evidence) => signal('family-burn', keys.product, evidence));
-  slowBurn(o, reader, config, (evidence) => signal('slow-burn', keys.product, evidence));
+  const family = familyBurn(o, reader, config);
+  if (family) pushSignal(signals, o, 'family-burn', keys.product, family);
+  const slow = slowBurn(o, reader, config);
+  if (slow) pushSignal(signals, o, 'slow-burn', keys.product, slow);
   return { signals };
+}
+
+function pushSignal(signals: Signal[], o: Observation, rule: RuleId, key: ClusterKey, evidence: Signal['evidence']): void {
+  signals.push({ rule, key, at: o.at, reportId: o.reportId, evidence });
 }
 
 const trendEvidence = (prefix: string, t: CusumResult, c: CusumConfig) => ({
@@ -220,18 +266,14 @@ const trendEvidence = (prefix: string, t: CusumResult, c: CusumConfig) => ({
  * (CUSUM, the trigger) and, over the disproportionality windows, the product draws a
  * credibly larger share of this defect than every product together (IC025, or PRR).
  */
-function slowBurn(o: Observation, reader: CounterReader, config: DetectionConfig, emit: (evidence: Signal['evidence']) => void): void {
-  const keys = clusterKeys(o);
-  const totals = totalKeys(o);
-  const over = (key: string, w: number) => reader.total(key, w);
+function slowBurn(o: Observation, reader: CounterReader, config: DetectionConfig): Signal['evidence'] | undefined {
+  const { cluster: keys, totals } = keysOf(o);
   const { minPrr, minChi2, minCount, windowsRequired, statistic, minIc025, trigger } = config.slowBurn;
   // No window can fire below the minimum count: most complaints stop here.
-  if (config.slowBurn.windowsDays.every((w) => over(keys.product.id, w) < minCount)) return;
+  if (!reachesMinCount(reader, keys.product.id, config)) return undefined;
   const trend = productTrend(o, reader, config);
-  if (trend && !(trend.weeksSinceAlarm < trigger!.withinWeeks)) {
-    emergingBurn(o, reader, config, emit);
-    return;
-  }
+  if (trend && !(trend.weeksSinceAlarm < trigger!.withinWeeks)) return emergingBurn(o, reader, config);
+  const over = reader.total.bind(reader);
   const slow = config.slowBurn.windowsDays.map((w) => {
     const a = over(keys.product.id, w);
     const productAll = over(totals.productAll, w);
@@ -250,15 +292,12 @@ function slowBurn(o: Observation, reader: CounterReader, config: DetectionConfig
   const firing = slow.filter((x) => x.fires);
   const confirmed =
     windowsRequired === 'any' ? true : windowsRequired === 'all' ? firing.length === slow.length : slow.every((x) => x.fires || x.confirms);
-  if (firing.length === 0 || !confirmed) {
-    emergingBurn(o, reader, config, emit);
-    return;
-  }
+  if (firing.length === 0 || !confirmed) return emergingBurn(o, reader, config);
   // The shortest window that shows it is the evidence; the others are listed alongside.
   const shown = firing[0]!;
   const stat = (x: (typeof slow)[number]) =>
     statistic === 'ic025' ? { ic: round(x.ic), ic025: round(x.ic025) } : { prr: round(x.ratio), chi2: round(x.chi2) };
-  emit({
+  return {
     windowDays: shown.w,
     ...shown.table,
     expected: round(shown.expected),
@@ -279,33 +318,43 @@ function slowBurn(o: Observation, reader: CounterReader, config: DetectionConfig
       (statistic === 'ic025'
         ? ` (information component ${fmt(shown.ic)}, credible lower bound ${fmt(shown.ic025)} > ${minIc025})`
         : ` (PRR ${fmt(shown.ratio)} >= ${minPrr}, chi-squared ${fmt(shown.chi2)} >= ${minChi2})`),
-  });
+  };
+}
+
+/** Some disproportionality window holds at least the minimum count (no closure: the hot path). */
+function reachesMinCount(reader: CounterReader, productId: string, config: DetectionConfig): boolean {
+  const { windowsDays, minCount } = config.slowBurn;
+  for (let i = 0; i < windowsDays.length; i++) if (reader.total(productId, windowsDays[i]!) >= minCount) return true;
+  return false;
 }
 
 /** The product against every product over the days [day − from + 1, day − to] (to = 0: ending today). */
 function disproportionality(o: Observation, reader: CounterReader, from: number, to = 0) {
-  const keys = clusterKeys(o);
-  const totals = totalKeys(o);
-  const over = (key: string) => reader.total(key, from) - (to > 0 ? reader.total(key, to) : 0);
-  const a = over(keys.product.id);
-  const productAll = over(totals.productAll);
-  const categoryAll = over(totals.categoryAll);
-  const table = { a, b: productAll - a, c: categoryAll - a, d: over(totals.all) - productAll - (categoryAll - a) };
+  const { cluster: keys, totals } = keysOf(o);
+  const a = between(reader, keys.product.id, from, to);
+  const productAll = between(reader, totals.productAll, from, to);
+  const categoryAll = between(reader, totals.categoryAll, from, to);
+  const table = { a, b: productAll - a, c: categoryAll - a, d: between(reader, totals.all, from, to) - productAll - (categoryAll - a) };
   const expected = expectedA(table);
   return { ...table, expected, ...informationComponent(a, expected) };
 }
 
+/** A key's reports over the days [day − from + 1, day − to]. */
+const between = (reader: CounterReader, key: string, from: number, to: number) => reader.total(key, from) - (to > 0 ? reader.total(key, to) : 0);
+
 /** Slow burn, second way: the product has newly become over-represented in this defect (see `slowBurn.emerging`). */
-function emergingBurn(o: Observation, reader: CounterReader, config: DetectionConfig, emit: (evidence: Signal['evidence']) => void): void {
+function emergingBurn(o: Observation, reader: CounterReader, config: DetectionConfig): Signal['evidence'] | undefined {
   const e = config.slowBurn.emerging;
-  if (!e) return;
+  if (!e) return undefined;
+  // The product's own count first: most complaints stop here without the totals.
+  if (reader.total(keysOf(o).cluster.product.id, e.windowDays) < config.slowBurn.minCount) return undefined;
   const now = disproportionality(o, reader, e.windowDays);
-  if (now.a < config.slowBurn.minCount || !(now.ic025 > e.minIc025)) return;
+  if (!(now.ic025 > e.minIc025)) return undefined;
   const confirm = disproportionality(o, reader, e.confirmDays);
-  if (!(confirm.ic025 > 0)) return;
+  if (!(confirm.ic025 > 0)) return undefined;
   const prior = disproportionality(o, reader, e.windowDays + e.priorDays, e.windowDays);
-  if (prior.ic > e.maxPriorIc) return;
-  emit({
+  if (prior.ic > e.maxPriorIc) return undefined;
+  return {
     windowDays: e.windowDays,
     a: now.a,
     b: now.b,
@@ -330,7 +379,7 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
       `${fmt(now.expected)} (credible lower bound of the information component ${fmt(now.ic025)} > ${e.minIc025}; still above 0 over ` +
       `${e.confirmDays} days: ${fmt(confirm.ic025)}), where in the ${e.priorDays} days before it drew ${prior.a} against ${fmt(prior.expected)} ` +
       `(information component ${fmt(prior.ic)}, at most ${e.maxPriorIc})`,
-  });
+  };
 }
 
 /**
@@ -339,18 +388,19 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
  * them in the last `windowDays`: a defect shared by model years or pack sizes shows in the
  * pool before any one SKU stands out.
  */
-function familyBurn(o: Observation, over: (key: string, w: number) => number, config: DetectionConfig, emit: (evidence: Signal['evidence']) => void): void {
-  if (!familyBurnPossible(o, { total: over }, config)) return;
-  const { trend, family } = familyTrend(o, { total: over }, config);
+function familyBurn(o: Observation, reader: CounterReader, config: DetectionConfig): Signal['evidence'] | undefined {
+  if (!familyBurnPossible(o, reader, config)) return undefined;
+  const { trend, family } = familyTrend(o, reader, config);
   const { cusum: c, windowDays, minCount, minProductIc, icWindowDays } = config.familyBurn;
-  if (!trend.fired) return;
-  const own = minProductIc === null ? undefined : { ...disproportionality(o, { total: over }, icWindowDays), min: minProductIc };
-  if (own && !(own.ic > own.min)) return;
-  emit({
+  if (!trend.fired) return undefined;
+  const own = minProductIc === null ? undefined : { ...disproportionality(o, reader, icWindowDays), min: minProductIc };
+  if (own && !(own.ic > own.min)) return undefined;
+  const over = reader.total.bind(reader);
+  return {
     family: family.family,
     familyKey: family.id,
     windowDays,
-    count: over(clusterKeys(o).product.id, windowDays),
+    count: over(keysOf(o).cluster.product.id, windowDays),
     minCount,
     familyCount: over(family.id, windowDays),
     statistic: 'cusum-weekly',
@@ -359,7 +409,7 @@ function familyBurn(o: Observation, over: (key: string, w: number) => number, co
     explanation:
       `reports of ${o.category} across the ${family.family} family rose above its trend: ${trend.alarmRunCount} in the last ${trend.alarmRunWeeks} week(s) ` +
       `added up to ${fmt(trend.alarmS)} standard deviations above the weekly expectation (signal above ${c.h}); this product has ` +
-      `${over(clusterKeys(o).product.id, windowDays)} of the family's ${over(family.id, windowDays)} in the last ${windowDays} days (at least ${minCount})` +
+      `${over(keysOf(o).cluster.product.id, windowDays)} of the family's ${over(family.id, windowDays)} in the last ${windowDays} days (at least ${minCount})` +
       (own ? ` and draws ${own.a} over ${icWindowDays} days where its volume predicts ${fmt(own.expected)} (information component ${fmt(own.ic)} > ${own.min})` : ''),
-  });
+  };
 }

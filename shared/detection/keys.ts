@@ -1,4 +1,4 @@
-import { keyCode } from '../platform/fields.js';
+import { keyCode as normalise } from '../platform/fields.js';
 import { DEFAULT_DETECTION_CONFIG, familyOf, type DetectionConfig } from './config.js';
 import type { DefectCategory } from '../reports/schema.js';
 
@@ -34,10 +34,25 @@ export interface ClusterKey {
   readonly category: DefectCategory;
 }
 
+/** `keyCode` of the platform, remembered: a stream repeats the same few thousand codes. */
+const codes = new Map<string, string>();
+// Printable ASCII without lower case, single spaces inside: already its own code (NFKC, trim, case).
+const PLAIN_CODE = /^[!-`{-~]+(?: [!-`{-~]+)*$/;
+function keyCode(value: string): string {
+  if (PLAIN_CODE.test(value)) return value;
+  let code = codes.get(value);
+  if (code === undefined) {
+    if (codes.size >= 100_000) codes.clear();
+    codes.set(value, (code = normalise(value)));
+  }
+  return code;
+}
+
 // `|` cannot occur in SKU, lot or plant codes (the report schema forbids it), so keys are unambiguous.
 // Codes are normalised (`keyCode`: NFKC, trimmed, upper case) so spellings of one lot do not split its cluster.
 export const lotKey = (sku: string, lot: string, category: DefectCategory): ClusterKey => {
-  const [s, l] = [keyCode(sku), keyCode(lot)];
+  const s = keyCode(sku);
+  const l = keyCode(lot);
   return { kind: 'lot', id: `lot|${s}|${l}|${category}`, sku: s, lot: l, category };
 };
 export const productKey = (sku: string, category: DefectCategory): ClusterKey => {
@@ -49,8 +64,15 @@ export const plantKey = (plant: string, category: DefectCategory): ClusterKey =>
   return { kind: 'plant', id: `plant|${p}|${category}`, plant: p, category };
 };
 
+// The keys of the latest observation asked about (the engine asks many times per complaint).
+let keysFor: Observation | undefined;
+let keysOfLatest: Record<ClusterKind, ClusterKey> | undefined;
 export function clusterKeys(o: Observation): Record<ClusterKind, ClusterKey> {
-  return { lot: lotKey(o.sku, o.lot, o.category), product: productKey(o.sku, o.category), plant: plantKey(o.plant, o.category) };
+  if (keysFor !== o || !keysOfLatest) {
+    keysFor = o;
+    keysOfLatest = { lot: lotKey(o.sku, o.lot, o.category), product: productKey(o.sku, o.category), plant: plantKey(o.plant, o.category) };
+  }
+  return keysOfLatest;
 }
 
 /** Totals the disproportionality statistics compare against. */

@@ -1,15 +1,41 @@
 import type { CounterReader, CounterStore } from './store.js';
 
+/** A reader that can also give a key's weekly counts in one pass (the in-memory store's). */
+export interface WeeklyCounterReader extends CounterReader {
+  /** The key's counts per 7-day week, oldest first, the last week ending with the reader's day. */
+  weekly(key: string, weeks: number): number[];
+}
+
+/** One key's days with reports, ascending, with running totals; `dropped` = reports on days pruned. */
+interface Series {
+  days: number[];
+  cumulative: number[];
+  dropped: number;
+}
+
 /**
  * In-memory counters for unit tests and backtests. Per key, the days that had reports in
- * ascending order with running totals, so a window total is two binary searches. Days older
- * than `retainDays` (default: longer than the longest window the default rules read, 730 days) before the newest are dropped, so memory stays bounded by the number of
- * keys, not the number of reports.
+ * ascending order with running totals, so a window total is two binary searches. Memory is
+ * bounded by the reports of the last `retainDays` (default: longer than the longest window the
+ * default rules read, 730 days), not by the length of the history:
+ * - days older than `retainDays` before the newest are dropped from each key's series;
+ * - a key with no report in `retainDays` is dropped whole (lots come and go);
+ * - the report ids counted (for counting each report once) are forgotten with their day.
  */
 export class MemoryCounterStore implements CounterStore {
-  private readonly series = new Map<string, { days: number[]; cumulative: number[]; dropped: number }>();
+  /**
+   * Per key its series; a key seen on one day only (most lots) is held as a number,
+   * day × 1024 + count, so a new key costs no objects.
+   */
+  private readonly series = new Map<string, Series | number>();
   private readonly counted = new Set<string>();
+  /** Report ids per counted day, oldest first from `countedHead` (a queue without shifting). */
   private readonly countedByDay: { day: number; ids: string[] }[] = [];
+  private countedHead = 0;
+  private newest = Number.NEGATIVE_INFINITY;
+  private lastSweep = Number.NEGATIVE_INFINITY;
+  private recentKeys: readonly string[] = [];
+  private readonly recentSeries: (Series | number)[] = [];
 
   constructor(private readonly retainDays = 800) {}
 
@@ -20,8 +46,12 @@ export class MemoryCounterStore implements CounterStore {
   countSync(reportId: string, keys: readonly string[], day: number): boolean {
     if (this.counted.has(reportId)) return false;
     this.counted.add(reportId);
+    if (day > this.newest) this.advance(day);
     this.rememberCounted(reportId, day);
-    for (const key of keys) this.add(key, day);
+    // The keys just counted are the ones the rules read next: remembered, they skip the map.
+    this.recentKeys = keys;
+    for (let i = 0; i < keys.length; i++) this.recentSeries[i] = this.add(keys[i]!, day);
+    this.recentSeries.length = keys.length;
     return true;
   }
 
@@ -30,8 +60,8 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   /** A synchronous reader (backtests skip the promise per row). */
-  readerAt(day: number): CounterReader {
-    return { total: (key, windowDays) => this.total(key, day - windowDays + 1, day) };
+  readerAt(day: number): WeeklyCounterReader {
+    return new DayReader(this, day);
   }
 
   /** How many keys are held (for progress output). */
@@ -39,58 +69,151 @@ export class MemoryCounterStore implements CounterStore {
     return this.series.size;
   }
 
-  private add(key: string, day: number): void {
-    let s = this.series.get(key);
-    if (!s) {
+  /** How many report ids are remembered for counting once (bounded by `retainDays`). */
+  get rememberedIds(): number {
+    return this.counted.size;
+  }
+
+  /** What the store holds for a key: the series of the keys just counted without a map lookup. */
+  private lookup(key: string): Series | number | undefined {
+    const recent = this.recentKeys;
+    for (let i = 0; i < recent.length; i++) if (recent[i] === key) return this.recentSeries[i];
+    return this.series.get(key);
+  }
+
+  /** Counts one report on `day` for `key`; returns what the store now holds for it. */
+  private add(key: string, day: number): Series | number {
+    const held = this.series.get(key);
+    if (held === undefined && day >= 0) {
+      this.series.set(key, day * PACK + 1);
+      return day * PACK + 1;
+    }
+    let s: Series;
+    if (held === undefined) {
       s = { days: [], cumulative: [], dropped: 0 };
       this.series.set(key, s);
-    }
-    const last = s.days.length - 1;
-    const before = last >= 0 ? s.cumulative[last]! : s.dropped;
-    if (last >= 0 && s.days[last] === day) {
+    } else if (typeof held === 'number') {
+      const heldDay = Math.floor(held / PACK);
+      const heldCount = held % PACK;
+      if (heldDay === day && heldCount < PACK - 1) {
+        this.series.set(key, held + 1);
+        return held + 1;
+      }
+      s = { days: [heldDay], cumulative: [heldCount], dropped: 0 };
+      this.series.set(key, s);
+    } else s = held;
+    const days = s.days;
+    const last = days.length - 1;
+    if (last >= 0 && days[last] === day) {
       s.cumulative[last]! += 1;
-    } else if (last < 0 || s.days[last]! < day) {
-      s.days.push(day);
-      s.cumulative.push(before + 1);
-      this.prune(s, day);
+    } else if (last < 0 || days[last]! < day) {
+      days.push(day);
+      s.cumulative.push((last >= 0 ? s.cumulative[last]! : s.dropped) + 1);
+      if (days[0]! < day - this.retainDays) this.prune(s, day);
     } else {
       // An out-of-order day: insert it and shift the running totals after it.
-      let i = upperBound(s.days, day);
-      if (s.days[i - 1] === day) i -= 1;
+      let i = upperBound(days, day);
+      if (days[i - 1] === day) i -= 1;
       else {
-        s.days.splice(i, 0, day);
+        days.splice(i, 0, day);
         s.cumulative.splice(i, 0, i > 0 ? s.cumulative[i - 1]! : s.dropped);
       }
       for (let j = i; j < s.cumulative.length; j++) s.cumulative[j]! += 1;
     }
+    return s;
   }
 
-  private prune(s: { days: number[]; cumulative: number[]; dropped: number }, newest: number): void {
+  private prune(s: Series, newest: number): void {
     const cut = upperBound(s.days, newest - this.retainDays);
-    if (cut > 64) {
+    if (cut > 64 || cut === s.days.length - 1) {
       s.dropped = s.cumulative[cut - 1]!;
       s.days.splice(0, cut);
       s.cumulative.splice(0, cut);
     }
   }
 
+  /** The newest day moved on: forget report ids and whole keys older than `retainDays`. */
+  private advance(day: number): void {
+    this.newest = day;
+    const horizon = day - this.retainDays;
+    while (this.countedHead < this.countedByDay.length && this.countedByDay[this.countedHead]!.day < horizon) {
+      for (const id of this.countedByDay[this.countedHead]!.ids) this.counted.delete(id);
+      this.countedHead++;
+    }
+    if (this.countedHead > 1024 && this.countedHead * 2 > this.countedByDay.length) {
+      this.countedByDay.splice(0, this.countedHead);
+      this.countedHead = 0;
+    }
+    // A sweep over every key now and then (a tenth of the retention): keys quiet for longer
+    // than `retainDays` hold nothing any window can read.
+    if (day - this.lastSweep >= Math.max(1, Math.floor(this.retainDays / 10))) {
+      this.lastSweep = day;
+      for (const [key, s] of this.series) if ((typeof s === 'number' ? Math.floor(s / PACK) : s.days[s.days.length - 1]!) < horizon) this.series.delete(key);
+      this.recentKeys = [];
+    }
+  }
+
   private rememberCounted(reportId: string, day: number): void {
-    // Forget report ids long past every window, so a million-row backtest stays bounded.
     const last = this.countedByDay[this.countedByDay.length - 1];
     if (last && last.day === day) last.ids.push(reportId);
-    else this.countedByDay.push({ day, ids: [reportId] });
-    while (this.countedByDay.length > 0 && this.countedByDay[0]!.day < day - this.retainDays) {
-      for (const id of this.countedByDay.shift()!.ids) this.counted.delete(id);
+    else if (!last || last.day < day) this.countedByDay.push({ day, ids: [reportId] });
+    else {
+      // An out-of-order day: kept with the latest day's ids (forgotten a little later, never sooner).
+      last.ids.push(reportId);
     }
   }
 
   /** Reports for `key` on days from..to inclusive. (No closures: this is the hot path.) */
-  private total(key: string, from: number, to: number): number {
-    const s = this.series.get(key);
-    if (!s || s.days.length === 0) return 0;
+  /** @internal */
+  total(key: string, from: number, to: number): number {
+    const s = this.lookup(key);
+    if (s === undefined) return 0;
+    if (typeof s === 'number') {
+      const d = Math.floor(s / PACK);
+      return d >= from && d <= to ? s % PACK : 0;
+    }
+    if (s.days.length === 0) return 0;
     const i = upperBound(s.days, to);
     const j = upperBound(s.days, from - 1);
     return (i === 0 ? s.dropped : s.cumulative[i - 1]!) - (j === 0 ? s.dropped : s.cumulative[j - 1]!);
+  }
+
+  /** Weekly counts ending with `day`, oldest first: one walk back over the key's days. */
+  /** @internal */
+  weekly(key: string, weeks: number, day: number): number[] {
+    const out = new Array<number>(weeks).fill(0);
+    const s = this.lookup(key);
+    if (s === undefined) return out;
+    if (typeof s === 'number') {
+      const d = Math.floor(s / PACK);
+      if (d <= day && d > day - 7 * weeks) out[weeks - 1 - Math.floor((day - d) / 7)] = s % PACK;
+      return out;
+    }
+    const { days, cumulative } = s;
+    const earliest = day - 7 * weeks;
+    for (let i = upperBound(days, day) - 1; i >= 0; i--) {
+      const d = days[i]!;
+      if (d <= earliest) break;
+      out[weeks - 1 - Math.floor((day - d) / 7)]! += cumulative[i]! - (i > 0 ? cumulative[i - 1]! : s.dropped);
+    }
+    return out;
+  }
+}
+
+/** A single-day key packs its day and count into one number: day × PACK + count. */
+const PACK = 1024;
+
+/** A reader at one day (a class, not closures: one per complaint). */
+class DayReader implements WeeklyCounterReader {
+  constructor(
+    private readonly store: MemoryCounterStore,
+    private readonly day: number,
+  ) {}
+  total(key: string, windowDays: number): number {
+    return this.store.total(key, this.day - windowDays + 1, this.day);
+  }
+  weekly(key: string, weeks: number): number[] {
+    return this.store.weekly(key, weeks, this.day);
   }
 }
 

@@ -119,30 +119,64 @@ export function cusum(weekly: readonly number[], p: CusumParameters): CusumResul
   let s = 0;
   let runWeeks = 0;
   let runCount = 0;
-  let last = { fired: false, s: 0, count: 0, expected: 0, sd: p.sdFloor, runWeeks: 0, runCount: 0 };
+  let lastFired = false;
+  let lastS = 0;
+  let lastCount = 0;
+  let lastExpected = 0;
+  let lastSd = p.sdFloor;
+  let lastRunWeeks = 0;
+  let lastRunCount = 0;
   let alarmAt = Number.NEGATIVE_INFINITY;
   let alarmRunCount = 0;
   let alarmRunWeeks = 0;
   let alarmS = 0;
+  const dispersion = p.dispersion ?? 0;
+  const { baselineWeeks, sdFloor, k, h } = p;
   for (let i = first; i < n; i++) {
     const x = weekly[i]!;
-    const mu = baseline / p.baselineWeeks;
-    const sd = Math.max(Math.sqrt(mu + (p.dispersion ?? 0) * mu * mu), p.sdFloor);
-    s = Math.max(0, s + (x - mu) / sd - p.k);
+    const mu = baseline / baselineWeeks;
+    const sd = Math.max(Math.sqrt(mu + dispersion * mu * mu), sdFloor);
+    s = Math.max(0, s + (x - mu) / sd - k);
     if (s > 0) {
       runWeeks += 1;
       runCount += x;
-    } else [runWeeks, runCount] = [0, 0];
-    const fired = s > p.h;
-    last = { fired, s, count: x, expected: mu, sd, runWeeks, runCount };
+    } else {
+      runWeeks = 0;
+      runCount = 0;
+    }
+    const fired = s > h;
+    lastFired = fired;
+    lastS = s;
+    lastCount = x;
+    lastExpected = mu;
+    lastSd = sd;
+    lastRunWeeks = runWeeks;
+    lastRunCount = runCount;
     if (fired) {
-      [alarmAt, alarmRunCount, alarmRunWeeks, alarmS] = [i, runCount, runWeeks, s];
-      [s, runWeeks, runCount] = [0, 0, 0];
+      alarmAt = i;
+      alarmRunCount = runCount;
+      alarmRunWeeks = runWeeks;
+      alarmS = s;
+      s = 0;
+      runWeeks = 0;
+      runCount = 0;
     }
     baseline += x;
-    if (i - p.baselineWeeks >= 0) baseline -= weekly[i - p.baselineWeeks]!;
+    if (i - baselineWeeks >= 0) baseline -= weekly[i - baselineWeeks]!;
   }
-  return { ...last, weeksSinceAlarm: n - 1 - alarmAt, alarmRunCount, alarmRunWeeks, alarmS };
+  return {
+    fired: lastFired,
+    s: lastS,
+    count: lastCount,
+    expected: lastExpected,
+    sd: lastSd,
+    runWeeks: lastRunWeeks,
+    runCount: lastRunCount,
+    weeksSinceAlarm: n - 1 - alarmAt,
+    alarmRunCount,
+    alarmRunWeeks,
+    alarmS,
+  };
 }
 
 /** A key's weekly counts, oldest first, ending with the reader's day: `weeks` weeks. */
