@@ -10,7 +10,7 @@ import { evidenceSize } from './actions.js';
 import { candidateAlert, harmAlert, harmNotification } from './messages.js';
 import { writeOutbox } from '../notices/repository.js';
 import { opensCandidate } from '../detection/signals.js';
-import { Categories, taxonomyFromEnv } from '../reports/taxonomy.js';
+import { activeCategories, Categories, taxonomyFromEnv } from '../reports/taxonomy.js';
 import type { Incident, KeyEntry } from './model.js';
 import * as repo from './repository.js';
 import { firstEvent } from './timeline.js';
@@ -57,7 +57,9 @@ const entryOf = (key: ClusterKey, signals: readonly Signal[], at: string): KeyEn
  * 5. Updates each key's cluster summary for `GET /clusters`.
  * Two reports racing to open one key: one opens, the other reads the markers again and joins.
  */
-export async function detectAndEscalate(o: Observation, deps: DetectionDeps) {
+export async function detectAndEscalate(given: Observation, deps: DetectionDeps) {
+  // Whether the category is itself harm comes from the deployment's taxonomy when not given.
+  const o: Observation = given.categoryIsHarm === undefined ? { ...given, categoryIsHarm: activeCategories().harmOf(given.category) !== undefined } : given;
   const observed = await observe(o, deps.store, deps.config);
   const keys = Object.values(clusterKeys(o));
   const opened: string[] = [];
