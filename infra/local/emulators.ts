@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 
 /**
  * The two emulators of the embedded stack: Amazon's DynamoDB Local (a JVM, shipped in the
@@ -145,9 +145,13 @@ async function answers(endpoint: string): Promise<boolean> {
   }
 }
 
-/** Starts the fauxqs SNS/SQS emulator in this process. */
+/**
+ * Starts the fauxqs SNS/SQS emulator in this process, on the loopback interface only
+ * (`startFauxqs` always listens on every interface, so its app is listened on here).
+ */
 export async function startSnsSqs(options: { port?: number } = {}): Promise<RunningEmulator> {
   if (options.port) await requirePortFree(options.port, 'SNS/SQS emulator');
-  const server = await startFauxqs({ port: options.port ?? 0, host: '127.0.0.1', logger: false });
-  return { endpoint: server.address, stop: () => server.stop() };
+  const app = buildApp({ logger: false });
+  const address = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
+  return { endpoint: address, stop: () => app.close() };
 }
