@@ -79,10 +79,13 @@ function familyKeyOf(o: Observation, config: DetectionConfig) {
   return familyFor.family;
 }
 
+/** Scratch for weekly series (read at once by the CUSUM, never kept). */
+const scratchWeeks: number[] = [];
+
 /** A key's weekly counts: in one pass when the reader can (the in-memory store), else from window totals. */
 function weeklyOf(reader: CounterReader, key: string, weeks: number): number[] {
   const r = reader as Partial<WeeklyCounterReader>;
-  return typeof r.weekly === 'function' ? r.weekly(key, weeks) : weeklyCounts((w) => reader.total(key, w), weeks);
+  return typeof r.weekly === 'function' ? r.weekly(key, weeks, scratchWeeks) : weeklyCounts((w) => reader.total(key, w), weeks);
 }
 
 /** What a trend that cannot have passed its threshold in the span reports (only `weeksSinceAlarm` is read of it). */
@@ -336,7 +339,8 @@ function disproportionality(o: Observation, reader: CounterReader, from: number,
   const categoryAll = between(reader, totals.categoryAll, from, to);
   const table = { a, b: productAll - a, c: categoryAll - a, d: between(reader, totals.all, from, to) - productAll - (categoryAll - a) };
   const expected = expectedA(table);
-  return { ...table, expected, ...informationComponent(a, expected) };
+  const { ic, ic025 } = informationComponent(a, expected);
+  return { a: table.a, b: table.b, c: table.c, d: table.d, expected, ic, ic025 };
 }
 
 /** A key's reports over the days [day − from + 1, day − to]. */

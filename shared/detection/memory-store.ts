@@ -2,8 +2,11 @@ import type { CounterReader, CounterStore } from './store.js';
 
 /** A reader that can also give a key's weekly counts in one pass (the in-memory store's). */
 export interface WeeklyCounterReader extends CounterReader {
-  /** The key's counts per 7-day week, oldest first, the last week ending with the reader's day. */
-  weekly(key: string, weeks: number): number[];
+  /**
+   * The key's counts per 7-day week, oldest first, the last week ending with the reader's day;
+   * written into `into` when given (a scratch array the caller reuses), else a new array.
+   */
+  weekly(key: string, weeks: number, into?: number[]): number[];
 }
 
 /** One key's days with reports, ascending, with running totals; `dropped` = reports on days pruned. */
@@ -23,11 +26,13 @@ interface Series {
  * - the report ids counted (for counting each report once) are forgotten with their day.
  */
 export class MemoryCounterStore implements CounterStore {
+  /** Keys with reports on two days or more: their series (a small map, the hot keys). */
+  private readonly series = new Map<string, Series>();
   /**
-   * Per key its series; a key seen on one day only (most lots) is held as a number,
-   * day × 1024 + count, so a new key costs no objects.
+   * Keys seen on one day only (most lots): day × PACK + count, a number, so a new key costs no
+   * objects, and kept apart so that the many of them do not slow the hot keys' lookups.
    */
-  private readonly series = new Map<string, Series | number>();
+  private readonly fresh = new Map<string, number>();
   private readonly counted = new Set<string>();
   /** Report ids per counted day, oldest first from `countedHead` (a queue without shifting). */
   private readonly countedByDay: { day: number; ids: string[] }[] = [];
@@ -66,7 +71,7 @@ export class MemoryCounterStore implements CounterStore {
 
   /** How many keys are held (for progress output). */
   get size(): number {
-    return this.series.size;
+    return this.series.size + this.fresh.size;
   }
 
   /** How many report ids are remembered for counting once (bounded by `retainDays`). */
@@ -78,30 +83,31 @@ export class MemoryCounterStore implements CounterStore {
   private lookup(key: string): Series | number | undefined {
     const recent = this.recentKeys;
     for (let i = 0; i < recent.length; i++) if (recent[i] === key) return this.recentSeries[i];
-    return this.series.get(key);
+    return this.series.get(key) ?? this.fresh.get(key);
   }
 
   /** Counts one report on `day` for `key`; returns what the store now holds for it. */
   private add(key: string, day: number): Series | number {
-    const held = this.series.get(key);
-    if (held === undefined && day >= 0) {
-      this.series.set(key, day * PACK + 1);
-      return day * PACK + 1;
-    }
-    let s: Series;
-    if (held === undefined) {
-      s = { days: [], cumulative: [], dropped: 0 };
-      this.series.set(key, s);
-    } else if (typeof held === 'number') {
-      const heldDay = Math.floor(held / PACK);
-      const heldCount = held % PACK;
-      if (heldDay === day && heldCount < PACK - 1) {
-        this.series.set(key, held + 1);
-        return held + 1;
+    let s = this.series.get(key);
+    if (s === undefined) {
+      const held = this.fresh.get(key);
+      if (held === undefined && day >= 0) {
+        this.fresh.set(key, day * PACK + 1);
+        return day * PACK + 1;
       }
-      s = { days: [heldDay], cumulative: [heldCount], dropped: 0 };
+      if (held === undefined) s = { days: [], cumulative: [], dropped: 0 };
+      else {
+        const heldDay = Math.floor(held / PACK);
+        const heldCount = held % PACK;
+        if (heldDay === day && heldCount < PACK - 1) {
+          this.fresh.set(key, held + 1);
+          return held + 1;
+        }
+        this.fresh.delete(key);
+        s = { days: [heldDay], cumulative: [heldCount], dropped: 0 };
+      }
       this.series.set(key, s);
-    } else s = held;
+    }
     const days = s.days;
     const last = days.length - 1;
     if (last >= 0 && days[last] === day) {
@@ -148,7 +154,8 @@ export class MemoryCounterStore implements CounterStore {
     // than `retainDays` hold nothing any window can read.
     if (day - this.lastSweep >= Math.max(1, Math.floor(this.retainDays / 10))) {
       this.lastSweep = day;
-      for (const [key, s] of this.series) if ((typeof s === 'number' ? Math.floor(s / PACK) : s.days[s.days.length - 1]!) < horizon) this.series.delete(key);
+      for (const [key, s] of this.series) if (s.days[s.days.length - 1]! < horizon) this.series.delete(key);
+      for (const [key, held] of this.fresh) if (Math.floor(held / PACK) < horizon) this.fresh.delete(key);
       this.recentKeys = [];
     }
   }
@@ -180,8 +187,10 @@ export class MemoryCounterStore implements CounterStore {
 
   /** Weekly counts ending with `day`, oldest first: one walk back over the key's days. */
   /** @internal */
-  weekly(key: string, weeks: number, day: number): number[] {
-    const out = new Array<number>(weeks).fill(0);
+  weekly(key: string, weeks: number, day: number, into?: number[]): number[] {
+    const out = into ?? new Array<number>(weeks);
+    out.length = weeks;
+    out.fill(0);
     const s = this.lookup(key);
     if (s === undefined) return out;
     if (typeof s === 'number') {
@@ -212,8 +221,8 @@ class DayReader implements WeeklyCounterReader {
   total(key: string, windowDays: number): number {
     return this.store.total(key, this.day - windowDays + 1, this.day);
   }
-  weekly(key: string, weeks: number): number[] {
-    return this.store.weekly(key, weeks, this.day);
+  weekly(key: string, weeks: number, into?: number[]): number[] {
+    return this.store.weekly(key, weeks, this.day, into);
   }
 }
 
