@@ -105,3 +105,19 @@ export class UnprocessableError extends DomainError {
     return this.details;
   }
 }
+
+/** Too many requests from one caller in a window (the store intake limit). */
+export class TooManyRequestsError extends DomainError {
+  readonly status = 429;
+  readonly slug = 'too-many-requests';
+  readonly title = 'Too many requests';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+  override headers() {
+    return { 'retry-after': String(this.retryAfterSeconds) };
+  }
+}

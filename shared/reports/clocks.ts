@@ -15,6 +15,8 @@ export const ClockPolicy = z.strictObject({
   replyDays: z.number().int().positive().default(14),
   /** How far back a complaint's `receivedAt` may lie: older history is a backtest, not intake. */
   receivedHorizonDays: z.number().int().positive().max(3650).default(365),
+  /** Reports one store may file per clock hour (its own system or staff); agents are not limited. */
+  storeReportsPerHour: z.number().int().positive().max(100_000).default(120),
 });
 export type ClockPolicy = z.infer<typeof ClockPolicy>;
 export const DEFAULT_CLOCK_POLICY: ClockPolicy = ClockPolicy.parse({});

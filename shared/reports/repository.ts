@@ -3,7 +3,8 @@ import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCom
 import { createHash } from 'node:crypto';
 import { dynamo, tableName } from '../platform/aws.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
-import { ConflictError } from '../platform/errors.js';
+import { ConflictError, TooManyRequestsError } from '../platform/errors.js';
+import { retryingConflicts } from '../platform/retry.js';
 import { keyCode } from '../platform/fields.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { ReportClockState } from './clocks.js';
@@ -126,6 +127,9 @@ const reuseConflict = () =>
 /**
  * Writes a new report in one conditional PutItem: all or nothing. With an Idempotency-Key,
  * a key seen before answers with the report it created (same body) or 409 (another body).
+ * A report a store files also counts into the store's hourly intake counter, in the same
+ * transaction and conditioned on the limit: over it, nothing is written and the answer is
+ * 429 until the next hour (a replay of a report already filed is not counted again).
  */
 export async function insertReport(
   report: Report,
@@ -133,19 +137,46 @@ export async function insertReport(
   clockState: ReportClockState,
   dueAt: string | undefined,
   idempotency?: IdempotencyRecord,
+  intake?: { storeId: string; perHour: number; now: Date },
 ): Promise<InsertResult> {
   const TableName = tableName();
+  const put = { TableName, Item: toItem(report, contact, clockState, dueAt, idempotency), ConditionExpression: 'attribute_not_exists(pk)' };
   try {
-    await dynamo().send(
-      new PutCommand({
-        TableName,
-        Item: toItem(report, contact, clockState, dueAt, idempotency),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    if (!intake) await dynamo().send(new PutCommand(put));
+    else {
+      const hour = intake.now.toISOString().slice(0, 13);
+      // A store's reports filed at once conflict on its counter in DynamoDB: retried.
+      await retryingConflicts(() => dynamo().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: put },
+            {
+              Update: {
+                TableName,
+                Key: { pk: `INTAKE#${intake.storeId}`, sk: `HOUR#${hour}` },
+                UpdateExpression: 'ADD n :one SET kind = :kind, expiresAt = :exp',
+                ConditionExpression: 'attribute_not_exists(n) OR n < :limit',
+                ExpressionAttributeValues: { ':one': 1, ':limit': intake.perHour, ':kind': 'intake-counter', ':exp': Math.floor(intake.now.getTime() / 1000) + 2 * 3600 },
+              },
+            },
+          ],
+        }),
+      ));
+    }
     return { created: true };
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException) || !idempotency) throw error;
+    const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []).map((r) => r.Code) : undefined;
+    const duplicate = error instanceof ConditionalCheckFailedException || reasons?.[0] === 'ConditionalCheckFailed';
+    if (!duplicate && reasons?.[1] === 'ConditionalCheckFailed') {
+      const nextHour = new Date(intake!.now);
+      nextHour.setUTCMinutes(60, 0, 0);
+      throw new TooManyRequestsError(
+        `Store ${intake!.storeId} has filed ${intake!.perHour} reports this hour, its limit (CLOCK_POLICY.storeReportsPerHour). Retry after ${nextHour.toISOString()}.`,
+        Math.max(1, Math.ceil((nextHour.getTime() - intake!.now.getTime()) / 1000)),
+      );
+    }
+    if (reasons?.includes('TransactionConflict')) throw new ConflictError('A concurrent report of this store touched its intake counter: retry.');
+    if (!duplicate || !idempotency) throw error;
     // The key was used before: a retry (or a concurrent twin) of this request, or a misuse.
     const existing = await dynamo().send(new GetCommand({ TableName, Key: reportKey(report.id), ConsistentRead: true }));
     if (!existing.Item || existing.Item.requestHash !== idempotency.requestHash) throw reuseConflict();

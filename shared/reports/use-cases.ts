@@ -81,6 +81,7 @@ export async function submitReport(
     reportClockState(clocks, now),
     nextDue(clocks),
     keyHash ? { keyHash, requestHash: repo.requestHash(input) } : undefined,
+    isStoreOnly(principal) ? { storeId: principal.storeId!, perHour: deps.policy.storeReportsPerHour, now } : undefined,
   );
   if (result.created) return { report: reportView(forCaller(report, principal), now), replayed: false };
   const existing = await repo.getReport(result.existingReportId, { withContact: false });
