@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
+import { cusum, weeklyCounts } from '../../../shared/detection/statistics.js';
+
+describe('the in-memory counter store', () => {
+  it('totals a key over windows, whether it was seen on one day or many', async () => {
+    const store = new MemoryCounterStore();
+    // One day only (held packed), then a second report on that day, then a later day.
+    expect(store.countSync('r1', ['k'], 100)).toBe(true);
+    expect(store.readerAt(100).total('k', 1)).toBe(1);
+    store.countSync('r2', ['k'], 100);
+    expect(store.readerAt(100).total('k', 1)).toBe(2);
+    expect(store.readerAt(101).total('k', 1)).toBe(0);
+    expect(store.readerAt(101).total('k', 2)).toBe(2);
+    store.countSync('r3', ['k'], 105);
+    const reader = await store.read(['k'], 105, 30);
+    expect([reader.total('k', 1), reader.total('k', 5), reader.total('k', 6), reader.total('k', 30)]).toEqual([1, 1, 3, 3]);
+    // An out-of-order day is inserted in place.
+    store.countSync('r4', ['k'], 102);
+    expect([store.readerAt(105).total('k', 4), store.readerAt(105).total('k', 6)]).toEqual([2, 4]);
+    expect(store.readerAt(99).total('k', 30)).toBe(0);
+  });
+
+  it('counts a report once however often it is delivered', () => {
+    const store = new MemoryCounterStore();
+    expect(store.countSync('r1', ['a', 'b'], 10)).toBe(true);
+    expect(store.countSync('r1', ['a', 'b'], 10)).toBe(false);
+    expect(store.readerAt(10).total('a', 1)).toBe(1);
+    expect(store.readerAt(10).total('b', 1)).toBe(1);
+  });
+
+  it('gives the same weekly series as window totals do, for keys seen once and often', () => {
+    const store = new MemoryCounterStore();
+    let id = 0;
+    for (let day = 0; day < 400; day++) {
+      if (day % 3 === 0) store.countSync(`a${id++}`, ['busy'], day);
+      if (day % 11 === 0) store.countSync(`b${id++}`, ['busy'], day);
+    }
+    store.countSync(`c${id++}`, ['once'], 390);
+    for (const day of [390, 399, 450]) {
+      const reader = store.readerAt(day);
+      for (const key of ['busy', 'once', 'never']) {
+        const expected = weeklyCounts((w) => reader.total(key, w), 78);
+        expect(reader.weekly(key, 78)).toEqual(expected);
+        const scratch = [9, 9, 9];
+        expect(reader.weekly(key, 78, scratch)).toEqual(expected);
+        expect(cusum(reader.weekly(key, 78), { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 3, sdFloor: 0.5 })).toEqual(
+          cusum(expected, { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 3, sdFloor: 0.5 }),
+        );
+      }
+    }
+  });
+
+  it('holds only what its retention needs: old days, quiet keys and old report ids are forgotten', () => {
+    const store = new MemoryCounterStore(100);
+    store.countSync('old', ['lot|A', 'product|P'], 0);
+    for (let day = 1; day <= 300; day++) store.countSync(`r${day}`, ['product|P'], day);
+    // The lot quiet for 300 days is gone; the product keeps its recent days.
+    expect(store.size).toBe(1);
+    expect(store.readerAt(300).total('product|P', 100)).toBe(100);
+    expect(store.readerAt(300).total('lot|A', 1000)).toBe(0);
+    // Ids are remembered for the retention only: bounded by the days, not by the history.
+    expect(store.rememberedIds).toBeLessThanOrEqual(102);
+    expect(store.countSync('r300', ['product|P'], 300)).toBe(false);
+  });
+});
