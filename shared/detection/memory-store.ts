@@ -60,7 +60,7 @@ export class MemoryCounterStore implements CounterStore {
     return true;
   }
 
-  async read(_keys: readonly string[], day: number): Promise<CounterReader> {
+  async read(_keys: readonly string[], day: number, _longestDays?: number): Promise<CounterReader> {
     return this.readerAt(day);
   }
 
@@ -150,12 +150,16 @@ export class MemoryCounterStore implements CounterStore {
       this.countedByDay.splice(0, this.countedHead);
       this.countedHead = 0;
     }
-    // A sweep over every key now and then (a tenth of the retention): keys quiet for longer
-    // than `retainDays` hold nothing any window can read.
-    if (day - this.lastSweep >= Math.max(1, Math.floor(this.retainDays / 10))) {
+    // A sweep over every key now and then (every fifth of the retention): keys quiet for
+    // longer than `retainDays` hold nothing any window can read.
+    if (day - this.lastSweep >= Math.max(1, Math.floor(this.retainDays / 5))) {
       this.lastSweep = day;
-      for (const [key, s] of this.series) if (s.days[s.days.length - 1]! < horizon) this.series.delete(key);
-      for (const [key, held] of this.fresh) if (Math.floor(held / PACK) < horizon) this.fresh.delete(key);
+      this.series.forEach((s, key, map) => {
+        if (s.days[s.days.length - 1]! < horizon) map.delete(key);
+      });
+      this.fresh.forEach((held, key, map) => {
+        if (Math.floor(held / PACK) < horizon) map.delete(key);
+      });
       this.recentKeys = [];
     }
   }
