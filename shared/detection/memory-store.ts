@@ -50,6 +50,7 @@ export class MemoryCounterStore implements CounterStore {
 
   countSync(reportId: string, keys: readonly string[], day: number): boolean {
     if (this.counted.has(reportId)) return false;
+    reportId = detached(reportId);
     this.counted.add(reportId);
     if (day > this.newest) this.advance(day);
     this.rememberCounted(reportId, day);
@@ -92,7 +93,7 @@ export class MemoryCounterStore implements CounterStore {
     if (s === undefined) {
       const held = this.fresh.get(key);
       if (held === undefined && day >= 0) {
-        this.fresh.set(key, day * PACK + 1);
+        this.fresh.set(flat(key), day * PACK + 1);
         return day * PACK + 1;
       }
       if (held === undefined) s = { days: [], cumulative: [], dropped: 0 };
@@ -106,7 +107,7 @@ export class MemoryCounterStore implements CounterStore {
         this.fresh.delete(key);
         s = { days: [heldDay], cumulative: [heldCount], dropped: 0 };
       }
-      this.series.set(key, s);
+      this.series.set(flat(key), s);
     }
     const days = s.days;
     const last = days.length - 1;
@@ -211,6 +212,21 @@ export class MemoryCounterStore implements CounterStore {
     }
     return out;
   }
+}
+
+/**
+ * A key the store keeps, flattened: a key built by concatenation would otherwise keep alive
+ * the pieces it was made of (strings cut out of a parser's buffers, which keep whole buffers
+ * of the input file alive). Reading a character flattens it in place.
+ */
+function flat(key: string): string {
+  key.charCodeAt(0);
+  return key;
+}
+
+/** A report id the store keeps, copied: an id cut out of a parser's buffer would keep the buffer alive. */
+function detached(id: string): string {
+  return id.length < 13 ? id : (' ' + id).slice(1);
 }
 
 /** A single-day key packs its day and count into one number: day × PACK + count. */
