@@ -22,6 +22,8 @@ const detection = { store: new DynamoCounterStore(config.TABLE_NAME), config: de
 
 /** Groups of records handled at once within a batch. */
 const CONCURRENCY = 8;
+/** Records are not started with less than this left of the invocation (conflict retries wait up to 2 s each). */
+const RESERVE_MS = 5_000;
 
 /**
  * The order key of a record: reports of one product and defect (its lot keys included) are
@@ -50,7 +52,7 @@ function orderKey(record: DynamoDBRecord, index: number): string {
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(flushMetrics())
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     const groups = new Map<string, number[]>();
     event.Records.forEach((record, index) => {
       let key: string;
@@ -63,15 +65,23 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
     });
     const queue = [...groups.values()];
     const failed: number[] = [];
+    // Retries under conflicts take time: what is left when the invocation nears its timeout
+    // goes back to the event source, in order, instead of the whole batch timing out.
+    const timeLeft = () => context.getRemainingTimeInMillis() > RESERVE_MS;
     await Promise.all(
       Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
         for (let group = queue.shift(); group; group = queue.shift()) {
           for (const index of group) {
             const record = event.Records[index]!;
+            if (!timeLeft()) {
+              failed.push(index);
+              break;
+            }
             try {
               await retryingConflicts(() => handle(record));
             } catch (error) {
               logger.error('stream record failed', { eventId: record.eventID, error: error as Error });
+              countMetric(METRIC.streamRecordsFailed);
               if (record.dynamodb?.NewImage?.kind?.S === 'outbox') countMetric(METRIC.noticesFailed);
               failed.push(index);
               break; // the rest of its group waits for the redelivery, in order

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catalog, type FunctionSpec, type PartitionGrants } from '../functions/catalog.js';
 import { detectionConfigFromEnv } from '../shared/incidents/candidates.js';
-import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE, type MetricName } from '../shared/platform/metrics.js';
+import { METRIC, METRICS_NAMESPACE, metricsServiceOf, type MetricName } from '../shared/platform/metrics.js';
 import { TABLE } from '../shared/platform/table.js';
 import { clockPolicyFrom } from '../shared/reports/clocks.js';
 import { incidentPolicyFrom } from '../shared/incidents/policy.js';
@@ -109,7 +109,9 @@ export class ServiceStack extends Stack {
     this.emailSubscription('OpsEmailSubscription', this.opsTopic, opsEmail);
 
     // Signs list cursors (shared/platform/cursor.ts); reaches the functions as a dynamic
-    // reference resolved by CloudFormation, so no template or asset holds the value.
+    // reference resolved by CloudFormation: no template or asset holds the value, but the
+    // functions' environment does (lambda:GetFunctionConfiguration shows it). Acceptable for
+    // this key: a forged cursor still stays inside the partition its query names.
     this.cursorKey = new secretsmanager.Secret(this, 'CursorKey', {
       description: `recall ${stage.name}: HMAC key of list cursors (CURSOR_KEY)`,
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
@@ -195,6 +197,15 @@ export class ServiceStack extends Stack {
             summary: `${spec.id}: table stream records wait more than 5 minutes (iterator age, 5 minutes running)`,
             runbook: ALARM_RUNBOOKS.streamBacklog,
           });
+          // A partial batch failure is a successful invocation (Errors stays 0): count records.
+          this.alarm(`${spec.id}-RecordsFailed`, {
+            metric: businessMetric(METRIC.streamRecordsFailed, Duration.minutes(5), props.stage.name),
+            threshold: 1,
+            evaluationPeriods: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            summary: `${spec.id}: stream records failed and are being retried (detection or publishing is behind)`,
+            runbook: ALARM_RUNBOOKS.streamBacklog,
+          });
           break;
         case 'schedule':
           new events.Rule(this, `Schedule-${spec.id}`, {
@@ -248,7 +259,7 @@ export class ServiceStack extends Stack {
       runbook: ALARM_RUNBOOKS.api5xx,
     });
     this.alarm('Outbox-PendingTooLong', {
-      metric: businessMetric(METRIC.outboxPendingTooLong, Duration.minutes(5)),
+      metric: businessMetric(METRIC.outboxPendingTooLong, Duration.minutes(5), stage.name),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -256,7 +267,7 @@ export class ServiceStack extends Stack {
       runbook: ALARM_RUNBOOKS.outboxStuck,
     });
     this.alarm('Clock-Breaches', {
-      metric: businessMetric(METRIC.clockBreaches, Duration.minutes(5)),
+      metric: businessMetric(METRIC.clockBreaches, Duration.minutes(5), stage.name),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -314,7 +325,7 @@ export class ServiceStack extends Stack {
   private dashboard(stage: StageSettings, streamFailures: sqs.IQueue, scheduleFailures: sqs.IQueue): void {
     const fiveMinutes = Duration.minutes(5);
     const business = (title: string, names: readonly MetricName[]) =>
-      new cloudwatch.GraphWidget({ title, width: 8, left: names.map((n) => businessMetric(n, fiveMinutes)) });
+      new cloudwatch.GraphWidget({ title, width: 8, left: names.map((n) => businessMetric(n, fiveMinutes, stage.name)) });
     const streamSpec = (catalog as readonly FunctionSpec[]).find((s) => s.trigger.kind === 'stream');
     const streamFn = streamSpec && this.functions.get(streamSpec.id);
     new cloudwatch.Dashboard(this, 'RecallDesk', {
@@ -347,6 +358,7 @@ export class ServiceStack extends Stack {
             width: 8,
             left: streamFn ? [streamFn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) })] : [],
             right: [
+              businessMetric(METRIC.streamRecordsFailed, fiveMinutes, stage.name),
               streamFailures.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: fiveMinutes }),
               scheduleFailures.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: fiveMinutes }),
             ],
@@ -390,7 +402,7 @@ export class ServiceStack extends Stack {
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
         FUNCTION_ID: spec.id,
-        POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+        POWERTOOLS_SERVICE_NAME: metricsServiceOf(props.stage.name),
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
@@ -411,10 +423,11 @@ export class ServiceStack extends Stack {
     });
     acceptFinding(role, 'IAM5[Resource::*]', 'X-Ray PutTraceSegments/PutTelemetryRecords take no resource-level permissions.');
     acceptFinding(fn, 'L1', 'nodejs22.x is the runtime the team pins (STACK.md); the code is also tested on Node 20 locally.');
+    // Every function, table or not: GET /taxonomy and the OpenAPI document read the taxonomy too.
+    for (const [name, value] of Object.entries(POLICY_OVERRIDES)) fn.addEnvironment(name, value);
     if (spec.table !== 'none') {
       fn.addEnvironment('TABLE_NAME', props.table.tableName);
       fn.addEnvironment('CURSOR_KEY', this.cursorKey.secretValue.unsafeUnwrap());
-      for (const [name, value] of Object.entries(POLICY_OVERRIDES)) fn.addEnvironment(name, value);
       grantTable(role, props.table, spec);
       // The table's key: reads decrypt; writes also encrypt (the key ARN, no wildcard).
       if (spec.table === 'read') props.tableKey.grantDecrypt(role);
@@ -446,9 +459,9 @@ export const ACCESS_LOG_FORMAT = {
   errorMessage: '$context.error.message',
 } as const;
 
-/** A business metric from the handlers (Powertools EMF: namespace and `service` dimension). */
-function businessMetric(name: MetricName, period: Duration): cloudwatch.Metric {
-  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: METRICS_SERVICE }, statistic: 'Sum', period });
+/** A business metric from the handlers (Powertools EMF: namespace and the stage's `service` dimension). */
+function businessMetric(name: MetricName, period: Duration, stage: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: metricsServiceOf(stage) }, statistic: 'Sum', period });
 }
 
 /**
@@ -461,10 +474,9 @@ const POLICY_OVERRIDES: Record<string, string> = (() => {
     clockPolicyFrom(process.env);
     out.CLOCK_POLICY = process.env.CLOCK_POLICY;
   }
-  if (process.env.DETECTION_CONFIG) {
-    detectionConfigFromEnv(process.env);
-    out.DETECTION_CONFIG = process.env.DETECTION_CONFIG;
-  }
+  // The taxonomy's per-category rules merge into the detection config: validate them together.
+  if (process.env.DETECTION_CONFIG || process.env.DEFECT_TAXONOMY) detectionConfigFromEnv(process.env);
+  if (process.env.DETECTION_CONFIG) out.DETECTION_CONFIG = process.env.DETECTION_CONFIG;
   if (process.env.DEFECT_TAXONOMY) {
     taxonomyFromEnv(process.env);
     out.DEFECT_TAXONOMY = process.env.DEFECT_TAXONOMY;

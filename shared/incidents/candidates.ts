@@ -52,7 +52,7 @@ const entryOf = (key: ClusterKey, signals: readonly Signal[], at: string): KeyEn
  *    candidate opens for all the keys that fired, with one alert.
  * 3. A key dismissed before opens a new candidate only when the evidence has grown past
  *    what was dismissed (more reports in the signal's window than any signal on it showed);
- *    an injury or illness always counts as new evidence.
+ *    a report in a harm category always counts as new evidence.
  * 4. An injury or illness joining an open candidate or incident raises its own alert.
  * 5. Updates each key's cluster summary for `GET /clusters`.
  * Two reports racing to open one key: one opens, the other reads the markers again and joins.
@@ -101,6 +101,9 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
       const alert = harm && incidentId === primary ? harmAlert(incidentId, 'open', harm) : undefined;
       const linked = await repo.attachReport(incidentId, o.reportId, o.at, signals, alert, now);
       if (linked.result === 'attached') attached.push(linked.incidentId);
+      // Linked before its own turn (a candidate's evidence links the burst's reports): its
+      // harm alert was not in that link's transaction. The alert's id is fixed: written once.
+      if (linked.result === 'already-linked' && alert) await writeOutbox([alert], now);
       if (linked.result === 'not-open') {
         stale = true;
         for (const key of keys.filter((k) => held.get(k.id) === incidentId)) await repo.releaseStaleKey(key.id, incidentId);

@@ -9,6 +9,11 @@ import type { MiddlewareObj } from '@middy/core';
  */
 export const METRICS_NAMESPACE = 'Recall';
 export const METRICS_SERVICE = 'recall';
+/**
+ * The `service` dimension of one stage (`recall-dev`, `recall-prod`): two stages in one
+ * account must not page each other. The stack sets it as POWERTOOLS_SERVICE_NAME.
+ */
+export const metricsServiceOf = (stage: string) => `${METRICS_SERVICE}-${stage}`;
 
 export const METRIC = {
   reportsFiled: 'ReportsFiled',
@@ -21,13 +26,15 @@ export const METRIC = {
   acknowledgements: 'Acknowledgements',
   /** Outbox items the sweeper found still unpublished after the stream's grace period. */
   outboxPendingTooLong: 'OutboxPendingTooLong',
+  /** Stream records (reports, outbox items) that failed and went back to the event source. */
+  streamRecordsFailed: 'StreamRecordsFailed',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 let metrics: Metrics | undefined;
 /** One Metrics instance per process; flushed by the `logMetrics` middleware of each handler. */
 export function appMetrics(): Metrics {
-  return (metrics ??= new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE }));
+  return (metrics ??= new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME || METRICS_SERVICE }));
 }
 
 /** Counts `n` of a business event (no personal data: names and counts only). */

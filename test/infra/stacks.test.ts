@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { catalog, type FunctionSpec } from '../../functions/catalog.js';
 import { CLI_CALLBACK_URL } from '../../infra/data-stack.js';
 import { ACCESS_LOG_FORMAT, ALARM_RUNBOOKS } from '../../infra/service-stack.js';
-import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../shared/platform/metrics.js';
+import { METRIC, METRICS_NAMESPACE, metricsServiceOf } from '../../shared/platform/metrics.js';
 import { TABLE } from '../../shared/platform/table.js';
 import { TOPICS, TOPIC_IDS } from '../../shared/platform/topics.js';
 import { ofType, runbookExists, synthesize, type Resource, type Synthesized } from './synth.js';
@@ -418,10 +418,11 @@ describe('infrastructure (dev stage)', () => {
         expect(found[0]).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
       }
       expect(alarms().find((a) => a.MetricName === '5xx')).toMatchObject({ Namespace: 'AWS/ApiGateway', Statistic: 'Sum', Threshold: 5 });
-      for (const name of [METRIC.outboxPendingTooLong, METRIC.clockBreaches]) {
-        expect(alarms().find((a) => a.MetricName === name), name).toMatchObject({ Namespace: METRICS_NAMESPACE, Dimensions: [{ Name: 'service', Value: METRICS_SERVICE }], Threshold: 1 });
+      for (const name of [METRIC.outboxPendingTooLong, METRIC.clockBreaches, METRIC.streamRecordsFailed]) {
+        expect(alarms().find((a) => a.MetricName === name), name).toMatchObject({ Namespace: METRICS_NAMESPACE, Dimensions: [{ Name: 'service', Value: metricsServiceOf('dev') }], Threshold: 1 });
       }
-      expect(alarms()).toHaveLength(specs.length * 2 + 1 + 2 + 1 + 2);
+      // Errors and throttles per function; iterator age and failed records; two queues; 5xx; two business metrics.
+      expect(alarms()).toHaveLength(specs.length * 2 + 2 + 2 + 1 + 2);
     });
 
     it('has a dead-letter queue for the schedule targets, encrypted and TLS-only', () => {

@@ -73,7 +73,10 @@ let ids: string[] = [];
 beforeAll(async () => {
   // 200 reports of one lot filed the same morning: the burst the system exists to see.
   for (let n = 0; n < 200; n++) {
-    const body = validReport({ product: { sku, name: 'Almond bar' }, lotCode: 'L-HOT', defect: { category: 'foreign_matter', description: `plastic film ${n}` } });
+    // One of them also tells of an injury: its alert must reach QA though the candidate's
+    // evidence links the report before the stream reaches it.
+    const harm = n === 57 ? { harm: { injury: true, illness: false, medicalAttention: true } } : {};
+    const body = validReport({ product: { sku, name: 'Almond bar' }, lotCode: 'L-HOT', defect: { category: 'foreign_matter', description: `plastic film ${n}` }, ...harm });
     const response = await call(submit, httpEvent({ method: 'POST', path: '/reports', body, user: users.agent }));
     expect(response.status).toBe(201);
     ids.push(response.body!.id);
@@ -84,6 +87,9 @@ afterAll(() => mock?.restore());
 describe('counting under transaction conflicts', () => {
   it('counts 200 reports on one lot in one batch exactly once, opens one candidate, and fails no record', async () => {
     const records = await streamRecordsOf(ids);
+    // Too little time left in the invocation: nothing is started, everything goes back in order.
+    const late = await onTableChange({ Records: records }, { ...lambdaContext, getRemainingTimeInMillis: () => 4_000 });
+    expect(late).toEqual({ batchItemFailures: [{ itemIdentifier: records[0]!.dynamodb!.SequenceNumber }] });
     withConflicts(0.2, 7);
     const result = await onTableChange({ Records: records }, longContext);
     mock.restore();
@@ -107,6 +113,8 @@ describe('counting under transaction conflicts', () => {
     const mine = (listed.body!.items as any[]).filter((i) => i.key.sku === sku);
     expect(mine).toHaveLength(1);
     expect(mine[0].reportCount).toBe(200);
+    const harmAlert = await real.send(new GetCommand({ TableName: process.env.TABLE_NAME, Key: { pk: `OUTBOX#harm-${mine[0].id}-${ids[57]}`, sk: 'OUTBOX' } }));
+    expect(harmAlert.Item, 'the injury’s alert is in the outbox').toBeDefined();
 
     // A redelivery (the first 40 records again, conflicts and all) changes nothing.
     withConflicts(0.2, 11);
