@@ -78,8 +78,10 @@ export class DataStack extends Stack {
     });
     this.topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'AlarmsAndSnsUseTheTopicKey',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('sns.amazonaws.com')],
+        // CloudWatch alarms publish as the service, not as a role of this account; every other
+        // publisher is a function role granted on the key by ARN (grantPublish).
+        sid: 'AlarmsUseTheTopicKey',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
       }),

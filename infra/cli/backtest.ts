@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { detectionConfigFrom } from '../../shared/detection/config.js';
-import { BacktestMapping, readRows, runBacktest, sourceCode } from '../../shared/detection/backtest.js';
+import { BacktestMapping, parseSourceTime, readRows, runBacktest, sourceCode } from '../../shared/detection/backtest.js';
 import type { Signal } from '../../shared/detection/engine.js';
 import { dayOf, dayToIso } from '../../shared/detection/keys.js';
 import { Scorer, type ScoreResult } from '../../shared/detection/scoring.js';
@@ -59,20 +59,20 @@ async function readTruth(file: string, mapping: BacktestMapping): Promise<Recall
   const csv: CsvOptions = { delimiter: sniffDelimiter(file) };
   const recalls: Recall[] = [];
   let columns: number[] | undefined;
-  let line = 1;
-  for await (const row of readCsv(file, csv)) {
+  let row = 1;
+  for await (const cells of readCsv(file, csv)) {
     if (!columns) {
-      const header = row.map((c) => c.trim());
+      const header = cells.map((c) => c.trim());
       const wanted = [mapping.truth.product, mapping.truth.category, mapping.truth.date];
       columns = wanted.map((name) => header.indexOf(name));
       const missing = wanted.filter((_, i) => columns![i]! < 0);
       if (missing.length > 0) throw new Error(`The truth file has no column ${missing.map((c) => JSON.stringify(c)).join(', ')} (its columns: ${header.join(', ')}). Set "truth" in the mapping.`);
       continue;
     }
-    line++;
-    const [sku, source, date] = columns.map((i) => row[i] ?? '');
-    const time = Date.parse(date!.trim());
-    if (!sku!.trim() || !source!.trim() || Number.isNaN(time)) throw new Error(`truth file ${file}, row ${line}: needs a product, a category and a date (got ${JSON.stringify(row)})`);
+    row++;
+    const [sku, source, date] = columns.map((i) => cells[i] ?? '');
+    const time = parseSourceTime(date!);
+    if (!sku!.trim() || !source!.trim() || Number.isNaN(time)) throw new Error(`truth file ${file}, data row ${row - 1}: needs a product, a category and a date as YYYY-MM-DD (got ${JSON.stringify(cells)})`);
     recalls.push({ sku: keyCode(sourceCode(sku)), category: sourceCode(mapping.categories[source!.trim()] ?? source!.trim()), day: dayOf(time) });
   }
   return recalls;

@@ -116,13 +116,15 @@ const SIGNED_OUT_COMMANDS = new Set<Command>([sessionCommands.login!, sessionCom
 
 async function execute(command: Command, values: Record<string, any>, positionals: string[]): Promise<number> {
   const json = !!values.json;
-  let api: ApiOptions = { apiUrl: values['api-url'] ?? process.env.RECALL_API_URL ?? 'http://localhost:3000' };
+  let api: ApiOptions = { apiUrl: values['api-url'] || process.env.RECALL_API_URL || 'http://localhost:3000' };
   try {
     // --token / RECALL_TOKEN first (scripts, dev tokens), else the stored sign-in (`recall login`).
     const given = values.token ?? process.env.RECALL_TOKEN;
-    const stored = given || SIGNED_OUT_COMMANDS.has(command) ? undefined : await storedToken();
+    const named: string | undefined = values['api-url'] || process.env.RECALL_API_URL || undefined;
+    // The stored sign-in's token goes only to the API it was made for (the stored URL).
+    const stored = given || SIGNED_OUT_COMMANDS.has(command) ? undefined : await storedToken(undefined, named);
     api = {
-      apiUrl: values['api-url'] ?? process.env.RECALL_API_URL ?? stored?.apiUrl ?? 'http://localhost:3000',
+      apiUrl: named ?? stored?.apiUrl ?? 'http://localhost:3000',
       ...(given ? { token: given } : stored ? { token: stored.token } : {}),
     };
     await command.run.call(command, { values, positionals, api, json });

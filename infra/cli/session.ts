@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,8 +46,11 @@ export function readCredentials(file = credentialsPath()): Credentials | undefin
 function saveCredentials(credentials: Credentials, file = credentialsPath()): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   chmodSync(path.dirname(file), 0o700);
-  writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600); // also when the file existed with wider permissions
+  // Written beside it and renamed: two commands refreshing at once never leave half a file.
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(temporary, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, file);
 }
 
 const base64url = (buffer: Buffer) => buffer.toString('base64url');
@@ -86,9 +89,11 @@ const expiryOf = (tokens: TokenResponse) => Date.now() + (tokens.expires_in ?? 3
  * The ID token to send: the stored one, refreshed first when it expires within a minute.
  * Undefined when nobody signed in. A refused refresh (revoked, expired) says to sign in again.
  */
-export async function storedToken(file = credentialsPath()): Promise<{ token: string; apiUrl?: string } | undefined> {
+export async function storedToken(file = credentialsPath(), targetUrl?: string): Promise<{ token: string; apiUrl?: string } | undefined> {
   const credentials = readCredentials(file);
   if (!credentials) return undefined;
+  // The sign-in is for one API: its token never goes to another URL (the local stack, a typo).
+  if (targetUrl && (!credentials.apiUrl || trimSlash(targetUrl) !== trimSlash(credentials.apiUrl))) return undefined;
   if (credentials.expiresAt - REFRESH_MARGIN_MS > Date.now()) return { token: credentials.idToken, ...(credentials.apiUrl ? { apiUrl: credentials.apiUrl } : {}) };
   if (!credentials.refreshToken) throw new Error('Your sign-in expired: run `npx recall login` again.');
   let tokens: TokenResponse;
@@ -130,11 +135,16 @@ function awaitCallback(port: number, state: string): { ready: Promise<void>; cod
     finish(200, 'Signed in to the recall system. You can close this tab and return to the terminal.');
     resolveCode(received);
   });
+  // The redirect names localhost, which a browser may resolve to ::1 or to 127.0.0.1: both listen.
+  const v6 = http.createServer(server.listeners('request')[0] as http.RequestListener);
   const ready = new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(new Error(e.code === 'EADDRINUSE' ? `Port ${port} is in use: the sign-in callback needs it. Close what holds it and retry.` : e.message)),
     );
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => {
+      v6.once('error', () => resolve()); // no IPv6 loopback here: IPv4 alone
+      v6.listen(port, '::1', () => resolve());
+    });
   });
   const timer = setTimeout(() => rejectCode(new Error('No sign-in within 5 minutes: run `npx recall login` again.')), LOGIN_TIMEOUT_MS);
   timer.unref();
@@ -143,8 +153,10 @@ function awaitCallback(port: number, state: string): { ready: Promise<void>; cod
     code,
     close: () => {
       clearTimeout(timer);
-      server.closeAllConnections();
-      server.close();
+      for (const s of [server, v6]) {
+        s.closeAllConnections();
+        if (s.listening) s.close();
+      }
     },
   };
 }
@@ -175,6 +187,9 @@ export const sessionCommands: Record<string, Command> = {
         throw new UsageError('Give --auth-domain and --client-id (the stack outputs AuthDomain and CliClientId), or set RECALL_AUTH_DOMAIN and RECALL_CLIENT_ID.');
       }
       if (!/^https?:\/\//.test(authDomain)) throw new UsageError(`--auth-domain must be a URL (https://…), not ${authDomain}`);
+      // The sign-in is bound to one API: its tokens are only ever sent there.
+      const apiUrl = (values['api-url'] as string | undefined) || process.env.RECALL_API_URL;
+      if (!apiUrl) throw new UsageError('Give --api-url (the stack output ApiUrl) or set RECALL_API_URL: the sign-in is kept for that API only.');
       const verifier = base64url(randomBytes(32));
       const challenge = base64url(createHash('sha256').update(verifier).digest());
       const state = base64url(randomBytes(16));
@@ -191,11 +206,10 @@ export const sessionCommands: Record<string, Command> = {
         if (values.browser !== false && !values['no-browser']) openBrowser(authorize.toString());
         const code = await callback.code;
         const tokens = await tokenRequest(authDomain, { grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier });
-        const apiUrl = (values['api-url'] as string | undefined) ?? process.env.RECALL_API_URL;
         const credentials: Credentials = {
           authDomain,
           clientId,
-          ...(apiUrl ? { apiUrl } : {}),
+          apiUrl,
           idToken: tokens.id_token!,
           ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
           expiresAt: expiryOf(tokens),
@@ -213,9 +227,9 @@ export const sessionCommands: Record<string, Command> = {
   logout: {
     group: 'any',
     summary: 'sign out: revoke the stored refresh token and remove the stored tokens',
-    usage: 'recall logout',
-    options: {},
-    async run({ json }) {
+    usage: 'recall logout [--no-browser]',
+    options: { 'no-browser': { type: 'boolean' } },
+    async run({ values, json }) {
       const file = credentialsPath();
       const credentials = readCredentials(file);
       let revoked = false;
@@ -232,8 +246,17 @@ export const sessionCommands: Record<string, Command> = {
         }
       }
       rmSync(file, { force: true });
-      print(json, { signedOut: true, revoked, credentials: file }, () =>
-        credentials ? `Signed out${revoked ? '; the refresh token was revoked' : ' (the refresh token could not be revoked: it expires on its own)'}.` : 'Nobody was signed in.',
+      // The managed login keeps its own browser session: end it too, or the next `recall
+      // login` on this machine signs in as the same person without asking.
+      const logoutUrl = credentials
+        ? `${trimSlash(credentials.authDomain)}/logout?${new URLSearchParams({ client_id: credentials.clientId, logout_uri: `http://localhost:${CALLBACK_PORT}/callback` })}`
+        : undefined;
+      if (logoutUrl && values.browser !== false && !values['no-browser']) openBrowser(logoutUrl);
+      print(json, { signedOut: true, revoked, credentials: file, ...(logoutUrl ? { logoutUrl } : {}) }, () =>
+        credentials
+          ? `Signed out${revoked ? '; the refresh token was revoked' : ' (the refresh token could not be revoked: it expires on its own)'}. ` +
+            `To end the browser's sign-in session as well (shared machines), open: ${logoutUrl}`
+          : 'Nobody was signed in.',
       );
     },
   },

@@ -92,6 +92,24 @@ export async function* readRows(path: string, format: 'csv' | 'jsonl', csv: CsvO
 }
 
 // Cluster keys are joined with `|`; a source code containing one must not split a key.
+/**
+ * A source's time as epoch ms. A time without a zone is UTC, whatever the machine's zone, so a
+ * backtest gives the same days everywhere: `2024-03-15`, `2024/03/15` (Excel in Japan),
+ * `2024/3/5 9:07`, `2024-03-15 09:07:00`; anything with a zone or offset is read as written.
+ */
+export function parseSourceTime(value: string): number {
+  const v = value.trim();
+  const local = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?$/.exec(v);
+  if (local) {
+    const [, y, mo, d, h = '0', mi = '0', sec = '0', ms = '0'] = local;
+    const t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number(ms.padEnd(3, '0')));
+    const check = new Date(t);
+    // 2024-02-30 is not a day: refuse it rather than roll over into March.
+    return check.getUTCMonth() === Number(mo) - 1 && check.getUTCDate() === Number(d) ? t : Number.NaN;
+  }
+  return /(?:Z|[+-]\d{2}:?\d{2})$/i.test(v) ? Date.parse(v) : Number.NaN;
+}
+
 export const sourceCode = (value: unknown) => String(value ?? '').trim().replaceAll('|', '/');
 
 /** The summary lists at most this many categories (a mis-mapped column could hold a million values). */
@@ -158,7 +176,7 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       skip(String(row.__invalid));
       continue;
     }
-    const time = Date.parse(String(get('time') ?? ''));
+    const time = parseSourceTime(String(get('time') ?? ''));
     if (Number.isNaN(time)) {
       skip(`no valid ${mapping.time}`);
       continue;

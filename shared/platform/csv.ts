@@ -65,6 +65,11 @@ export class CsvParser {
     return rows;
   }
 
+  /** The line the parser has reached (1-based): where an error points. */
+  get lineNumber(): number {
+    return this.line;
+  }
+
   end(): string[][] {
     const rows: string[][] = [];
     if (this.pending.length > 0) this.parse(this.pending, true, rows);
@@ -185,13 +190,19 @@ export async function* readCsvBatches(source: string | AsyncIterable<Uint8Array>
     try {
       text = decoder.decode(data, { stream: true });
     } catch {
-      throw new CsvError(`the file is not valid UTF-8 after byte ${bytes.toLocaleString('en')}; give --encoding shift_jis (Excel in Japan) or convert it`, 0);
+      throw new CsvError(`the file is not valid UTF-8 after byte ${bytes.toLocaleString('en')}; give --encoding shift_jis (Excel in Japan) or convert it`, parser.lineNumber);
     }
     bytes += data.byteLength;
     const rows = parser.push(text);
     if (rows.length > 0) yield rows;
   }
-  const rest = parser.push(decoder?.decode() ?? '');
+  let tail = '';
+  try {
+    tail = decoder?.decode() ?? '';
+  } catch {
+    throw new CsvError(`the file ends inside a character: it is not valid UTF-8; give --encoding shift_jis (Excel in Japan) or convert it`, parser.lineNumber);
+  }
+  const rest = parser.push(tail);
   const last = [...rest, ...parser.end()];
   if (last.length > 0) yield last;
 }

@@ -17,8 +17,10 @@ export const ulid = (what: string) => z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$
 /**
  * The one form of a product, lot or plant code that keys are built from: Unicode NFKC (so a
  * full-width `ＬＯＴ１` and a half-width `LOT1` are one lot), whitespace trimmed and runs of it
- * collapsed, upper case. The record keeps the text as it was typed; only keys use this.
+ * collapsed, ASCII letters in upper case. The record keeps the text as it was typed; only keys use this.
  */
 export function keyCode(value: string): string {
-  return value.normalize('NFKC').trim().replace(/\s+/gu, ' ').toUpperCase();
+  // ASCII letters only: full upper-casing would fold distinct codes (ß → SS) and is not
+  // idempotent for some scripts; NFKC has already turned full-width letters into ASCII.
+  return value.normalize('NFKC').trim().replace(/\s+/gu, ' ').replace(/[a-z]+/g, (m) => m.toUpperCase());
 }

@@ -301,15 +301,15 @@ describe('infrastructure (dev stage)', () => {
       expect(table.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName)).toEqual(TABLE.indexes.map((i) => i.name));
     });
 
-    it('encrypts every topic with the rotating topic key, which CloudWatch and SNS may use', () => {
+    it('encrypts every topic with the rotating topic key, which CloudWatch alarms may use', () => {
       const [keyId, key] = ofType(dataResources, 'AWS::KMS::Key').find(([id]) => id.startsWith('TopicKey'))!;
       expect(key.Properties.EnableKeyRotation).toBe(true);
       for (const topic of Object.values(TOPICS)) {
         dev.data.hasResourceProperties('AWS::SNS::Topic', { TopicName: `recall-dev-${topic.name}`, KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
       }
-      const statement = (key.Properties.KeyPolicy.Statement as any[]).find((s) => s.Sid === 'AlarmsAndSnsUseTheTopicKey');
+      const statement = (key.Properties.KeyPolicy.Statement as any[]).find((s) => s.Sid === 'AlarmsUseTheTopicKey');
       expect(statement).toMatchObject({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] });
-      expect(statement.Principal.Service).toEqual(expect.arrayContaining(['cloudwatch.amazonaws.com', 'sns.amazonaws.com']));
+      expect(statement.Principal.Service).toEqual('cloudwatch.amazonaws.com');
     });
 
     it('lets only the mail integration subscribe to customer replies, the one topic with contacts', () => {

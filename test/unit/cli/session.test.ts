@@ -35,6 +35,7 @@ async function formOf(req: http.IncomingMessage) {
 beforeAll(async () => {
   vi.stubEnv('XDG_CONFIG_HOME', mkdtempSync(path.join(tmpdir(), 'recall-cli-')));
   vi.stubEnv('RECALL_TOKEN', '');
+  vi.stubEnv('RECALL_API_URL', '');
   cognito = http.createServer(async (req, res) => {
     const form = await formOf(req);
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -94,7 +95,6 @@ describe('recall login / logout', () => {
     }
 
     const file = credentialsPath();
-    expect(file.startsWith(process.cwd())).toBe(false);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     const stored = JSON.parse(readFileSync(file, 'utf8'));
@@ -113,7 +113,16 @@ describe('recall login / logout', () => {
     expect(authorizations.at(-1)).toBe(`Bearer ${renewed.idToken}`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
 
-    expect(await main(['logout'])).toBe(0);
+    // Another API (the local stack, a typo) never receives this sign-in's token.
+    const before = authorizations.length;
+    const other = http.createServer((req, res) => (authorizations.push(req.headers.authorization ?? ''), res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
+    const otherUrl = await listen(other);
+    expect(await main(['health', '--api-url', otherUrl])).toBe(0);
+    other.close();
+    expect(authorizations.slice(before)).toEqual(['']);
+
+    expect(await main(['logout', '--no-browser'])).toBe(0);
+    expect(String(log.mock.calls.at(-1)?.[0])).toContain(`${cognitoUrl}/logout?client_id=cli-client&logout_uri=`);
     log.mockRestore();
     expect(revoked).toEqual(['refresh-1']);
     expect(existsSync(file)).toBe(false);
@@ -129,6 +138,8 @@ describe('recall login / logout', () => {
       vi.stubEnv('RECALL_AUTH_DOMAIN', '');
       expect(await main(['login'])).toBe(2);
       expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/--auth-domain and --client-id.*AuthDomain and CliClientId/);
+      expect(await main(['login', '--auth-domain', cognitoUrl, '--client-id', 'cli-client'])).toBe(2);
+      expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/--api-url.*ApiUrl/);
     } finally {
       err.mockRestore();
     }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
-import { BacktestMapping, readRows, runBacktest } from '../../../shared/detection/backtest.js';
+import { BacktestMapping, parseSourceTime, readRows, runBacktest } from '../../../shared/detection/backtest.js';
 import { dayOf } from '../../../shared/detection/keys.js';
 import type { Signal } from '../../../shared/detection/engine.js';
 import { main } from '../../../infra/cli/recall.js';
@@ -141,5 +141,14 @@ describe('backtest', () => {
       log.mockRestore();
       err.mockRestore();
     }
+  });
+
+  it('reads a time without a zone as UTC wherever it runs (Excel in Japan writes 2024/03/15), and refuses days that do not exist', () => {
+    const iso = (v: string) => new Date(parseSourceTime(v)).toISOString();
+    expect(iso('2024/03/15')).toBe('2024-03-15T00:00:00.000Z');
+    expect(iso('2024-3-5 9:07')).toBe('2024-03-05T09:07:00.000Z');
+    expect(iso('2024-03-15T10:00:00+09:00')).toBe('2024-03-15T01:00:00.000Z');
+    expect(iso('2025-01-01T00:19:45.884Z')).toBe('2025-01-01T00:19:45.884Z');
+    for (const bad of ['2024-02-30', '2024/13/01', 'yesterday', '', '15/03/2024']) expect(parseSourceTime(bad), bad).toBeNaN();
   });
 });

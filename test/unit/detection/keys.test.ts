@@ -19,5 +19,8 @@ describe('cluster keys', () => {
     expect(keyCode('ﾁｮｺ　１００')).toBe('チョコ 100');
     expect(keyCode('  lot\t 7 ')).toBe('LOT 7');
     expect(keyCode('L1')).not.toBe(keyCode('L11'));
+    // Only ASCII letters change case: distinct codes stay distinct, and the result is stable.
+    expect(keyCode('MAß-1')).not.toBe(keyCode('MASS-1'));
+    for (const code of ['ΐ-1', 'ＬＯＴ１', 'ﾁｮｺ　１００', 'straße 5']) expect(keyCode(keyCode(code)), code).toBe(keyCode(code));
   });
 });
