@@ -127,7 +127,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const real = candidates.find((c) => Object.values(c.keys).some((k: any) => k.key.kind === 'product' && k.key.sku === SLOW_SKU && k.key.category === 'foreign_matter' && k.evidence['slow-burn']));
   const injury = candidates.find((c) => c !== real && Object.values(c.keys).some((k: any) => k.key.sku === SLOW_SKU && k.evidence.harm));
   const noise = candidates.find((c) => Object.values(c.keys).some((k: any) => k.key.sku === NOISE_SKU && k.key.lot === 'LGU-DUP'));
-  if (!real || !noise) throw new Error('detection did not raise the slow burn or the duplicate calls: the story cannot go on');
+  if (!real || !noise) {
+    throw new Error(
+      `detection did not raise ${real ? 'the duplicate calls' : 'the slow burn'} in this year (seed ${o.seed}, background ${o.background}): the story cannot go on. ` +
+        'Try the defaults (--seed 1 --background 300) or another seed; `npx recall backtest` shows what the rules see in a year.',
+    );
+  }
 
   // 3. Triage.
   await step('Quality assurance (qa.tanaka): triage');

@@ -38,7 +38,7 @@ describe('the demo story', () => {
       apiUrl: stack.url,
       tokens,
       seed: 1,
-      background: 150,
+      background: 300,
       fast: true,
       log: (line) => lines.push(line),
       local: {
