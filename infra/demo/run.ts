@@ -25,7 +25,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: npm run demo -- [--fast] [--seed N] [--background 300] [--api-url URL]\n  --fast        no pauses between steps\n  --seed N      another year of complaints (default 1)\n  --background  background complaints in the year, 50 to 300 (default 300; in a smaller year the slow problem's own volume can mask it)\n  --api-url     drive a running `npm start` (default RECALL_API_URL; with neither, the demo starts its own stack)');
+  console.log('Usage: npm run demo -- [--fast] [--seed N] [--background 300] [--api-url URL]\n  --fast        no pauses between steps\n  --seed N      another year of complaints (default 1)\n  --background  background complaints in the year, 50 to 300 (default 300; in a smaller year the slow problem can hide in its own volume)\n  --api-url     drive a running `npm start` (default RECALL_API_URL; with neither, the demo starts its own stack)');
   process.exit(0);
 }
 const seed = Number(values.seed);
