@@ -67,7 +67,7 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
     const failed: number[] = [];
     // Retries under conflicts take time: what is left when the invocation nears its timeout
     // goes back to the event source, in order, instead of the whole batch timing out.
-    const timeLeft = () => context.getRemainingTimeInMillis() > RESERVE_MS;
+    const timeLeft = () => typeof context?.getRemainingTimeInMillis !== 'function' || context.getRemainingTimeInMillis() > RESERVE_MS;
     await Promise.all(
       Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
         for (let group = queue.shift(); group; group = queue.shift()) {
