@@ -1,3 +1,4 @@
+import { upperBound } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
 
 /** A reader that can also give a key's weekly counts in one pass (the in-memory store's). */
@@ -246,14 +247,3 @@ class DayReader implements WeeklyCounterReader {
   }
 }
 
-/** Index of the first element greater than `value` in an ascending array. */
-function upperBound(values: number[], value: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (values[mid]! <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

@@ -20,6 +20,8 @@
  * Days are days since the epoch, UTC (`dayOf` in keys.ts).
  */
 
+import { upperBound } from './statistics.js';
+
 export interface ScoredRecall {
   readonly sku: string;
   readonly category: string;
@@ -187,13 +189,3 @@ function countIn(sorted: readonly number[], from: number, to: number): number {
   return upperBound(sorted, to) - upperBound(sorted, from - 1);
 }
 
-function upperBound(values: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (values[mid]! <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

@@ -190,3 +190,15 @@ export function weeklyCounts(total: (windowDays: number) => number, weeks: numbe
   }
   return out;
 }
+
+/** Index of the first element greater than `value` in an ascending array (binary search). */
+export function upperBound(values: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid]! <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
