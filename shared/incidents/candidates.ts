@@ -89,6 +89,12 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
       continue; // another report claimed a key first: join it
     }
     const primary = holders[0]!;
+    // A retry of the report that opened the candidate: its evidence links may not all have
+    // been written before the failure (linking is idempotent, so link them again).
+    if (!observed.counted) {
+      const own = await repo.getIncident(primary);
+      if (own?.openedBy?.reportId === o.reportId) await linkEvidence(own, o);
+    }
     const held = new Map(keys.map((k) => [k.id, markers.open.get(k.id)]));
     for (const key of keys.filter((k) => !held.get(k.id))) {
       const signals = mayOpen.filter((s) => s.key.id === key.id);

@@ -124,4 +124,21 @@ describe('counting under transaction conflicts', () => {
     const again = await call(listIncidents, httpEvent({ path: '/incidents', query: { status: 'candidate', limit: '100' }, user: users.qa }));
     expect((again.body!.items as any[]).filter((i) => i.key.sku === sku).map((i) => i.reportCount)).toEqual([200]);
   }, 180_000);
+
+  it('links the evidence again when the report that opened the candidate is retried after its links failed', async () => {
+    const listed = await call(listIncidents, httpEvent({ path: '/incidents', query: { status: 'candidate', limit: '100' }, user: users.qa }));
+    const incident = (listed.body!.items as any[]).find((i) => i.key.sku === sku)!;
+    const opener = incident.openedBy.reportId as string;
+    const earlier = ids.find((id) => id !== opener)!;
+    // As if the opener's evidence link to an earlier report had never been written.
+    const TableName = process.env.TABLE_NAME;
+    await real.send(new DeleteCommand({ TableName, Key: { pk: `INCIDENT#${incident.id}`, sk: `REPORT#${earlier}` } }));
+    await real.send(new UpdateCommand({ TableName, Key: { pk: `INCIDENT#${incident.id}`, sk: 'INCIDENT' }, UpdateExpression: 'ADD #r.reportCount :minus', ExpressionAttributeNames: { '#r': 'record' }, ExpressionAttributeValues: { ':minus': -1 } }));
+    const [record] = await streamRecordsOf([opener]);
+    expect(await onTableChange({ Records: [record!] }, longContext)).toEqual({ batchItemFailures: [] });
+    const link = await real.send(new GetCommand({ TableName, Key: { pk: `INCIDENT#${incident.id}`, sk: `REPORT#${earlier}` } }));
+    expect(link.Item).toBeDefined();
+    const again = await call(listIncidents, httpEvent({ path: '/incidents', query: { status: 'candidate', limit: '100' }, user: users.qa }));
+    expect((again.body!.items as any[]).find((i) => i.id === incident.id).reportCount).toBe(200);
+  }, 60_000);
 });
