@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/emulators.js';
 import { localClientConfig } from '../../infra/local/provision.js';
@@ -22,6 +23,18 @@ afterAll(async () => {
 });
 
 describe('local stack (npm start)', () => {
+  it('serves the API and the SNS/SQS emulator on the loopback interface only (DynamoDB Local has no bind option)', async () => {
+    const snsSqs = /SNS\/SQS\s+(http:\/\/[^\s]+)/.exec(local.output())?.[1];
+    expect(snsSqs, 'the banner names the SNS/SQS endpoint').toBeDefined();
+    const outside = Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal && i.family === 'IPv4').map((i) => i!.address);
+    for (const endpoint of [local.url, snsSqs!]) {
+      const { port } = new URL(endpoint);
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBeLessThan(600);
+      // From any other address of this machine nothing answers on that port.
+      for (const address of outside) await expect(fetch(`http://${address}:${port}/`, { signal: AbortSignal.timeout(2000) }), `${endpoint} on ${address}`).rejects.toThrow();
+    }
+  });
+
   it('answers GET /health with 200 within 30 s of starting', async () => {
     const response = await fetch(`${local.url}/health`);
     expect(response.status).toBe(200);
