@@ -34,12 +34,27 @@ export function detectionConfigFromEnv(env: Record<string, string | undefined> =
   const fromTaxonomy = new Categories(taxonomyFromEnv(env)).ruleOverrides();
   try {
     const raw = env.DETECTION_CONFIG ? (JSON.parse(env.DETECTION_CONFIG) as Record<string, unknown>) : {};
-    const categories = { ...fromTaxonomy, ...((raw.categories as Record<string, unknown> | undefined) ?? {}) };
+    // Per category and per rule, DETECTION_CONFIG's settings go over the taxonomy's (a rule's
+    // fields merge: the taxonomy's lotBurst.minCount survives a DETECTION_CONFIG lotBurst.alpha).
+    const given = (raw.categories as Record<string, Record<string, unknown>> | undefined) ?? {};
+    const categories: Record<string, Record<string, unknown>> = {};
+    for (const code of new Set([...Object.keys(fromTaxonomy), ...Object.keys(given)])) {
+      const base = (fromTaxonomy[code] ?? {}) as Record<string, unknown>;
+      const over = given[code] ?? {};
+      const merged: Record<string, unknown> = { ...base };
+      for (const [rule, settings] of Object.entries(over)) {
+        const under = base[rule];
+        merged[rule] = isPlainObject(under) && isPlainObject(settings) ? { ...under, ...settings } : settings;
+      }
+      categories[code] = merged;
+    }
     return detectionConfigFrom({ ...raw, categories });
   } catch (error) {
     throw new ConfigError([`DETECTION_CONFIG: ${(error as Error).message}`]);
   }
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const entryOf = (key: ClusterKey, signals: readonly Signal[], at: string): KeyEntry => ({ key, addedAt: at, evidence: Object.fromEntries(signals.map((s) => [s.rule, s])) });
 

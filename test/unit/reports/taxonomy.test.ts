@@ -72,6 +72,9 @@ describe('defect taxonomy', () => {
     expect(detectionConfigFromEnv(env).categories.hard_object?.lotBurst).toEqual({ minCount: 2 });
     const both = detectionConfigFromEnv({ ...env, DETECTION_CONFIG: JSON.stringify({ categories: { hard_object: { lotBurst: { minCount: 4 } } } }) });
     expect(both.categories.hard_object?.lotBurst).toEqual({ minCount: 4 });
+    // Settings of one rule merge: the taxonomy's count stays when DETECTION_CONFIG sets another field.
+    const merged = detectionConfigFromEnv({ ...env, DETECTION_CONFIG: JSON.stringify({ categories: { hard_object: { lotBurst: { alpha: 0.01 } } } }) });
+    expect(merged.categories.hard_object?.lotBurst).toEqual({ minCount: 2, alpha: 0.01 });
     const invalid = { categories: [{ code: 'mould', label: 'Mould', rules: { lotBurst: { minCount: 0 } } }] };
     expect(() => detectionConfigFromEnv({ DEFECT_TAXONOMY: JSON.stringify(invalid) })).toThrow(ConfigError);
   });
