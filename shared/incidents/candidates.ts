@@ -28,7 +28,7 @@ export interface DetectionDeps {
 
 /**
  * Reads `DETECTION_CONFIG` (JSON, partial) over the documented defaults, with the taxonomy's
- * per-category rule overrides under it (DETECTION_CONFIG.categories wins); fails fast.
+ * per-category rule overrides under it (DETECTION_CONFIG.categories goes over them, rule by rule and field by field); fails fast.
  */
 export function detectionConfigFromEnv(env: Record<string, string | undefined> = process.env): DetectionConfig {
   const fromTaxonomy = new Categories(taxonomyFromEnv(env)).ruleOverrides();
