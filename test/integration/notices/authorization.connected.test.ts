@@ -7,11 +7,12 @@ import { handler as publicNotices } from '../../../functions/public-notices.js';
 import { handler as putStore } from '../../../functions/put-store.js';
 import { handler as sendReply } from '../../../functions/send-reply.js';
 import { handler as storeNotices } from '../../../functions/store-notices.js';
+import { handler as getTaxonomy } from '../../../functions/get-taxonomy.js';
 import type { Role } from '../../../shared/platform/roles.js';
 import { call, httpEvent } from '../../support/events.js';
 import { users } from '../../support/users.js';
 
-/** Who may call each notice and store endpoint, as the issue gives it. */
+/** Who may call each notice and store endpoint (and the taxonomy every client reads), as the issues give it. */
 const ROUTE_ROLES: Record<string, Role[] | 'public'> = {
   'POST /notices/{id}/acks': ['store'],
   'GET /stores/{id}/notices': ['store', 'qa', 'admin'],
@@ -19,6 +20,7 @@ const ROUTE_ROLES: Record<string, Role[] | 'public'> = {
   'GET /stores': ['qa', 'executive', 'admin'],
   'POST /reports/{id}/reply': ['agent', 'qa', 'admin'],
   'GET /public/notices': 'public',
+  'GET /taxonomy': ['agent', 'qa', 'executive', 'store', 'admin'],
 };
 const CAST: Record<Role, (typeof users)[keyof typeof users]> = { agent: users.agent, qa: users.qa, executive: users.executive, store: users.storeKanto, admin: users.admin };
 type User = (typeof users)[keyof typeof users] | undefined;
@@ -34,11 +36,12 @@ const CALLS: Record<string, (user: User, body?: unknown, query?: Record<string, 
   'GET /stores': (u, _b, query = {}) => call(listStores, httpEvent({ path: '/stores', query, ...as(u) })),
   'POST /reports/{id}/reply': (u, body = {}) => call(sendReply, httpEvent({ method: 'POST', path: `/reports/${REPORT}/reply`, pathParameters: { id: REPORT }, body, ...as(u) })),
   'GET /public/notices': (u, _b, query) => call(publicNotices, httpEvent({ path: '/public/notices', ...(query ? { query } : {}), ...as(u) })),
+  'GET /taxonomy': (u, _b, query) => call(getTaxonomy, httpEvent({ path: '/taxonomy', ...(query ? { query } : {}), ...as(u) })),
 };
 
 describe('notices', () => {
   describe('authorization matrix', () => {
-    it('covers every notice and store route of the catalog, with its roles', () => {
+    it('covers every notice, store and taxonomy route of the catalog, with its roles', () => {
       const routes = httpRoutes().filter((r) => Object.keys(ROUTE_ROLES).includes(`${r.trigger.method} ${r.trigger.path}`));
       expect(Object.fromEntries(routes.map((r) => [`${r.trigger.method} ${r.trigger.path}`, r.trigger.roles]))).toEqual(ROUTE_ROLES);
     });
