@@ -5,11 +5,8 @@ import { counterKeys, type Observation } from '../../../shared/detection/keys.js
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
 import { cusum, expectedA, informationComponent, weeklyCounts } from '../../../shared/detection/statistics.js';
 import { DAY } from '../../../shared/platform/clock.js';
+import { background, complaint } from '../../support/detection.js';
 
-let seq = 0;
-function complaint(at: Date, overrides: Partial<Observation> = {}): Observation {
-  return { reportId: `t-${++seq}`, at: at.toISOString(), sku: 'SKU-1', lot: 'LOT-1', plant: 'PLANT-1', category: 'foreign_matter', injury: false, illness: false, ...overrides };
-}
 
 async function feed(observations: Observation[], config = DEFAULT_DETECTION_CONFIG): Promise<Signal[]> {
   const store = new MemoryCounterStore();
@@ -18,18 +15,6 @@ async function feed(observations: Observation[], config = DEFAULT_DETECTION_CONF
   return signals;
 }
 
-/** Background: 40 products, one complaint every 4 days each, categories rotating (every share alike). */
-function background(from: Date, days: number): Observation[] {
-  const categories = ['off_taste_odour', 'packaging_failure', 'container_damage', 'foreign_matter', 'other'] as const;
-  const out: Observation[] = [];
-  for (let d = 0; d < days; d++) {
-    for (let p = 0; p < 40; p++) {
-      if ((d + p) % 4 !== 0) continue;
-      out.push(complaint(new Date(from.getTime() + d * DAY + p * 60_000), { sku: `BG-${p}`, lot: `BG-${p}-L${Math.floor(d / 30)}`, plant: `PLANT-${p % 3}`, category: categories[(d + p) % categories.length]! }));
-    }
-  }
-  return out;
-}
 
 describe('statistics for the trend rules', () => {
   it('computes the BCPNN information component and its shrunk lower bound', () => {
