@@ -1,7 +1,6 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../platform/aws.js';
-import { retryingConflicts } from '../platform/retry.js';
+import { cancellationReasons, retryingConflicts } from '../platform/retry.js';
 import { dayOf, dayToIso } from './keys.js';
 import type { CounterReader, CounterStore } from './store.js';
 
@@ -60,7 +59,7 @@ export class DynamoCounterStore implements CounterStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+      if (cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') {
         return false;
       }
       throw error;

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
 import { queryPages } from '../platform/query.js';
-import { CONFLICT_RETRY, isTransactionConflict, retryingConflicts } from '../platform/retry.js';
+import { cancellationReasons, CONFLICT_RETRY, isTransactionConflict, retryingConflicts } from '../platform/retry.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
 import { ConflictError, UnprocessableError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
@@ -111,9 +111,10 @@ export async function keyMarkers(clusterKeys: readonly string[]): Promise<KeyMar
   return { open, dismissed };
 }
 
-function cancelledBy(error: unknown): string[] | undefined {
-  return error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None') : undefined;
-}
+/** The open-key marker of a key held by an incident, written only where no incident holds it yet. */
+const openMarkerPut = (TableName: string, keyId: string, incidentId: string) => ({
+  Put: { TableName, Item: { ...openKey(keyId), kind: 'open-incident', incidentId }, ConditionExpression: 'attribute_not_exists(pk)' },
+});
 
 /**
  * Opens a candidate for every key it names: an open-key marker per key (conditional on
@@ -128,9 +129,7 @@ export async function createCandidate(incident: Incident, event: IncidentEvent, 
       dynamo().send(
         new TransactWriteCommand({
           TransactItems: [
-            ...Object.keys(incident.keys).map((k) => ({
-              Put: { TableName, Item: { ...openKey(k), kind: 'open-incident', incidentId: incident.id }, ConditionExpression: 'attribute_not_exists(pk)' },
-            })),
+            ...Object.keys(incident.keys).map((k) => openMarkerPut(TableName, k, incident.id)),
             { Put: { TableName, Item: incidentItem(incident), ConditionExpression: 'attribute_not_exists(pk)' } },
             { Put: { TableName, Item: { ...linkKey(incident.id, incident.openedBy!.reportId), kind: 'incident-link', at: incident.openedBy!.at } } },
             eventPut(TableName, incident.id, event),
@@ -141,7 +140,7 @@ export async function createCandidate(incident: Incident, event: IncidentEvent, 
     );
     return true;
   } catch (error) {
-    if (cancelledBy(error)?.includes('ConditionalCheckFailed')) return false;
+    if (cancellationReasons(error)?.includes('ConditionalCheckFailed')) return false;
     throw error;
   }
 }
@@ -158,14 +157,14 @@ export async function createIncident(incident: Incident, event: IncidentEvent, n
     await dynamo().send(
       new TransactWriteCommand({
         TransactItems: [
-          ...keys.map((k) => ({ Put: { TableName, Item: { ...openKey(k), kind: 'open-incident', incidentId: incident.id }, ConditionExpression: 'attribute_not_exists(pk)' } })),
+          ...keys.map((k) => openMarkerPut(TableName, k, incident.id)),
           { Put: { TableName, Item: incidentItem(incident), ConditionExpression: 'attribute_not_exists(pk)' } },
           eventPut(TableName, incident.id, event),
         ],
       }),
     );
   } catch (error) {
-    const reasons = cancelledBy(error);
+    const reasons = cancellationReasons(error);
     if (!reasons) throw error;
     const held = keys.filter((_, i) => reasons[i] === 'ConditionalCheckFailed');
     if (held.length) {
@@ -192,7 +191,7 @@ export async function claimKey(incidentId: string, key: ClusterKey, entry: KeyEn
       dynamo().send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName, Item: { ...openKey(key.id), kind: 'open-incident', incidentId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            openMarkerPut(TableName, key.id, incidentId),
             {
               Update: {
                 TableName,
@@ -211,7 +210,7 @@ export async function claimKey(incidentId: string, key: ClusterKey, entry: KeyEn
     );
     return true;
   } catch (error) {
-    if (cancelledBy(error)?.includes('ConditionalCheckFailed')) return false;
+    if (cancellationReasons(error)?.includes('ConditionalCheckFailed')) return false;
     throw error;
   }
 }
@@ -259,7 +258,7 @@ export async function attachReport(
       );
       break;
     } catch (error) {
-      const [link, incident, outbox] = cancelledBy(error) ?? [];
+      const [link, incident, outbox] = cancellationReasons(error) ?? [];
       if (link === undefined) throw error;
       if (link === 'ConditionalCheckFailed' || outbox === 'ConditionalCheckFailed') {
         // A redelivery: the count stands, but the updates below may not have happened yet.
@@ -411,7 +410,7 @@ export async function saveIncidents(writes: readonly IncidentWrite[], now: Date)
   try {
     await dynamo().send(new TransactWriteCommand({ TransactItems: items }));
   } catch (error) {
-    const reasons = cancelledBy(error);
+    const reasons = cancellationReasons(error);
     if (reasons?.some((r) => r === 'ConditionalCheckFailed' || r === 'TransactionConflict')) {
       throw new ConflictError('The incident changed while this request was processed. Read it again and retry.');
     }

@@ -9,7 +9,8 @@
  */
 export const CONFLICT_RETRY = { attempts: 10, baseMs: 25, capMs: 2_000 } as const;
 
-const reasonsOf = (error: unknown): string[] | undefined =>
+/** Why a transaction was cancelled, one code per item in order (`None` for items not at fault); undefined for any other error. */
+export const cancellationReasons = (error: unknown): string[] | undefined =>
   (error as { name?: string })?.name === 'TransactionCanceledException'
     ? ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None')
     : undefined;
@@ -19,7 +20,7 @@ const reasonsOf = (error: unknown): string[] | undefined =>
  * also failed a condition is an answer (already counted, key taken), left to the caller.
  */
 export function isTransactionConflict(error: unknown): boolean {
-  const reasons = reasonsOf(error);
+  const reasons = cancellationReasons(error);
   if (reasons) return reasons.includes('TransactionConflict') && !reasons.includes('ConditionalCheckFailed');
   return (error as { name?: string })?.name === 'TransactionConflictException';
 }

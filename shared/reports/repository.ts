@@ -1,10 +1,10 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type BatchGetCommandInput, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { dynamo, tableName } from '../platform/aws.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
 import { ConflictError, TooManyRequestsError } from '../platform/errors.js';
-import { retryingConflicts } from '../platform/retry.js';
+import { cancellationReasons, retryingConflicts } from '../platform/retry.js';
 import { keyCode } from '../platform/fields.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { ReportClockState } from './clocks.js';
@@ -165,7 +165,7 @@ export async function insertReport(
     }
     return { created: true };
   } catch (error) {
-    const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []).map((r) => r.Code) : undefined;
+    const reasons = cancellationReasons(error);
     const duplicate = error instanceof ConditionalCheckFailedException || reasons?.[0] === 'ConditionalCheckFailed';
     if (!duplicate && reasons?.[1] === 'ConditionalCheckFailed') {
       const nextHour = new Date(intake!.now);
@@ -268,7 +268,7 @@ export async function saveReport(
     );
   } catch (error) {
     // A failed version check, or a concurrent transaction on the same report: either way, 409.
-    const code = error instanceof TransactionCanceledException ? error.CancellationReasons?.[0]?.Code : undefined;
+    const code = cancellationReasons(error)?.[0];
     if (code === 'ConditionalCheckFailed' || code === 'TransactionConflict') {
       throw new ConflictError('The report changed while this request was processed. Read it again and retry.');
     }
