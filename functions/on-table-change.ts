@@ -11,7 +11,7 @@ import { publishOutboxItem } from '../shared/platform/outbox.js';
 import { DynamoCounterStore } from '../shared/detection/dynamo-store.js';
 import { detectAndEscalate, detectionConfigFromEnv } from '../shared/incidents/candidates.js';
 import { observationOf } from '../shared/reports/observation.js';
-import { clusterKeys } from '../shared/detection/keys.js';
+import { clusterKeys, type Observation } from '../shared/detection/keys.js';
 import { retryingConflicts } from '../shared/platform/retry.js';
 import { countMetric, flushMetrics, METRIC } from '../shared/platform/metrics.js';
 import type { Report } from '../shared/reports/model.js';
@@ -25,19 +25,24 @@ const CONCURRENCY = 8;
 /** Records are not started with less than this left of the invocation (conflict retries wait up to 2 s each). */
 const RESERVE_MS = 5_000;
 
+/** A record's report as detection sees it, read once per record (undefined for outbox items; the error for an unreadable image). */
+type Parsed = { observation?: Observation; error?: unknown };
+function parse(record: DynamoDBRecord): Parsed {
+  const image = record.dynamodb?.NewImage;
+  if (image?.kind?.S !== 'report' || !image.record) return {};
+  try {
+    return { observation: observationOf(unmarshall({ record: image.record as AttributeValue }).record as Report) };
+  } catch (error) {
+    return { error };
+  }
+}
+
 /**
  * The order key of a record: reports of one product and defect (its lot keys included) are
  * handled one after another in stream order, so a burst on one lot does not race itself on
  * the same counters and markers; everything else runs side by side.
  */
-function orderKey(record: DynamoDBRecord, index: number): string {
-  const image = record.dynamodb?.NewImage;
-  if (image?.kind?.S === 'report' && image.record) {
-    const report = unmarshall({ record: image.record as AttributeValue }).record as Report;
-    return clusterKeys(observationOf(report)).product.id;
-  }
-  return `record#${index}`;
-}
+const orderKey = (parsed: Parsed, index: number): string => (parsed.observation ? clusterKeys(parsed.observation).product.id : `record#${index}`);
 
 /**
  * Table stream: new reports and outbox items (the catalog's event filter). Runs detection for
@@ -53,14 +58,11 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(flushMetrics())
   .handler(async (event, context) => {
+    const parsed = event.Records.map(parse);
     const groups = new Map<string, number[]>();
-    event.Records.forEach((record, index) => {
-      let key: string;
-      try {
-        key = orderKey(record, index);
-      } catch {
-        key = `record#${index}`; // an unreadable image fails in `handle`, on its own
-      }
+    // An unreadable image has no product: it is a group of its own, and fails in `handle`.
+    parsed.forEach((p, index) => {
+      const key = orderKey(p, index);
       groups.set(key, [...(groups.get(key) ?? []), index]);
     });
     const queue = [...groups.values()];
@@ -78,7 +80,7 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
               break;
             }
             try {
-              await retryingConflicts(() => handle(record));
+              await retryingConflicts(() => handle(record, parsed[index]!));
             } catch (error) {
               logger.error('stream record failed', { eventId: record.eventID, error: error as Error });
               countMetric(METRIC.streamRecordsFailed);
@@ -95,17 +97,17 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
     return { batchItemFailures: [{ itemIdentifier: first.dynamodb!.SequenceNumber! }] };
   });
 
-async function handle(record: DynamoDBRecord): Promise<void> {
+async function handle(record: DynamoDBRecord, parsed: Parsed): Promise<void> {
   const image = record.dynamodb?.NewImage;
   const kind = image?.kind?.S;
   logger.info('stream item received', { eventId: record.eventID, pk: image?.pk?.S, sk: image?.sk?.S, kind });
-  if (kind === 'report' && image?.record) {
-    const report = unmarshall({ record: image.record as AttributeValue }).record as Report;
-    const result = await detectAndEscalate(observationOf(report), detection);
+  if (parsed.error) throw parsed.error;
+  if (parsed.observation) {
+    const result = await detectAndEscalate(parsed.observation, detection);
     if (result.counted) countMetric(METRIC.signals, result.signals.length);
     countMetric(METRIC.candidatesOpened, result.opened.length);
     logger.info('report observed', {
-      reportId: report.id,
+      reportId: parsed.observation.reportId,
       counted: result.counted,
       signals: result.signals.map((s) => `${s.rule}:${s.key.id}`),
       opened: result.opened,
