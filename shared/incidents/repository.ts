@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
 import { queryPages } from '../platform/query.js';
-import { cancellationReasons, CONFLICT_RETRY, isTransactionConflict, retryingConflicts } from '../platform/retry.js';
+import { cancellationReasons, retryingConflicts } from '../platform/retry.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
 import { ConflictError, UnprocessableError } from '../platform/errors.js';
 import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
@@ -224,7 +224,7 @@ export type AttachResult = { result: 'attached' | 'already-linked' | 'not-open';
  * optional alert go in one transaction; each key's latest evidence is set by conditional
  * path updates that only move forward. An incident merged meanwhile passes the report on
  * to the one it was merged into; one dismissed or closed meanwhile takes nothing
- * (`not-open`). A transaction conflict is retried a few times.
+ * (`not-open`). A transaction conflict is retried with jittered backoff (platform/retry.ts).
  */
 export async function attachReport(
   incidentId: string,
@@ -236,9 +236,10 @@ export async function attachReport(
 ): Promise<AttachResult> {
   const TableName = tableName();
   let result: AttachResult['result'] = 'attached';
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await dynamo().send(
+  try {
+    // Pure conflicts are retried; a cancellation that failed a condition is an answer, below.
+    await retryingConflicts(() =>
+      dynamo().send(
         new TransactWriteCommand({
           TransactItems: [
             { Put: { TableName, Item: { ...linkKey(incidentId, reportId), kind: 'incident-link', at }, ConditionExpression: 'attribute_not_exists(pk)' } },
@@ -255,25 +256,19 @@ export async function attachReport(
             ...(alert ? [outboxPut(TableName, alert, now)] : []),
           ],
         }),
-      );
-      break;
-    } catch (error) {
-      const [link, incident, outbox] = cancellationReasons(error) ?? [];
-      if (link === undefined) throw error;
-      if (link === 'ConditionalCheckFailed' || outbox === 'ConditionalCheckFailed') {
-        // A redelivery: the count stands, but the updates below may not have happened yet.
-        result = 'already-linked';
-        break;
-      }
-      if (incident === 'ConditionalCheckFailed') {
-        const target = await getIncident(incidentId);
-        if (target?.status === 'merged' && target.mergedInto) return attachReport(target.mergedInto, reportId, at, signals, alert && { ...alert, id: alert.id.replace(incidentId, target.mergedInto) }, now);
-        if (target) return { result: 'not-open', incidentId };
-        throw new Error(`Incident ${incidentId} does not exist`);
-      }
-      if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.attempts - 1) throw error;
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(CONFLICT_RETRY.capMs, CONFLICT_RETRY.baseMs * 2 ** (attempt + 1))));
-    }
+      ),
+    );
+  } catch (error) {
+    const [link, incident, outbox] = cancellationReasons(error) ?? [];
+    if (link === 'ConditionalCheckFailed' || outbox === 'ConditionalCheckFailed') {
+      // A redelivery: the count stands, but the updates below may not have happened yet.
+      result = 'already-linked';
+    } else if (incident === 'ConditionalCheckFailed') {
+      const target = await getIncident(incidentId);
+      if (target?.status === 'merged' && target.mergedInto) return attachReport(target.mergedInto, reportId, at, signals, alert && { ...alert, id: alert.id.replace(incidentId, target.mergedInto) }, now);
+      if (target) return { result: 'not-open', incidentId };
+      throw new Error(`Incident ${incidentId} does not exist`);
+    } else throw error;
   }
   await moveForward(incidentId, ['lastReportAt'], at, at);
   for (const signal of signals) await moveForward(incidentId, ['keys', signal.key.id, 'evidence', signal.rule], signal, signal.at, true);
