@@ -21,6 +21,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUNDLING } from './bundling.js';
 import { catalog, type FunctionSpec, type PartitionGrants } from '../functions/catalog.js';
 import { detectionConfigFromEnv } from '../shared/incidents/candidates.js';
 import { METRIC, METRICS_NAMESPACE, metricsServiceOf, type MetricName } from '../shared/platform/metrics.js';
@@ -406,17 +407,14 @@ export class ServiceStack extends Stack {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
+      // One definition with bench:bundles and the bundle test (infra/bundling.ts).
       bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        // No source maps: Node reads them only with --enable-source-maps, which costs 30–50 ms
-        // of every cold start (bench:bundles); names are kept so stack traces stay readable.
-        sourceMap: false,
-        keepNames: true,
-        externalModules: ['@aws-sdk/*'],
-        // ESM bundles still carry CommonJS code that calls require(): give it one.
-        banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+        format: nodejs.OutputFormat.CJS,
+        target: BUNDLING.target,
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourcemap,
+        keepNames: BUNDLING.keepNames,
+        externalModules: [...BUNDLING.external],
       },
       depsLockFilePath: path.join(ROOT, 'package-lock.json'),
       projectRoot: ROOT,

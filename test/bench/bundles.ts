@@ -4,15 +4,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { catalog, type FunctionSpec } from '../../functions/catalog.js';
+import { esbuildOptions } from '../../infra/bundling.js';
 
 /**
  * `npm run bench:bundles -- [--runs 7] [--only ID]`
  *
- * Builds every catalog function as the CDK stack does (esbuild: ESM, node22, minified with names kept, no source map, the
- * AWS SDK external because the Lambda runtime provides it, the same createRequire banner),
- * then prints each bundle's size and its module initialisation time: a fresh Node process
- * imports the built bundle (cold start of our code: parsing, zod schemas, clients), median
- * of `--runs`. Baseline in the same run: a fresh process importing an empty module, so the
+ * Builds every catalog function as the CDK stack does (infra/bundling.ts: CommonJS, minified, the AWS SDK external
+ * because the Lambda runtime provides it), then prints each bundle's size and its module initialisation time: a fresh
+ * Node process requires the built bundle as the Lambda runtime loads a CommonJS handler (parsing, zod schemas,
+ * clients, the runtime's SDK), median of `--runs`. Baseline in the same run: a fresh process requiring an empty module, so the
  * figure is our code's share, not Node's own start-up. Targets: ≤ 250 KB, median ≤ 100 ms.
  */
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, only: { type: 'string' } } });
@@ -22,6 +22,8 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const OUT = path.join(ROOT, '.bench', 'bundles');
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
+// The repository is "type": "module"; a CDK asset directory has no package.json, so its index.js is CommonJS.
+writeFileSync(path.join(OUT, 'package.json'), '{ "type": "commonjs" }\n');
 
 const LIMIT_BYTES = 250 * 1024;
 const LIMIT_MS = 100;
@@ -40,35 +42,22 @@ const env = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
-/** Milliseconds a fresh process spends importing `file` (measured inside it, around the import). */
+/** Milliseconds a fresh process spends loading `file` (measured inside it, around the require). */
 function initMs(file: string): number {
-  const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
-  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, cwd: ROOT, encoding: 'utf8' }));
+  const script = `const t=performance.now();require(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
+  return Number(execFileSync(process.execPath, ['--input-type=commonjs', '-e', script], { env, cwd: ROOT, encoding: 'utf8' }));
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const empty = path.join(OUT, 'empty.mjs');
-writeFileSync(empty, 'export {};\n');
+const empty = path.join(OUT, 'empty.js');
+writeFileSync(empty, 'module.exports = {};\n');
 const baseline = median(Array.from({ length: runs }, () => initMs(empty)));
 
 const specs = (catalog as readonly FunctionSpec[]).filter((s) => !values.only || s.id === values.only);
 const rows: { id: string; kb: number; ms: number }[] = [];
 for (const spec of specs) {
-  const outfile = path.join(OUT, spec.id, 'index.mjs');
-  await build({
-    entryPoints: [path.join(ROOT, spec.entry)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    keepNames: true,
-    mainFields: ['module', 'main'],
-    external: ['@aws-sdk/*'],
-    banner: { js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },
-    logLevel: 'error',
-  });
+  const outfile = path.join(OUT, spec.id, 'index.js');
+  await build(esbuildOptions(path.join(ROOT, spec.entry), outfile));
   const bytes = statSync(outfile).size;
   const ms = median(Array.from({ length: runs }, () => initMs(outfile)));
   rows.push({ id: spec.id, kb: bytes / 1024, ms });
