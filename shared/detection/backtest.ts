@@ -110,7 +110,29 @@ export function parseSourceTime(value: string): number {
   return /(?:Z|[+-]\d{2}:?\d{2})$/i.test(v) ? Date.parse(v) : Number.NaN;
 }
 
-export const sourceCode = (value: unknown) => String(value ?? '').trim().replaceAll('|', '/');
+export function sourceCode(value: unknown): string {
+  const code = (typeof value === 'string' ? value : String(value ?? '')).trim();
+  return code.includes('|') ? code.replaceAll('|', '/') : code;
+}
+
+/** A replayed row as the engine reads it. Its ISO time is built only when read (a signal's `at`): most rows raise none. */
+class ReplayedObservation implements Observation {
+  private iso: string | undefined;
+  constructor(
+    readonly reportId: string,
+    readonly time: number,
+    readonly sku: string,
+    readonly lot: string,
+    readonly plant: string,
+    readonly category: string,
+    readonly injury: boolean,
+    readonly illness: boolean,
+    readonly categoryIsHarm: boolean,
+  ) {}
+  get at(): string {
+    return (this.iso ??= new Date(this.time).toISOString());
+  }
+}
 
 /** The summary lists at most this many categories (a mis-mapped column could hold a million values). */
 const MAX_LISTED_CATEGORIES = 200;
@@ -118,9 +140,16 @@ const MAX_LISTED_CATEGORIES = 200;
 const FIELDS = ['time', 'product', 'lot', 'plant', 'category', 'id', 'injury', 'illness'] as const;
 type Field = (typeof FIELDS)[number];
 
+/** The longest the burst rule looks back on a lot, whatever the category (its windows and baseline). */
+export function lotHorizonDays(config: DetectionConfig): number {
+  const bursts = [config.lotBurst, ...Object.values(config.categories).map((c) => ({ ...config.lotBurst, ...c.lotBurst }))];
+  return Math.max(...bursts.map((b) => Math.max(...b.windowsDays) + b.baselineDays)) + 1;
+}
+
 export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOptions): Promise<BacktestSummary> {
   const { mapping, config } = options;
-  const store = new MemoryCounterStore();
+  // Lot keys are read only by the burst rule, over its windows and baseline: kept that long.
+  const store = new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) });
   const truthy = new Set(mapping.truthy.map((v) => v.toLowerCase()));
   const taxonomy = options.taxonomy ?? activeCategories();
   let distinctCategories = 0;
@@ -140,6 +169,8 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
   const started = performance.now();
   let lastProgress = started;
   let latest = -Infinity;
+  let firstTime: number | undefined;
+  let lastTime: number | undefined;
 
   // For CSV, the column index of each mapped field, from the header line.
   let columns: Partial<Record<Field, number>> | undefined;
@@ -205,20 +236,19 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     }
     if (time < latest) summary.outOfOrder++;
     latest = Math.max(latest, time);
-    const at = new Date(time).toISOString();
-    const o: Observation = {
-      reportId: mapping.id ? String(get('id') ?? `row-${summary.rows}`) : `row-${summary.rows}`,
-      at,
+    const o = new ReplayedObservation(
+      mapping.id ? String(get('id') ?? `row-${summary.rows}`) : `row-${summary.rows}`,
+      time,
       sku,
       lot,
       plant,
       category,
-      injury: mapping.injury ? truthy.has(String(get('injury') ?? '').trim().toLowerCase()) : false,
-      illness: mapping.illness ? truthy.has(String(get('illness') ?? '').trim().toLowerCase()) : false,
-      categoryIsHarm: taxonomy.harmOf(category) !== undefined,
-    };
-    summary.firstTime ??= at;
-    summary.lastTime = at;
+      mapping.injury ? truthy.has(String(get('injury') ?? '').trim().toLowerCase()) : false,
+      mapping.illness ? truthy.has(String(get('illness') ?? '').trim().toLowerCase()) : false,
+      taxonomy.harmOf(category) !== undefined,
+    );
+    firstTime ??= time;
+    lastTime = time;
     summary.replayed++;
     // The same rules as the live stream; the in-memory store is read synchronously.
     const day = dayOf(time);
@@ -242,6 +272,8 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       }
     }
   }
+  if (firstTime !== undefined) summary.firstTime = new Date(firstTime).toISOString();
+  if (lastTime !== undefined) summary.lastTime = new Date(lastTime).toISOString();
   summary.seconds = (performance.now() - started) / 1000;
   summary.rowsPerSecond = summary.rows / Math.max(summary.seconds, 1e-9);
   return summary;

@@ -24,6 +24,8 @@ interface Series {
  * default rules read, 730 days), not by the length of the history:
  * - days older than `retainDays` before the newest are dropped from each key's series;
  * - a key with no report in `retainDays` is dropped whole (lots come and go);
+ * - lot keys (`lot|…`) can be kept for a shorter `lotRetainDays`: only the burst rule reads
+ *   them, over its windows and baseline (97 days by default), and they are most of the keys;
  * - the report ids counted (for counting each report once) are forgotten with their day.
  */
 export class MemoryCounterStore implements CounterStore {
@@ -43,7 +45,18 @@ export class MemoryCounterStore implements CounterStore {
   private recentKeys: readonly string[] = [];
   private readonly recentSeries: (Series | number)[] = [];
 
-  constructor(private readonly retainDays = 800) {}
+  private readonly lotRetainDays: number;
+
+  constructor(
+    private readonly retainDays = 800,
+    options: { lotRetainDays?: number } = {},
+  ) {
+    this.lotRetainDays = Math.min(retainDays, options.lotRetainDays ?? retainDays);
+  }
+
+  private retentionOf(key: string): number {
+    return key.startsWith('lot|') ? this.lotRetainDays : this.retainDays;
+  }
 
   async count(reportId: string, keys: readonly string[], day: number): Promise<boolean> {
     return this.countSync(reportId, keys, day);
@@ -117,7 +130,7 @@ export class MemoryCounterStore implements CounterStore {
     } else if (last < 0 || days[last]! < day) {
       days.push(day);
       s.cumulative.push((last >= 0 ? s.cumulative[last]! : s.dropped) + 1);
-      if (days[0]! < day - this.retainDays) this.prune(s, day);
+      if (days[0]! < day - this.lotRetainDays && days[0]! < day - this.retentionOf(key)) this.prune(s, day, this.retentionOf(key));
     } else {
       // An out-of-order day: insert it and shift the running totals after it.
       let i = upperBound(days, day);
@@ -131,8 +144,8 @@ export class MemoryCounterStore implements CounterStore {
     return s;
   }
 
-  private prune(s: Series, newest: number): void {
-    const cut = upperBound(s.days, newest - this.retainDays);
+  private prune(s: Series, newest: number, retainDays: number): void {
+    const cut = upperBound(s.days, newest - retainDays);
     if (cut > 64 || cut === s.days.length - 1) {
       s.dropped = s.cumulative[cut - 1]!;
       s.days.splice(0, cut);
@@ -152,15 +165,17 @@ export class MemoryCounterStore implements CounterStore {
       this.countedByDay.splice(0, this.countedHead);
       this.countedHead = 0;
     }
-    // A sweep over every key now and then (every fifth of the retention): keys quiet for
-    // longer than `retainDays` hold nothing any window can read.
-    if (day - this.lastSweep >= Math.max(1, Math.floor(this.retainDays / 5))) {
+    // A sweep over every key now and then (every fifth of the retention, half the lots'):
+    // keys quiet for longer than their retention hold nothing any window can read.
+    if (day - this.lastSweep >= Math.max(1, Math.floor(Math.min(this.retainDays / 5, this.lotRetainDays / 2)))) {
       this.lastSweep = day;
+      const lotHorizon = day - this.lotRetainDays;
+      const horizonOf = (key: string) => (key.startsWith('lot|') ? lotHorizon : horizon);
       this.series.forEach((s, key, map) => {
-        if (s.days[s.days.length - 1]! < horizon) map.delete(key);
+        if (s.days[s.days.length - 1]! < horizonOf(key)) map.delete(key);
       });
       this.fresh.forEach((held, key, map) => {
-        if (Math.floor(held / PACK) < horizon) map.delete(key);
+        if (Math.floor(held / PACK) < horizonOf(key)) map.delete(key);
       });
       this.recentKeys = [];
     }

@@ -3,8 +3,10 @@ import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { evaluate, observe, type Signal } from '../../../shared/detection/engine.js';
 import { counterKeys, dayOf } from '../../../shared/detection/keys.js';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
+import { lotHorizonDays } from '../../../shared/detection/backtest.js';
 import type { CounterReader } from '../../../shared/detection/store.js';
 import { synthesize } from '../../bench/synthetic.js';
+import { complaint } from '../../support/detection.js';
 
 /**
  * The in-memory store gives the engine weekly series in one walk and the engine skips a
@@ -43,5 +45,47 @@ describe('the engine on either kind of counter reader', () => {
       b.countSync(o.reportId, counterKeys(o, DEFAULT_DETECTION_CONFIG), day);
       expect(observed).toEqual(evaluate(o, b.readerAt(day), DEFAULT_DETECTION_CONFIG).signals);
     }
+  });
+
+  it('raises the same signals when lot keys are kept only for the burst rule\'s horizon (as backtests keep them)', () => {
+    // Long enough that lots fall out of the short retention many times over.
+    const { rows } = synthesize({ seed: 11, products: 40, days: 700, meanRate: 0.4, lotBursts: 8, slowBurns: 4, injuries: 3 });
+    const config = DEFAULT_DETECTION_CONFIG;
+    expect(lotHorizonDays(config)).toBe(98);
+    expect(lotHorizonDays({ ...config, categories: { other: { lotBurst: { baselineDays: 200 } } } })).toBe(208);
+    const whole = new MemoryCounterStore();
+    const short = new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) });
+    const a: Signal[] = [];
+    const b: Signal[] = [];
+    for (const o of rows) {
+      const day = dayOf(o.at);
+      whole.countSync(o.reportId, counterKeys(o, config), day);
+      a.push(...evaluate(o, whole.readerAt(day), config).signals);
+      short.countSync(o.reportId, counterKeys(o, config), day);
+      b.push(...evaluate(o, short.readerAt(day), config).signals);
+    }
+    expect(a.filter((s) => s.rule === 'lot-burst').length).toBeGreaterThan(5);
+    expect(b).toEqual(a);
+    expect(short.size).toBeLessThan(whole.size);
+  });
+
+  it('keeps a quiet lot for its burst baseline, where a shorter retention would raise a false burst', () => {
+    // The lot's own baseline decides (its product's rate is not used): 30 reports, seven weeks of
+    // quiet, then 3 in a day are not a burst against that history, but are against none.
+    const config = { ...DEFAULT_DETECTION_CONFIG, lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, lotShareOfProduct: 0 } };
+    const start = Date.UTC(2026, 0, 1);
+    const at = (day: number, i: number) => new Date(start + day * 86_400_000 + i * 60_000);
+    const rows = [
+      ...Array.from({ length: 30 }, (_, i) => complaint(at(0, i), { reportId: `early-${i}` })),
+      ...Array.from({ length: 3 }, (_, i) => complaint(at(50, i), { reportId: `late-${i}` })),
+    ];
+    const bursts = (store: MemoryCounterStore) =>
+      rows.flatMap((o) => {
+        const day = dayOf(o.at);
+        store.countSync(o.reportId, counterKeys(o, config), day);
+        return evaluate(o, store.readerAt(day), config).signals.filter((s) => s.rule === 'lot-burst' && dayOf(s.at) === dayOf(at(50, 0)));
+      });
+    expect(bursts(new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) }))).toEqual([]);
+    expect(bursts(new MemoryCounterStore(undefined, { lotRetainDays: 20 })).length).toBeGreaterThan(0);
   });
 });

@@ -63,4 +63,18 @@ describe('the in-memory counter store', () => {
     expect(store.rememberedIds).toBeLessThanOrEqual(102);
     expect(store.countSync('r300', ['product|P'], 300)).toBe(false);
   });
+
+  it('keeps lot keys only for the lots\' retention, and everything the windows read within it', () => {
+    const store = new MemoryCounterStore(800, { lotRetainDays: 98 });
+    store.countSync('a', ['lot|P|L1|x', 'product|P|x'], 0);
+    store.countSync('b', ['lot|P|L1|x', 'product|P|x'], 90);
+    for (let day = 91; day <= 300; day++) store.countSync(`r${day}`, ['product|P|x'], day);
+    // Quiet for 210 days, the lot is gone; the product keeps its 730 days of history.
+    expect(store.readerAt(300).total('lot|P|L1|x', 1000)).toBe(0);
+    expect(store.readerAt(300).total('product|P|x', 730)).toBe(212);
+    // Within the lots' retention, a lot's windows are whole.
+    const recent = new MemoryCounterStore(800, { lotRetainDays: 98 });
+    for (let day = 0; day <= 97; day++) recent.countSync(`r${day}`, ['lot|P|L2|x'], day);
+    expect(recent.readerAt(97).total('lot|P|L2|x', 98)).toBe(98);
+  });
 });
