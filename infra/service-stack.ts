@@ -490,10 +490,11 @@ const POLICY_OVERRIDES: Record<string, string> = (() => {
  * API throttling, from the deploying shell: `API_THROTTLE='{"burstLimit":200,"rateLimit":100}'`
  * (requests; rate per second), validated at synthesis.
  */
-export const API_THROTTLE: { burstLimit: number; rateLimit: number } = (() => {
+export function apiThrottleFrom(env: NodeJS.ProcessEnv = process.env): { burstLimit: number; rateLimit: number } {
   const schema = z.strictObject({ burstLimit: z.number().int().min(1).max(100_000).default(200), rateLimit: z.number().min(1).max(100_000).default(100) });
-  return jsonSetting('API_THROTTLE', process.env.API_THROTTLE ?? '{}', schema);
-})();
+  return jsonSetting('API_THROTTLE', env.API_THROTTLE ?? '{}', schema);
+}
+export const API_THROTTLE = apiThrottleFrom();
 
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
 // No BatchWriteItem: nothing batches writes (it would bypass conditions).

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { catalog, type FunctionSpec } from '../../functions/catalog.js';
 import { CLI_CALLBACK_URL } from '../../infra/data-stack.js';
-import { ACCESS_LOG_FORMAT, ALARM_RUNBOOKS } from '../../infra/service-stack.js';
+import { ACCESS_LOG_FORMAT, ALARM_RUNBOOKS, apiThrottleFrom } from '../../infra/service-stack.js';
 import { METRIC, METRICS_NAMESPACE, metricsServiceOf } from '../../shared/platform/metrics.js';
 import { TABLE } from '../../shared/platform/table.js';
 import { TOPICS, TOPIC_IDS } from '../../shared/platform/topics.js';
@@ -243,6 +243,14 @@ describe('infrastructure (dev stage)', () => {
   describe('API', () => {
     it('throttles every route on the stage (deploy-time burst and rate)', () => {
       dev.service.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 } });
+    });
+
+    it('takes the throttle from API_THROTTLE, and refuses a bad one naming the field', () => {
+      expect(apiThrottleFrom({ API_THROTTLE: '{"burstLimit":50}' })).toEqual({ burstLimit: 50, rateLimit: 100 });
+      expect(apiThrottleFrom({ API_THROTTLE: '{"burstLimit":500,"rateLimit":20}' })).toEqual({ burstLimit: 500, rateLimit: 20 });
+      expect(() => apiThrottleFrom({ API_THROTTLE: '{"rateLimit":0}' })).toThrow(/API_THROTTLE\.rateLimit/);
+      expect(() => apiThrottleFrom({ API_THROTTLE: '{"burst":5}' })).toThrow(/API_THROTTLE/);
+      expect(() => apiThrottleFrom({ API_THROTTLE: 'fast' })).toThrow(/not JSON/);
     });
 
     it('logs every request with the authorizer and integration errors', () => {

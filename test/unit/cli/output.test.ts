@@ -1,5 +1,7 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../../infra/cli/api.js';
+import { ApiError, request } from '../../../infra/cli/api.js';
 import { displayWidth, printable, table } from '../../../infra/cli/table.js';
 
 describe('CLI output', () => {
@@ -20,10 +22,31 @@ describe('CLI output', () => {
     expect(table([{ a: 'x\u001b[31my' }], ['a'])).not.toContain('\u001b');
   });
 
-  it('explains the HTTP API’s own 401, 429 and 503 answers', () => {
-    expect(new ApiError(401, { title: 'Unauthorized' }).describe(true)).toMatch(/expired/);
-    expect(new ApiError(401, { title: 'Unauthorized' }).describe(false)).toMatch(/RECALL_TOKEN/);
-    expect(new ApiError(429, { title: 'Too Many Requests' }).describe()).toMatch(/throttling/);
-    expect(new ApiError(503, { title: 'Service Unavailable' }).describe()).toMatch(/Retry/);
+  it('explains the HTTP API’s own 401, 429 and 503 answers, as API Gateway sends them', async () => {
+    // API Gateway's own answers: `{"message": …}` as application/json, no problem+json.
+    const answers: Record<string, [number, string]> = {
+      '/401': [401, '{"message":"Unauthorized"}'],
+      '/429': [429, '{"message":"Too Many Requests"}'],
+      '/503': [503, '{"message":"Service Unavailable"}'],
+    };
+    const server = http.createServer((req, res) => {
+      const [status, body] = answers[req.url ?? ''] ?? [404, '{}'];
+      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const failure = async (path: string, token?: string) => {
+      const error = await request({ apiUrl, ...(token ? { token } : {}) }, 'GET', path).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ApiError);
+      return error as ApiError;
+    };
+    try {
+      expect((await failure('/401', 'a-token')).describe(true)).toMatch(/expired/);
+      expect((await failure('/401')).describe(false)).toMatch(/RECALL_TOKEN/);
+      expect((await failure('/429')).describe()).toMatch(/throttling/);
+      expect((await failure('/503')).describe()).toMatch(/Retry/);
+    } finally {
+      server.close();
+    }
   });
 });
