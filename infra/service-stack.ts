@@ -510,13 +510,13 @@ const DELETE_ACTIONS = ['dynamodb:DeleteItem'];
  * on an index, the index's partition key), and for `projected` partitions only the listed
  * top-level attributes (`dynamodb:Attributes`, with `dynamodb:Select` so a Query cannot ask
  * for all of them). Where IAM cannot express a restriction:
- * - the report readers (list-reports, get-report) read report items, whose `narrative` and
+ * - the report readers (list-reports, get-report) read report items, whose `narrative`, `deskNotes` and
  *   `contact` they show or redact per caller: the caller's role is in the JWT, which IAM does
  *   not see (one Lambda role serves every caller), so that stays in the use case;
  * - writers (readWrite) touch many partitions through transactions and conditional updates
  *   (reports, counters, markers, incidents, outbox): a LeadingKeys list would be the whole
  *   key space, and Attributes cannot be applied to UpdateItem expressions usefully;
- * - the index projections already keep `narrative` and `contact` out of every index.
+ * - the index projections already keep `narrative`, `deskNotes` and `contact` out of every index.
  */
 function grantTable(role: iam.IRole, table: dynamodb.ITableV2, spec: FunctionSpec): void {
   const indexArn = (name: string) => `${table.tableArn}/index/${name}`;

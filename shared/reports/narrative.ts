@@ -25,18 +25,48 @@ export const NARRATIVE_FIELDS = ['defect.description', 'harm.description', 'harm
 
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
-/** The record as stored and indexed (no narrative), and the narrative kept beside it. */
-export function splitNarrative(report: Report): { record: Report; narrative: Narrative } {
-  const { fiveW1H, howFound, resolutionProposed, defect, harm, survey, ...rest } = report;
+/**
+ * What the desk wrote on a report's clocks, per clock id: a milestone's note, a landing
+ * point's promise (its name). Staff text that may quote the customer: kept beside the record
+ * like the narrative (`deskNotes`, which no index projects), so an index read shows a landing
+ * point as `landing point` and no note.
+ */
+export type DeskNotes = Record<string, { note?: string; promise?: string }>;
+
+/** What a landing point is called where its promise is not shown. */
+export const LANDING_POINT = 'landing point';
+const isLandingPoint = (clockId: string) => clockId.startsWith('lp-');
+
+/** The record as stored and indexed (no narrative, no desk notes), and what is kept beside it. */
+export function splitNarrative(report: Report): { record: Report; narrative: Narrative; deskNotes: DeskNotes } {
+  const { fiveW1H, howFound, resolutionProposed, defect, harm, survey, clocks, ...rest } = report;
   const { description: defectDescription, ...defectRest } = defect;
   const { description: harmDescription, medicalAttention, ...harmRest } = harm;
   const { comment: surveyComment, ...surveyRest } = survey ?? ({} as NonNullable<Report['survey']>);
-  const record = { ...rest, defect: defectRest, harm: harmRest, ...(survey ? { survey: surveyRest } : {}) } as unknown as Report;
-  return { record, narrative: defined({ defectDescription, harmDescription, medicalAttention, fiveW1H, howFound, resolutionProposed, surveyComment }) };
+  const deskNotes: DeskNotes = {};
+  const bareClocks = clocks.map(({ note, ...clock }) => {
+    const promise = isLandingPoint(clock.id) && clock.name !== LANDING_POINT ? clock.name : undefined;
+    if (note !== undefined || promise !== undefined) deskNotes[clock.id] = defined({ note, promise });
+    return promise !== undefined ? { ...clock, name: LANDING_POINT } : clock;
+  });
+  const record = { ...rest, defect: defectRest, harm: harmRest, clocks: bareClocks, ...(survey ? { survey: surveyRest } : {}) } as unknown as Report;
+  return { record, narrative: defined({ defectDescription, harmDescription, medicalAttention, fiveW1H, howFound, resolutionProposed, surveyComment }), deskNotes };
 }
 
-/** The whole case record again, from a stored record and its narrative (absent on index reads). */
-export function joinNarrative(record: Report, narrative: Narrative | undefined): Report {
+/**
+ * The whole case record again, from a stored record, its narrative and its desk notes (both
+ * absent on index reads). A record of the older layout (notes still on its clocks) keeps them.
+ */
+export function joinNarrative(record: Report, narrative: Narrative | undefined, deskNotes?: DeskNotes): Report {
+  if (deskNotes && Object.keys(deskNotes).length > 0) {
+    record = {
+      ...record,
+      clocks: record.clocks.map((c) => {
+        const desk = deskNotes[c.id];
+        return desk ? { ...c, ...(desk.promise !== undefined ? { name: desk.promise } : {}), ...(desk.note !== undefined ? { note: desk.note } : {}) } : c;
+      }),
+    };
+  }
   if (!narrative) return record;
   return {
     ...record,
@@ -57,10 +87,8 @@ export function mayReadNarrative(principal: Principal, report: Pick<Report, 'cre
 /** The report for this caller: whole, or without the narrative (and saying so). */
 export function forCaller<R extends Report>(report: R, principal: Principal): R | (R & { redacted: readonly string[] }) {
   if (mayReadNarrative(principal, report)) return report;
-  // The split keeps every other field of the report (clock state included), without the narrative.
-  // What the desk wrote on the clocks (a landing point's promise, a milestone's note) may quote
-  // the customer: it goes too.
+  // The split keeps every other field of the report (clock state included), without the
+  // narrative and without what the desk wrote on the clocks (it may quote the customer).
   const { record } = splitNarrative(report);
-  const clocks = record.clocks.map(({ note: _note, ...c }) => (c.id.startsWith('lp-') ? { ...c, name: 'landing point' } : c));
-  return { ...(record as R), clocks, redacted: [...NARRATIVE_FIELDS, 'clocks.note', 'landing point promises'] } as R & { redacted: readonly string[] };
+  return { ...(record as R), redacted: [...NARRATIVE_FIELDS, 'clocks.note', 'landing point promises'] } as R & { redacted: readonly string[] };
 }

@@ -10,7 +10,7 @@ import { outboxItem, type OutboxMessage } from '../platform/outbox.js';
 import type { ReportClockState } from './clocks.js';
 import type { Report, ReportContact, TimelineEvent } from './model.js';
 import type { ReportListQuery } from './schema.js';
-import { joinNarrative, splitNarrative, type Narrative } from './narrative.js';
+import { joinNarrative, splitNarrative, type DeskNotes, type Narrative } from './narrative.js';
 
 /**
  * Reports in the single table. The only module that speaks DynamoDB for reports.
@@ -28,9 +28,10 @@ import { joinNarrative, splitNarrative, type Narrative } from './narrative.js';
  * | clocks due (watchdog)                  | dueWork      pk=DUE#CLOCK#<shard>    sk=<deadline>#<id>   |
  *
  * One item per report: the readable case record in `record`, the customer's contact (personal
- * data) in `contact`, the customer's own words and health details in `narrative`. Indexes
- * project `record` only, so no list and no index carries the contact or the narrative; only
- * `getReport` (the item itself) returns them, and the use cases decide who sees them.
+ * data) in `contact`, the customer's own words and health details in `narrative`, what the
+ * desk wrote on the clocks in `deskNotes`. Indexes project `record` only, so no list and no
+ * index carries the contact, the narrative or the notes; only `getReport` (the item itself)
+ * returns them, and the use cases decide who sees them.
  *
  * Idempotency in one write: a report id is a ULID whose time part is when the complaint was
  * received and whose random part, with an Idempotency-Key, is derived from the key. The item
@@ -64,12 +65,13 @@ export function toItem(
   idempotency?: IdempotencyRecord,
 ): Record<string, unknown> {
   const sk = sortKey(report);
-  const { record, narrative } = splitNarrative(report);
+  const { record, narrative, deskNotes } = splitNarrative(report);
   return {
     ...reportKey(report.id),
     kind: 'report',
     record,
     narrative,
+    deskNotes,
     contact,
     version: report.version,
     clockState,
@@ -92,9 +94,9 @@ export function toItem(
 }
 
 type StoredRecord = Report & { clockState: ReportClockState };
-/** Main-table reads carry the narrative; index reads do not (it is not projected). */
+/** Main-table reads carry the narrative and the desk notes; index reads do not (they are not projected). */
 const fromItem = (item: Record<string, unknown>): StoredRecord => ({
-  ...joinNarrative(item.record as Report, item.narrative as Narrative | undefined),
+  ...joinNarrative(item.record as Report, item.narrative as Narrative | undefined, item.deskNotes as DeskNotes | undefined),
   version: Number(item.version),
   clockState: item.clockState as ReportClockState,
 });
@@ -227,17 +229,24 @@ export async function saveReport(
   events: readonly { id: string; event: TimelineEvent }[],
   outbox: readonly OutboxMessage[] = [],
   now: Date = new Date(),
-  /** The report was read whole (with its narrative) and the narrative changed: write it. */
+  /** The report was read whole (with its narrative and desk notes): write them as they are now. */
   replaceNarrative = false,
 ): Promise<void> {
   const TableName = tableName();
   const keys = clockKeys(report, clockState, dueAt);
-  // The record is rewritten without the narrative. The narrative is replaced only when the
-  // caller read it whole and changed it (a survey comment); otherwise it is kept, and an item
-  // of the older layout (text still inside `record`) has its text moved out, never dropped.
-  const { record, narrative } = splitNarrative(report);
-  const values: Record<string, unknown> = { ':record': record, ':version': report.version, ':expected': expectedVersion, ':clockState': clockState, ':narrative': narrative };
-  const sets = ['#record = :record', 'version = :version', 'clockState = :clockState', replaceNarrative ? 'narrative = :narrative' : 'narrative = if_not_exists(narrative, :narrative)'];
+  // The record is rewritten without the narrative and the desk notes. They are replaced only
+  // when the caller read the item whole (a milestone's note, a survey comment); a caller that
+  // read an index (the watchdog) keeps them, and an item of the older layout (text still
+  // inside `record`) has its text moved out, never dropped.
+  const { record, narrative, deskNotes } = splitNarrative(report);
+  const values: Record<string, unknown> = { ':record': record, ':version': report.version, ':expected': expectedVersion, ':clockState': clockState, ':narrative': narrative, ':deskNotes': deskNotes };
+  const sets = [
+    '#record = :record',
+    'version = :version',
+    'clockState = :clockState',
+    replaceNarrative ? 'narrative = :narrative' : 'narrative = if_not_exists(narrative, :narrative)',
+    replaceNarrative ? 'deskNotes = :deskNotes' : 'deskNotes = if_not_exists(deskNotes, :deskNotes)',
+  ];
   for (const [name, value] of Object.entries(keys)) {
     sets.push(`${name} = :${name}`);
     values[`:${name}`] = value;

@@ -125,12 +125,12 @@ async function change(
   deps: ReportDeps,
   id: string,
   principal: Principal,
-  mutate: (report: Report, now: Date) => { report: Report; events: TimelineEvent[]; outbox?: OutboxMessage[]; narrativeChanged?: boolean },
+  mutate: (report: Report, now: Date) => { report: Report; events: TimelineEvent[]; outbox?: OutboxMessage[] },
 ) {
   const stored = await repo.getReport(id, { withContact: false });
   if (!stored) throw new NotFoundError(`No report ${id}.`);
   const now = deps.clock.now();
-  const { report, events, outbox, narrativeChanged } = mutate(stored.report, now);
+  const { report, events, outbox } = mutate(stored.report, now);
   const next = { ...report, version: stored.report.version + 1 };
   await repo.saveReport(
     next,
@@ -140,7 +140,8 @@ async function change(
     events.map((event) => ({ id: newId(now), event })),
     outbox,
     now,
-    narrativeChanged,
+    // Read whole from the item: its narrative and desk notes are written as they are now.
+    true,
   );
   return reportView(forCaller(next, principal), now);
 }
@@ -187,7 +188,6 @@ export async function recordSurvey(deps: ReportDeps, id: string, input: SurveyCr
     const survey = { ...input, at: now.toISOString(), by: principal.userId };
     return {
       report: { ...report, survey },
-      narrativeChanged: !!input.comment,
       events: [{ type: 'survey-recorded', at: survey.at, by: principal.userId, details: { satisfaction: input.satisfaction } }],
     };
   });

@@ -1,3 +1,4 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { handler as addLandingPoint } from '../../../functions/add-landing-point.js';
 import { handler as getReport } from '../../../functions/get-report.js';
@@ -5,6 +6,8 @@ import { handler as listReports } from '../../../functions/list-reports.js';
 import { handler as recordMilestone } from '../../../functions/record-milestone.js';
 import { handler as recordSurvey } from '../../../functions/record-survey.js';
 import { handler as submit } from '../../../functions/submit-report.js';
+import { dynamo } from '../../../shared/platform/aws.js';
+import { TABLE } from '../../../shared/platform/table.js';
 import { call, httpEvent } from '../../support/events.js';
 import { validReport } from '../../support/reports.js';
 import { users } from '../../support/users.js';
@@ -330,6 +333,32 @@ describe('reports', () => {
       const list = JSON.stringify((await call(listReports, httpEvent({ path: '/reports', query: { sku: 'CHOC-ALM-100', limit: '100' }, user: users.executive }))).body);
       expect(list).not.toContain('Call Mrs Yamada');
       expect(JSON.stringify((await get(body!.id, users.qa)).body)).toContain('Call Mrs Yamada back');
+    });
+
+    it('keeps what the desk wrote on the clocks out of every index, and whole on the report for the desk', async () => {
+      const sku = `DESK-${Date.now()}`;
+      const { body } = await post(validReport({ product: { sku, name: 'Wafer' } }));
+      await postTo(recordMilestone, body!.id, 'milestones', { clock: 'handoff', note: 'Mrs Yamada was upset' });
+      await postTo(addLandingPoint, body!.id, 'landing-points', { promise: 'Call Mrs Yamada back', owner: 'QA', dueAt: new Date(Date.now() + 86_400_000).toISOString() }, users.qa);
+      // Every index that carries the report: none carries the note or the promise.
+      for (const index of TABLE.indexes) {
+        const pk = { byProduct: `SKU#${sku}`, byKind: 'REPORT' }[index.name as string];
+        if (!pk) continue;
+        const page = await dynamo().send(
+          new QueryCommand({ TableName: process.env.TABLE_NAME, IndexName: index.name, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': index.partitionKey }, ExpressionAttributeValues: { ':pk': pk }, ScanIndexForward: false, Limit: 50 }),
+        );
+        const item = page.Items?.find((i) => i.record?.id === body!.id);
+        expect(item, index.name).toBeDefined();
+        expect(JSON.stringify(item), index.name).not.toContain('Yamada');
+      }
+      // A list is an index read: the desk sees that a landing point is due, not what was promised.
+      const list = await call(listReports, httpEvent({ path: '/reports', query: { sku }, user: users.qa }));
+      expect(JSON.stringify(list.body)).not.toContain('Yamada');
+      expect(JSON.stringify(list.body)).toContain('landing point');
+      // The report itself, for the desk: both, after two changes in a row.
+      const whole = JSON.stringify((await get(body!.id, users.qa)).body);
+      expect(whole).toContain('Mrs Yamada was upset');
+      expect(whole).toContain('Call Mrs Yamada back');
     });
 
     it('keeps the narrative out of every list and index, for every role', async () => {

@@ -23,6 +23,24 @@ describe('case record narrative', () => {
     expect(joinNarrative(record, narrative)).toEqual(report);
   });
 
+  it('keeps what the desk wrote on the clocks beside the record, and joins it back unchanged', () => {
+    const withNotes = {
+      ...report,
+      clocks: [
+        { id: 'handoff', name: 'handoff', owner: 'desk', startedAt: 'a', deadline: 'b', completedAt: 'c', note: 'Mrs Kobayashi was upset' },
+        { id: 'lp-1', name: 'Call Mrs Kobayashi back', owner: 'QA', startedAt: 'a', deadline: 'b' },
+        { id: 'reply', name: 'written reply', owner: 'desk', startedAt: 'a', deadline: 'b' },
+      ],
+    } as unknown as Report;
+    const { record, narrative, deskNotes } = splitNarrative(withNotes);
+    expect(JSON.stringify(record)).not.toContain('Kobayashi');
+    expect(record.clocks.map((c) => c.name)).toEqual(['handoff', 'landing point', 'written reply']);
+    expect(deskNotes).toEqual({ handoff: { note: 'Mrs Kobayashi was upset' }, 'lp-1': { promise: 'Call Mrs Kobayashi back' } });
+    expect(joinNarrative(record, narrative, deskNotes)).toEqual(withNotes);
+    // Split twice (a record already split): nothing more moves, nothing is lost.
+    expect(splitNarrative(record).deskNotes).toEqual({});
+  });
+
   it('shows the narrative to the desk, QA, admins and the filing store only', () => {
     const who = (roles: string[], storeId?: string) => forCaller(report, { userId: 'u-x', username: 'x', roles: roles as never, ...(storeId ? { storeId } : {}) });
     expect(who(['agent'])).toEqual(report);
