@@ -10,6 +10,9 @@
  *   double every bundle (≈ 425 KB).
  * - No source maps: Node reads them only with --enable-source-maps, which costs 30–50 ms of
  *   every cold start; names are kept so stack traces stay readable.
+ * - `import()` compiled to `require`: the SNS client is loaded on first publish
+ *   (`shared/platform/aws.ts`); left a real `import()`, it would go through the ES module
+ *   loader and pay the same export scan.
  */
 export const BUNDLING = {
   format: 'cjs',
@@ -18,6 +21,7 @@ export const BUNDLING = {
   keepNames: true,
   sourcemap: false,
   external: ['@aws-sdk/*'],
+  supported: { 'dynamic-import': false },
 } as const;
 
 /** The same options for esbuild's API (the bench and the bundle test build with it directly). */
@@ -33,5 +37,6 @@ export const esbuildOptions = (entry: string, outfile: string) => ({
   keepNames: BUNDLING.keepNames,
   sourcemap: BUNDLING.sourcemap,
   external: [...BUNDLING.external],
+  supported: { ...BUNDLING.supported },
   logLevel: 'error' as const,
 });

@@ -415,6 +415,7 @@ export class ServiceStack extends Stack {
         sourceMap: BUNDLING.sourcemap,
         keepNames: BUNDLING.keepNames,
         externalModules: [...BUNDLING.external],
+        esbuildArgs: { '--supported:dynamic-import': String(BUNDLING.supported['dynamic-import']) },
       },
       depsLockFilePath: path.join(ROOT, 'package-lock.json'),
       projectRoot: ROOT,

@@ -88,6 +88,7 @@ function dynamoLocalJar(): { jar: string; libs: string } {
  * origin no web site has, so a page open in the developer's browser cannot reach it, and
  * with its telemetry off.
  */
+const NO_ORIGIN = 'https://no-origin.invalid'; // `.invalid` is reserved: no page is ever served from it
 export async function startDynamoDbLocal(options: { port?: number; dataDir?: string } = {}): Promise<RunningEmulator> {
   requireJava();
   const port = options.port ?? (await freePort());
@@ -98,9 +99,11 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
   const { jar, libs } = dynamoLocalJar();
   const jvm = spawn(
     'java',
-    [`-Djava.library.path=${libs}`, '-jar', jar, ...(dbPath ? ['-dbPath', dbPath] : ['-inMemory']), '-port', String(port), '-sharedDb', '-disableTelemetry', '-cors', 'http://127.0.0.1'],
+    [`-Djava.library.path=${libs}`, '-jar', jar, ...(dbPath ? ['-dbPath', dbPath] : ['-inMemory']), '-port', String(port), '-sharedDb', '-disableTelemetry', '-cors', NO_ORIGIN],
     { cwd: path.dirname(jar), stdio: 'pipe' },
   );
+  let spawnError: Error | undefined;
+  jvm.on('error', (error) => (spawnError = error));
   liveJvms.add(jvm);
   const reaper = reapWhenParentDies(jvm);
   let output = '';
@@ -121,8 +124,9 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
 
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (jvm.exitCode !== null) {
-      throw new LocalStackError(`DynamoDB Local exited with code ${jvm.exitCode} during start:\n${output}`);
+    if (spawnError) throw new LocalStackError(`DynamoDB Local could not start: ${spawnError.message}`);
+    if (jvm.exitCode !== null || jvm.signalCode !== null) {
+      throw new LocalStackError(`DynamoDB Local exited (${jvm.exitCode ?? jvm.signalCode}) during start:\n${output}`);
     }
     if (await answers(endpoint)) break;
     if (Date.now() > deadline) {

@@ -53,8 +53,9 @@ export function createGateway(functions: HttpFunction[], keys: DevKeys, log: (li
         }
       }
       let body: string | undefined;
-      if (trigger.roles === 'public') res.setHeader('connection', 'close');
-      else body = await readBody(req);
+      if (trigger.roles !== 'public') body = await readBody(req);
+      // A body sent to a public route is never read: close the connection rather than drain it.
+      else if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding']) res.setHeader('connection', 'close');
       const event = toEvent(req, url, method, body, target.spec, requestId, pathParameters, claims);
       const started = Date.now();
       const result = await invoke(target.spec, target.handler, event);

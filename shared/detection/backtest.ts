@@ -140,10 +140,16 @@ const MAX_LISTED_CATEGORIES = 200;
 const FIELDS = ['time', 'product', 'lot', 'plant', 'category', 'id', 'injury', 'illness'] as const;
 type Field = (typeof FIELDS)[number];
 
-/** The longest the burst rule looks back on a lot, whatever the category (its windows and baseline). */
+/**
+ * Rows may arrive this many days out of order and still be judged on whole windows: the
+ * store keeps every key this much longer than its rules read it (800 days for 730-day windows).
+ */
+export const OUT_OF_ORDER_DAYS = 70;
+
+/** How long a backtest keeps a lot key: the longest the burst rule looks back on a lot, whatever the category, and the out-of-order margin. */
 export function lotHorizonDays(config: DetectionConfig): number {
   const bursts = [config.lotBurst, ...Object.values(config.categories).map((c) => ({ ...config.lotBurst, ...c.lotBurst }))];
-  return Math.max(...bursts.map((b) => Math.max(...b.windowsDays) + b.baselineDays)) + 1;
+  return Math.max(...bursts.map((b) => Math.max(...b.windowsDays) + b.baselineDays)) + 1 + OUT_OF_ORDER_DAYS;
 }
 
 export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOptions): Promise<BacktestSummary> {

@@ -24,9 +24,10 @@ import type { CounterReader, CounterStore } from './store.js';
  *
  * Read over two years, a total is up to 730 days × 8 shards of items, and one is read for
  * nearly every report. Its settled days (before yesterday, UTC) are kept in the function's
- * memory for `TOTALS_CACHE_MS`: later reads fetch only the days after them. A settled day
- * changes only when a report arrives with a receipt time in the past: the function that
- * counts it adds it to its cache, other instances see it when their entry expires (minutes),
+ * memory for `TOTALS_CACHE_MS` (the least recently used dropped past `MAX_CACHED_TOTALS`):
+ * later reads fetch only the days after them. A settled day changes only when a report
+ * arrives with a receipt time in the past: the function that counts it drops its cached
+ * entries for that day, other instances see it when their entry expires (minutes),
  * the cluster keys (lot, product, plant, family, read
  * whole every time) at once. Totals are the background of the disproportionality statistics,
  * where a few minutes' lag on backdated reports changes nothing a rule can see.
@@ -43,7 +44,7 @@ interface CachedTotal {
   /** The days held: every day in [from, through] (days without reports are absent from `byDay`). */
   readonly from: number;
   readonly through: number;
-  readonly byDay: Map<number, number>;
+  readonly byDay: ReadonlyMap<number, number>;
   readonly expiresAt: number;
 }
 
@@ -82,10 +83,11 @@ export class DynamoCounterStore implements CounterStore {
           }),
         ),
       );
-      // This function's own backdated reports are in its cached totals at once.
+      // This function's own backdated report: the cached totals holding its day are dropped,
+      // so the next read sees it (adding it to them could count it twice, were it read already).
       for (const key of keys) {
         const cached = this.settled.get(key);
-        if (cached && day >= cached.from && day <= cached.through) cached.byDay.set(day, (cached.byDay.get(day) ?? 0) + 1);
+        if (cached && day >= cached.from && day <= cached.through) this.settled.delete(key);
       }
       return true;
     } catch (error) {
@@ -124,6 +126,7 @@ export class DynamoCounterStore implements CounterStore {
       if (to >= settledThrough) this.remember(key, { from, through: settledThrough, byDay: settledPart(byDay, settledThrough), expiresAt: now + TOTALS_CACHE_MS });
       return byDay;
     }
+    this.remember(key, cached); // most recently used
     const byDay = new Map<number, number>();
     for (const [d, n] of cached.byDay) if (d >= from && d <= to) byDay.set(d, n);
     if (to > cached.through) for (const [d, n] of await this.days(key, cached.through + 1, to)) byDay.set(d, n);

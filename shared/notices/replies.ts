@@ -91,6 +91,7 @@ export async function sendReply(deps: { clock: Clock }, reportId: string, input:
     [{ id: newId(now), event: { type: 'milestone', at, by: principal.userId, details: { clock: 'reply', replyId: message.id, channel: (message.message as { channel: string }).channel, ...(incidentId ? { incidentId } : {}) } } }],
     [message],
     now,
+    'item',
   );
   return { reportId, replyId: message.id, channel: (message.message as { channel: string }).channel, at };
 }

@@ -227,11 +227,15 @@ export async function saveReport(
   clockState: ReportClockState,
   dueAt: string | undefined,
   events: readonly { id: string; event: TimelineEvent }[],
-  outbox: readonly OutboxMessage[] = [],
-  now: Date = new Date(),
-  /** The report was read whole (with its narrative and desk notes): write them as they are now. */
-  replaceNarrative = false,
+  outbox: readonly OutboxMessage[],
+  now: Date,
+  /**
+   * Where the report was read: `item` (whole, with its narrative and desk notes: they are
+   * written as they are now) or `index` (without them: they are kept as stored).
+   */
+  readFrom: 'item' | 'index',
 ): Promise<void> {
+  const replaceNarrative = readFrom === 'item';
   const TableName = tableName();
   const keys = clockKeys(report, clockState, dueAt);
   // The record is rewritten without the narrative and the desk notes. They are replaced only

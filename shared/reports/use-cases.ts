@@ -17,7 +17,7 @@ import {
   type ClockRecord,
 } from './clocks.js';
 import type { Report, TimelineEvent } from './model.js';
-import { forCaller } from './narrative.js';
+import { forCaller, splitNarrative } from './narrative.js';
 import * as repo from './repository.js';
 import type { LandingPointCreate, MilestoneCreate, ReportCreate, ReportListQuery, SurveyCreate } from './schema.js';
 
@@ -117,8 +117,10 @@ export async function listReports(deps: ReportDeps, query: ReportListQuery, prin
   }
   const now = deps.clock.now();
   const page = await repo.listReports(query);
-  // Index reads carry no narrative: a list is the same for every role that may list.
-  return { items: page.items.map((r) => reportView(forCaller(r, principal), now)), ...(page.cursor ? { cursor: page.cursor } : {}) };
+  // A list is the same for every role that may list: no narrative, no desk notes. Index records
+  // carry neither, except items of the older layout (text inside `record`): split off here too.
+  const listed = page.items.map((r) => splitNarrative(r).record as typeof r);
+  return { items: listed.map((r) => reportView(forCaller(r, principal), now)), ...(page.cursor ? { cursor: page.cursor } : {}) };
 }
 
 async function change(
@@ -138,10 +140,9 @@ async function change(
     reportClockState(next.clocks, now),
     nextDue(next.clocks),
     events.map((event) => ({ id: newId(now), event })),
-    outbox,
+    outbox ?? [],
     now,
-    // Read whole from the item: its narrative and desk notes are written as they are now.
-    true,
+    'item',
   );
   return reportView(forCaller(next, principal), now);
 }
@@ -224,6 +225,7 @@ export async function runWatchdog(deps: ReportDeps): Promise<{ examined: number;
           })),
           due.map((c) => breachAlert(report, c, now)),
           now,
+          'index',
         );
         breaches += due.length;
       } catch (error) {

@@ -38,11 +38,14 @@ describe('local stack (npm start)', () => {
   it('keeps web pages in the developer\'s browser away from DynamoDB Local (CORS for no real origin)', async () => {
     const dynamo = /DynamoDB Local\s+(http:\/\/[^\s]+)/.exec(local.output())?.[1];
     expect(dynamo, 'the banner names the DynamoDB Local endpoint').toBeDefined();
-    const preflight = await fetch(`${dynamo}/`, {
-      method: 'OPTIONS',
-      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-amz-target' },
-    });
-    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    // A page on the web, and a page served on this machine (any local dev server).
+    for (const origin of ['https://evil.example', 'http://127.0.0.1', 'http://localhost:3000']) {
+      const preflight = await fetch(`${dynamo}/`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-amz-target' },
+      });
+      expect(preflight.headers.get('access-control-allow-origin'), origin).toBeNull();
+    }
   });
 
   it('answers GET /health with 200 within 30 s of starting', async () => {

@@ -46,16 +46,18 @@ describe('the DynamoDB counter store', () => {
     expect(cached.total(key, 730)).toBe(2); // today's report: read; the backdated one: not yet
     expect(cached.total(cluster, 730)).toBe(3); // cluster keys are read whole every time
 
-    // This instance's own backdated report is in its cache at once.
+    // This instance's own backdated report drops the cached entry: the next read is whole.
     await reader.count('a-4', [key, cluster], today - 20);
-    expect((await reader.read([key], today, 730)).total(key, 730)).toBe(3);
+    expect((await reader.read([key], today, 730)).total(key, 730)).toBe(4);
 
-    // Once the entry expires, the other instance's backdated report is seen too.
+    // Another backdated report elsewhere: seen once the entry expires.
+    await other.count('a-5', [key], today - 10);
+    expect((await reader.read([key], today, 730)).total(key, 730)).toBe(4);
     clock.now += TOTALS_CACHE_MS + 1;
-    expect((await reader.read([key], today, 730)).total(key, 730)).toBe(4);
+    expect((await reader.read([key], today, 730)).total(key, 730)).toBe(5);
     // A read reaching further back than the cache holds reads the table.
-    await other.count('a-5', [key], today - 700);
-    expect((await reader.read([key], today, 730)).total(key, 730)).toBe(4);
-    expect((await reader.read([key], today, 800)).total(key, 800)).toBe(5);
+    await other.count('a-6', [key], today - 700);
+    expect((await reader.read([key], today, 730)).total(key, 730)).toBe(5);
+    expect((await reader.read([key], today, 800)).total(key, 800)).toBe(6);
   });
 });

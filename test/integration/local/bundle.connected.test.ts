@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   // The repository is "type": "module"; a CDK asset directory has no package.json, so index.js is CommonJS.
   writeFileSync(path.join(dir, 'package.json'), '{ "type": "commonjs" }\n');
   const require = createRequire(path.join(dir, 'index.js'));
-  for (const id of ['submit-report', 'get-report']) {
+  for (const id of ['submit-report', 'get-report', 'on-table-change', 'outbox-sweeper']) {
     const spec = catalog.find((s) => s.id === id)!;
     const outfile = path.join(dir, id, 'index.js');
     await build(esbuildOptions(path.join(ROOT, spec.entry), outfile));
@@ -49,6 +49,15 @@ describe('a function as deployed (the CommonJS bundle)', () => {
     );
     expect(read.status).toBe(200);
     expect(read.body!.product.sku).toBe(sku);
+  });
+
+  it('loads the SNS client on first publish through require, not through the ES module loader', () => {
+    for (const id of ['on-table-change', 'outbox-sweeper']) {
+      expect(typeof bundled[id], id).toBe('function');
+      const code = readFileSync(path.join(dir, id, 'index.js'), 'utf8');
+      expect(code, id).toContain('require("@aws-sdk/client-sns")');
+      expect(code, id).not.toMatch(/\bimport\(/);
+    }
   });
 
   it('answers bad input with problem+json naming the field, as the source does', async () => {

@@ -212,7 +212,7 @@ describe('notices', () => {
       expect(sent.body).toMatchObject({ channel: 'phone' });
       const clock = async (id: string) =>
         (await call(getReport, httpEvent({ path: `/reports/${id}`, pathParameters: { id }, user: users.qa }))).body!.clocks.find((c: any) => c.id === 'reply');
-      expect(await clock(a!.body!.id)).toMatchObject({ state: 'met', completedBy: users.agent.sub });
+      expect(await clock(a!.body!.id)).toMatchObject({ state: 'met', completedBy: users.agent.sub, note: 'written reply sent' });
       expect(await clock(b!.body!.id)).toMatchObject({ state: 'running' });
       expect((await call(sendReply, httpEvent({ method: 'POST', path: `/reports/${a!.body!.id}/reply`, pathParameters: { id: a!.body!.id }, body: REPLY, user: users.agent }))).status).toBe(409);
       const letters = (await drainQueue(endpoint, repliesQueue, { expected: 1, quietMs: 1000 })).map((m) => JSON.parse(m.body.Message)).filter((m) => m.reportId === a!.body!.id);

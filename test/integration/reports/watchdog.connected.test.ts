@@ -116,4 +116,34 @@ describe('watchdog on a report of the older layout', () => {
     const read = await call(getReport, httpEvent({ path: `/reports/${id}`, pathParameters: { id }, user: users.qa }));
     expect(read.body!.defect.description).toBe('old layout: film in the bar');
   });
+
+  it('moves what the desk wrote on the clocks out of the record, and no list shows it meanwhile', async () => {
+    const { GetCommand, UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { dynamo } = await import('../../../shared/platform/aws.js');
+    const { reportKey } = await import('../../../shared/reports/repository.js');
+    const { handler: listReports } = await import('../../../functions/list-reports.js');
+    const sku = `OLDNOTE-${Date.now()}`;
+    const receivedAt = new Date(Date.now() - 30 * 60_000).toISOString();
+    const created = await call(submit, httpEvent({ method: 'POST', path: '/reports', body: validReport({ receivedAt, product: { sku, name: 'Wafer' } }), user: users.agent }));
+    const id = created.body!.id;
+    // Before desk notes had their own attribute, a milestone's note lived on the clock in `record`.
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: process.env.TABLE_NAME,
+        Key: reportKey(id),
+        UpdateExpression: 'SET #record.clocks[2].note = :n REMOVE deskNotes',
+        ExpressionAttributeNames: { '#record': 'record' },
+        ExpressionAttributeValues: { ':n': 'old layout: Mr Kobayashi called twice' },
+      }),
+    );
+    const listed = await call(listReports, httpEvent({ path: '/reports', query: { sku }, user: users.qa }));
+    expect(listed.body!.items.map((r: { id: string }) => r.id)).toContain(id);
+    expect(JSON.stringify(listed.body)).not.toContain('Kobayashi');
+    expect((await runWatchdog()).breaches).toBeGreaterThanOrEqual(1);
+    const item = (await dynamo().send(new GetCommand({ TableName: process.env.TABLE_NAME, Key: reportKey(id) }))).Item!;
+    expect(JSON.stringify(item.record)).not.toContain('Kobayashi');
+    expect(JSON.stringify(item.deskNotes)).toContain('Kobayashi');
+    const read = await call(getReport, httpEvent({ path: `/reports/${id}`, pathParameters: { id }, user: users.qa }));
+    expect(JSON.stringify(read.body!.clocks)).toContain('old layout: Mr Kobayashi called twice');
+  });
 });

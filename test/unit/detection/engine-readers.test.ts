@@ -51,8 +51,8 @@ describe('the engine on either kind of counter reader', () => {
     // Long enough that lots fall out of the short retention many times over.
     const { rows } = synthesize({ seed: 11, products: 40, days: 700, meanRate: 0.4, lotBursts: 8, slowBurns: 4, injuries: 3 });
     const config = DEFAULT_DETECTION_CONFIG;
-    expect(lotHorizonDays(config)).toBe(98);
-    expect(lotHorizonDays({ ...config, categories: { other: { lotBurst: { baselineDays: 200 } } } })).toBe(208);
+    expect(lotHorizonDays(config)).toBe(98 + 70);
+    expect(lotHorizonDays({ ...config, categories: { other: { lotBurst: { baselineDays: 200 } } } })).toBe(208 + 70);
     const whole = new MemoryCounterStore();
     const short = new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) });
     const a: Signal[] = [];
@@ -87,5 +87,27 @@ describe('the engine on either kind of counter reader', () => {
       });
     expect(bursts(new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) }))).toEqual([]);
     expect(bursts(new MemoryCounterStore(undefined, { lotRetainDays: 20 })).length).toBeGreaterThan(0);
+  });
+
+  it('judges a row that arrives late on its whole lot history (rows out of order within the margin)', () => {
+    // 30 reports on day 0, another product on day 100, then 3 reports on day 95 (late): against
+    // the lot's history those 3 are no burst; a store that had dropped the lot would say they are.
+    const config = { ...DEFAULT_DETECTION_CONFIG, lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, lotShareOfProduct: 0 } };
+    const start = Date.UTC(2026, 0, 1);
+    const at = (day: number, i: number) => new Date(start + day * 86_400_000 + i * 60_000);
+    const rows = [
+      ...Array.from({ length: 30 }, (_, i) => complaint(at(0, i), { reportId: `early-${i}` })),
+      complaint(at(100, 0), { reportId: 'other', sku: 'SKU-2', lot: 'LOT-9' }),
+      ...Array.from({ length: 3 }, (_, i) => complaint(at(95, i), { reportId: `late-${i}` })),
+    ];
+    const late = (store: MemoryCounterStore) =>
+      rows.flatMap((o) => {
+        const day = dayOf(o.at);
+        store.countSync(o.reportId, counterKeys(o, config), day);
+        return evaluate(o, store.readerAt(day), config).signals.filter((s) => s.rule === 'lot-burst' && s.reportId.startsWith('late'));
+      });
+    expect(late(new MemoryCounterStore())).toEqual([]);
+    expect(late(new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) }))).toEqual([]);
+    expect(late(new MemoryCounterStore(undefined, { lotRetainDays: 98 })).length).toBeGreaterThan(0);
   });
 });
