@@ -91,8 +91,17 @@ describe('watchdog', () => {
 });
 
 describe('watchdog on a report of the older layout', () => {
+  /** Rewrites a report item as the older layout stored it (text inside `record`). */
+  async function toOlderLayout(id: string, update: string, values: Record<string, string>) {
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { dynamo } = await import('../../../shared/platform/aws.js');
+    const { reportKey } = await import('../../../shared/reports/repository.js');
+    await dynamo().send(
+      new UpdateCommand({ TableName: process.env.TABLE_NAME, Key: reportKey(id), UpdateExpression: update, ExpressionAttributeNames: { '#record': 'record' }, ExpressionAttributeValues: values }),
+    );
+  }
   it('moves the customer’s words out of the record instead of dropping them when it saves the report', async () => {
-    const { GetCommand, UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
     const { dynamo } = await import('../../../shared/platform/aws.js');
     const { reportKey } = await import('../../../shared/reports/repository.js');
     const receivedAt = new Date(Date.now() - 30 * 60_000).toISOString();
@@ -100,15 +109,7 @@ describe('watchdog on a report of the older layout', () => {
     const created = await call(submit, httpEvent({ method: 'POST', path: '/reports', body, user: users.agent }));
     const id = created.body!.id;
     // Before the narrative had its own attribute, the text lived inside `record`.
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: process.env.TABLE_NAME,
-        Key: reportKey(id),
-        UpdateExpression: 'SET #record.defect.description = :d REMOVE narrative',
-        ExpressionAttributeNames: { '#record': 'record' },
-        ExpressionAttributeValues: { ':d': 'old layout: film in the bar' },
-      }),
-    );
+    await toOlderLayout(id, 'SET #record.defect.description = :d REMOVE narrative', { ':d': 'old layout: film in the bar' });
     expect((await runWatchdog()).breaches).toBeGreaterThanOrEqual(1);
     const item = (await dynamo().send(new GetCommand({ TableName: process.env.TABLE_NAME, Key: reportKey(id) }))).Item!;
     expect(item.narrative).toMatchObject({ defectDescription: 'old layout: film in the bar' });
@@ -118,7 +119,7 @@ describe('watchdog on a report of the older layout', () => {
   });
 
   it('moves what the desk wrote on the clocks out of the record, and no list shows it meanwhile', async () => {
-    const { GetCommand, UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
     const { dynamo } = await import('../../../shared/platform/aws.js');
     const { reportKey } = await import('../../../shared/reports/repository.js');
     const { handler: listReports } = await import('../../../functions/list-reports.js');
@@ -127,15 +128,7 @@ describe('watchdog on a report of the older layout', () => {
     const created = await call(submit, httpEvent({ method: 'POST', path: '/reports', body: validReport({ receivedAt, product: { sku, name: 'Wafer' } }), user: users.agent }));
     const id = created.body!.id;
     // Before desk notes had their own attribute, a milestone's note lived on the clock in `record`.
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: process.env.TABLE_NAME,
-        Key: reportKey(id),
-        UpdateExpression: 'SET #record.clocks[2].note = :n REMOVE deskNotes',
-        ExpressionAttributeNames: { '#record': 'record' },
-        ExpressionAttributeValues: { ':n': 'old layout: Mr Kobayashi called twice' },
-      }),
-    );
+    await toOlderLayout(id, 'SET #record.clocks[2].note = :n REMOVE deskNotes', { ':n': 'old layout: Mr Kobayashi called twice' });
     const listed = await call(listReports, httpEvent({ path: '/reports', query: { sku }, user: users.qa }));
     expect(listed.body!.items.map((r: { id: string }) => r.id)).toContain(id);
     expect(JSON.stringify(listed.body)).not.toContain('Kobayashi');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { evaluate, observe, type Signal } from '../../../shared/detection/engine.js';
-import { counterKeys, dayOf } from '../../../shared/detection/keys.js';
+import { counterKeys, dayOf, type Observation } from '../../../shared/detection/keys.js';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
 import { lotHorizonDays } from '../../../shared/detection/backtest.js';
 import type { CounterReader } from '../../../shared/detection/store.js';
@@ -69,45 +69,30 @@ describe('the engine on either kind of counter reader', () => {
     expect(short.size).toBeLessThan(whole.size);
   });
 
+  // The lot's own baseline decides in these two (its product's rate is not used).
+  const ownBaseline = { ...DEFAULT_DETECTION_CONFIG, lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, lotShareOfProduct: 0 } };
+  const at = (day: number, i: number) => new Date(Date.UTC(2026, 0, 1) + day * 86_400_000 + i * 60_000);
+  const reports = (n: number, day: number, prefix: string) => Array.from({ length: n }, (_, i) => complaint(at(day, i), { reportId: `${prefix}-${i}` }));
+  /** The lot bursts raised on the reports whose id starts with `late`, replaying `rows` in their order. */
+  const lateBursts = (rows: Observation[], store: MemoryCounterStore) =>
+    rows.flatMap((o) => {
+      const day = dayOf(o.at);
+      store.countSync(o.reportId, counterKeys(o, ownBaseline), day);
+      return evaluate(o, store.readerAt(day), ownBaseline).signals.filter((s) => s.rule === 'lot-burst' && s.reportId.startsWith('late'));
+    });
+
   it('keeps a quiet lot for its burst baseline, where a shorter retention would raise a false burst', () => {
-    // The lot's own baseline decides (its product's rate is not used): 30 reports, seven weeks of
-    // quiet, then 3 in a day are not a burst against that history, but are against none.
-    const config = { ...DEFAULT_DETECTION_CONFIG, lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, lotShareOfProduct: 0 } };
-    const start = Date.UTC(2026, 0, 1);
-    const at = (day: number, i: number) => new Date(start + day * 86_400_000 + i * 60_000);
-    const rows = [
-      ...Array.from({ length: 30 }, (_, i) => complaint(at(0, i), { reportId: `early-${i}` })),
-      ...Array.from({ length: 3 }, (_, i) => complaint(at(50, i), { reportId: `late-${i}` })),
-    ];
-    const bursts = (store: MemoryCounterStore) =>
-      rows.flatMap((o) => {
-        const day = dayOf(o.at);
-        store.countSync(o.reportId, counterKeys(o, config), day);
-        return evaluate(o, store.readerAt(day), config).signals.filter((s) => s.rule === 'lot-burst' && dayOf(s.at) === dayOf(at(50, 0)));
-      });
-    expect(bursts(new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) }))).toEqual([]);
-    expect(bursts(new MemoryCounterStore(undefined, { lotRetainDays: 20 })).length).toBeGreaterThan(0);
+    // 30 reports, seven weeks of quiet, then 3 in a day: no burst against that history, a burst against none.
+    const rows = [...reports(30, 0, 'early'), ...reports(3, 50, 'late')];
+    expect(lateBursts(rows, new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(ownBaseline) }))).toEqual([]);
+    expect(lateBursts(rows, new MemoryCounterStore(undefined, { lotRetainDays: 20 })).length).toBeGreaterThan(0);
   });
 
   it('judges a row that arrives late on its whole lot history (rows out of order within the margin)', () => {
-    // 30 reports on day 0, another product on day 100, then 3 reports on day 95 (late): against
-    // the lot's history those 3 are no burst; a store that had dropped the lot would say they are.
-    const config = { ...DEFAULT_DETECTION_CONFIG, lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, lotShareOfProduct: 0 } };
-    const start = Date.UTC(2026, 0, 1);
-    const at = (day: number, i: number) => new Date(start + day * 86_400_000 + i * 60_000);
-    const rows = [
-      ...Array.from({ length: 30 }, (_, i) => complaint(at(0, i), { reportId: `early-${i}` })),
-      complaint(at(100, 0), { reportId: 'other', sku: 'SKU-2', lot: 'LOT-9' }),
-      ...Array.from({ length: 3 }, (_, i) => complaint(at(95, i), { reportId: `late-${i}` })),
-    ];
-    const late = (store: MemoryCounterStore) =>
-      rows.flatMap((o) => {
-        const day = dayOf(o.at);
-        store.countSync(o.reportId, counterKeys(o, config), day);
-        return evaluate(o, store.readerAt(day), config).signals.filter((s) => s.rule === 'lot-burst' && s.reportId.startsWith('late'));
-      });
-    expect(late(new MemoryCounterStore())).toEqual([]);
-    expect(late(new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) }))).toEqual([]);
-    expect(late(new MemoryCounterStore(undefined, { lotRetainDays: 98 })).length).toBeGreaterThan(0);
+    // 30 reports on day 0, another product on day 100, then 3 reports dated day 95 (late).
+    const rows = [...reports(30, 0, 'early'), complaint(at(100, 0), { reportId: 'other', sku: 'SKU-2', lot: 'LOT-9' }), ...reports(3, 95, 'late')];
+    expect(lateBursts(rows, new MemoryCounterStore())).toEqual([]);
+    expect(lateBursts(rows, new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(ownBaseline) }))).toEqual([]);
+    expect(lateBursts(rows, new MemoryCounterStore(undefined, { lotRetainDays: 98 })).length).toBeGreaterThan(0);
   });
 });
