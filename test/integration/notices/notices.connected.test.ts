@@ -76,7 +76,8 @@ async function received(incidentId: string, expected: readonly string[]) {
   };
   await Promise.all(expected.map((s) => drain(s, 1)));
   await Promise.all(STORES.filter((s) => !expected.includes(s.storeId)).map((s) => drain(s.storeId, 0)));
-  return out;
+  // In the stores' order, not the order the parallel drains finished in.
+  return Object.fromEntries(STORES.map((s) => [s.storeId, out[s.storeId] ?? []]));
 }
 
 const ack = (noticeId: string, storeId: string, removed = 5) =>
