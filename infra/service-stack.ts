@@ -217,22 +217,20 @@ export class ServiceStack extends Stack {
           });
           break;
       }
-      this.alarm(`${spec.id}-Errors`, {
-        metric: fn.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        summary: `${spec.id}: the function failed (errors >= 1 in 5 minutes)`,
-        runbook: ALARM_RUNBOOKS.functionErrors,
-      });
-      this.alarm(`${spec.id}-Throttles`, {
-        metric: fn.metricThrottles({ statistic: 'Sum', period: Duration.minutes(5) }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        summary: `${spec.id}: invocations were throttled (throttles >= 1 in 5 minutes)`,
-        runbook: ALARM_RUNBOOKS.functionThrottles,
-      });
+      const perFunction = [
+        { name: 'Errors', metric: fn.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }), what: 'the function failed (errors', runbook: ALARM_RUNBOOKS.functionErrors },
+        { name: 'Throttles', metric: fn.metricThrottles({ statistic: 'Sum', period: Duration.minutes(5) }), what: 'invocations were throttled (throttles', runbook: ALARM_RUNBOOKS.functionThrottles },
+      ];
+      for (const { name, metric, what, runbook } of perFunction) {
+        this.alarm(`${spec.id}-${name}`, {
+          metric,
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          summary: `${spec.id}: ${what} >= 1 in 5 minutes)`,
+          runbook,
+        });
+      }
     }
 
     this.alarm('StreamFailures-Visible', {
