@@ -13,23 +13,21 @@ import { complaint } from '../../support/detection.js';
  * trend that cannot pass its threshold this week; a store that only totals windows (as
  * DynamoDB does) must raise exactly the same signals.
  */
+/** Counts and judges each row in turn, as a backtest does; `reader` may narrow what the rules see of the store. */
+function replay(rows: readonly Observation[], store: MemoryCounterStore, config = DEFAULT_DETECTION_CONFIG, reader: (r: CounterReader) => CounterReader = (r) => r): Signal[] {
+  return rows.flatMap((o) => {
+    const day = dayOf(o.at);
+    store.countSync(o.reportId, counterKeys(o, config), day);
+    return evaluate(o, reader(store.readerAt(day)), config).signals;
+  });
+}
+
 describe('the engine on either kind of counter reader', () => {
   it('raises the same signals from weekly series as from window totals alone', async () => {
     const { rows } = synthesize({ seed: 7, products: 60, days: 400, meanRate: 0.3, lotBursts: 6, slowBurns: 6, injuries: 4 });
-    const fast = new MemoryCounterStore();
-    const plain = new MemoryCounterStore();
-    const viaWeekly: Signal[] = [];
-    const viaTotals: Signal[] = [];
-    for (const o of rows) {
-      const day = dayOf(o.at);
-      fast.countSync(o.reportId, counterKeys(o, DEFAULT_DETECTION_CONFIG), day);
-      viaWeekly.push(...evaluate(o, fast.readerAt(day), DEFAULT_DETECTION_CONFIG).signals);
-      plain.countSync(o.reportId, counterKeys(o, DEFAULT_DETECTION_CONFIG), day);
-      // Only `total`, as the DynamoDB store's reader has.
-      const inner = plain.readerAt(day);
-      const totalsOnly: CounterReader = { total: (key, w) => inner.total(key, w) };
-      viaTotals.push(...evaluate(o, totalsOnly, DEFAULT_DETECTION_CONFIG).signals);
-    }
+    const viaWeekly = replay(rows, new MemoryCounterStore());
+    // Only `total`, as the DynamoDB store's reader has.
+    const viaTotals = replay(rows, new MemoryCounterStore(), DEFAULT_DETECTION_CONFIG, (inner) => ({ total: (key, w) => inner.total(key, w) }));
     expect(viaWeekly.length).toBeGreaterThan(10);
     expect(new Set(viaWeekly.map((s) => s.rule)).size).toBeGreaterThan(1);
     expect(viaWeekly).toEqual(viaTotals);
@@ -55,15 +53,8 @@ describe('the engine on either kind of counter reader', () => {
     expect(lotHorizonDays({ ...config, categories: { other: { lotBurst: { baselineDays: 200 } } } })).toBe(208 + 70);
     const whole = new MemoryCounterStore();
     const short = new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) });
-    const a: Signal[] = [];
-    const b: Signal[] = [];
-    for (const o of rows) {
-      const day = dayOf(o.at);
-      whole.countSync(o.reportId, counterKeys(o, config), day);
-      a.push(...evaluate(o, whole.readerAt(day), config).signals);
-      short.countSync(o.reportId, counterKeys(o, config), day);
-      b.push(...evaluate(o, short.readerAt(day), config).signals);
-    }
+    const a = replay(rows, whole, config);
+    const b = replay(rows, short, config);
     expect(a.filter((s) => s.rule === 'lot-burst').length).toBeGreaterThan(5);
     expect(b).toEqual(a);
     expect(short.size).toBeLessThan(whole.size);
@@ -75,11 +66,7 @@ describe('the engine on either kind of counter reader', () => {
   const reports = (n: number, day: number, prefix: string) => Array.from({ length: n }, (_, i) => complaint(at(day, i), { reportId: `${prefix}-${i}` }));
   /** The lot bursts raised on the reports whose id starts with `late`, replaying `rows` in their order. */
   const lateBursts = (rows: Observation[], store: MemoryCounterStore) =>
-    rows.flatMap((o) => {
-      const day = dayOf(o.at);
-      store.countSync(o.reportId, counterKeys(o, ownBaseline), day);
-      return evaluate(o, store.readerAt(day), ownBaseline).signals.filter((s) => s.rule === 'lot-burst' && s.reportId.startsWith('late'));
-    });
+    replay(rows, store, ownBaseline).filter((s) => s.rule === 'lot-burst' && s.reportId.startsWith('late'));
 
   it('keeps a quiet lot for its burst baseline, where a shorter retention would raise a false burst', () => {
     // 30 reports, seven weeks of quiet, then 3 in a day: no burst against that history, a burst against none.
