@@ -130,7 +130,8 @@ export class MemoryCounterStore implements CounterStore {
     } else if (last < 0 || days[last]! < day) {
       days.push(day);
       s.cumulative.push((last >= 0 ? s.cumulative[last]! : s.dropped) + 1);
-      if (days[0]! < day - this.lotRetainDays && days[0]! < day - this.retentionOf(key)) this.prune(s, day, this.retentionOf(key));
+      const retain = this.retentionOf(key);
+      if (days[0]! < day - retain) this.prune(s, day, retain);
     } else {
       // An out-of-order day: insert it and shift the running totals after it.
       let i = upperBound(days, day);
