@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { readCsvBatches, type CsvOptions } from '../platform/csv.js';
 import { activeCategories, CATEGORY_CODE, type Categories } from '../reports/taxonomy.js';
 import type { DetectionConfig } from './config.js';
-import { evaluate, type Signal } from './engine.js';
+import { evaluate, familyAlarm, type Signal } from './engine.js';
 import { counterKeys, dayOf, type Observation } from './keys.js';
 import { MemoryCounterStore } from './memory-store.js';
 import { opensCandidate } from './signals.js';
@@ -261,6 +261,8 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     store.countSync(o.reportId, counterKeys(o, config), day);
     options.onObservation?.(o, day);
     const { signals } = evaluate(o, store.readerAt(day), config);
+    const alarm = familyAlarm(o, signals, config);
+    if (alarm) store.countSync(alarm.id, alarm.keys, day);
     for (const s of signals) {
       summary.signals[s.rule] = (summary.signals[s.rule] ?? 0) + 1;
       if (opensCandidate(s) && !opened.has(s.key.id)) {

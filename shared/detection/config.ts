@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { DefectCategory } from '../reports/schema.js';
+import { DEFAULT_TRACK_RECORD, TrackRecordConfig } from './track-record.js';
 
 /**
  * Detection rules and their thresholds. Defaults below; a deployment overrides them with
@@ -132,6 +133,14 @@ const FamilyBurn = z.strictObject({
    */
   minProductIc: z.number().nullable(),
   icWindowDays: z.number().int().min(7).max(730),
+  /**
+   * A family's defect reaches the family's other products too: for this many days after the
+   * rule fired on one product, another product of the family with at least `minCount` reports
+   * of the defect in the last `windowDays` is a candidate as well (a recall covers model
+   * years or pack sizes together; on real data, 70 of the recalls missed were siblings of
+   * ones caught). 0: off.
+   */
+  siblingDays: z.number().int().min(0).max(365),
 });
 
 const CategoryOverride = z.strictObject({ lotBurst: LotBurst.partial().optional() });
@@ -144,6 +153,8 @@ export const DetectionConfig = z.strictObject({
   familyBurn: FamilyBurn,
   /** Per-category overrides of the burst rule (partial). */
   categories: z.record(z.string().min(1), CategoryOverride),
+  /** Categories learn from what their signals became (see `track-record.ts`); `null`: every signal is raised. */
+  trackRecord: TrackRecordConfig.nullable(),
 });
 export type DetectionConfig = z.infer<typeof DetectionConfig>;
 
@@ -169,12 +180,14 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
     minCount: 5,
     minProductIc: 0,
     icWindowDays: 730,
+    siblingDays: 56,
   },
   categories: {
     mislabelling_allergen: { lotBurst: { minCount: 2, floorRatePerDay: 0.005 } },
     off_taste_odour: { lotBurst: { minCount: 5 } },
     other: { lotBurst: { minCount: 5 } },
   },
+  trackRecord: DEFAULT_TRACK_RECORD,
 };
 
 type Burst = DetectionConfig['lotBurst'] & { sortedWindows: number[] };
@@ -219,6 +232,7 @@ export function detectionConfigFrom(raw: unknown): DetectionConfig {
       cusum: nested(DEFAULT_DETECTION_CONFIG.familyBurn.cusum, override.familyBurn, 'cusum'),
     },
     categories: { ...DEFAULT_DETECTION_CONFIG.categories, ...override.categories },
+    trackRecord: nested(DEFAULT_DETECTION_CONFIG.trackRecord, override, 'trackRecord'),
   });
 }
 

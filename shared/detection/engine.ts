@@ -1,5 +1,5 @@
 import { burstFor, type CusumConfig, type DetectionConfig } from './config.js';
-import { clusterKeys, counterKeys, dayOf, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
+import { clusterKeys, counterKeys, dayOf, familyAlarmKeys, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
 import type { WeeklyCounterReader } from './memory-store.js';
 import { chiSquaredYates, cusum, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
@@ -14,7 +14,8 @@ import type { CounterReader, CounterStore } from './store.js';
  *   weeks) and the product is credibly over-represented in that defect against every product
  *   (BCPNN IC025 over two years).
  * - `family-burn`: the product's family (model years of one model, sizes of one recipe)
- *   accumulates reports of a defect above its trend, and this product has its share of them.
+ *   accumulates reports of a defect above its trend, and this product has its share of them;
+ *   or the rule fired on a sibling lately and this product has as many reports of the defect.
  */
 export type RuleId = 'harm' | 'harm-report' | 'lot-burst' | 'slow-burn' | 'family-burn';
 
@@ -157,15 +158,22 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
   // pre-check on the product's own counters says a rule that needs them can fire.
   const clusterReader = await store.read([cluster.lot.id, cluster.product.id, cluster.plant.id], day, longest);
   const family = familyBurnPossible(o, clusterReader, config) ? familyKeyOf(o, config) : undefined;
-  const familyReader = family ? await store.read([family.id], day, longest) : undefined;
+  const alarms = family && config.familyBurn.siblingDays > 0 ? familyAlarmKeys(o, config) : undefined;
+  const familyReader = family ? await store.read([family.id, ...(alarms ? [alarms.family, alarms.product] : [])], day, longest) : undefined;
   const familyFired = familyReader !== undefined && config.familyBurn.minProductIc !== null && familyTrend(o, familyReader, config).trend.fired;
   const needTotals = familyFired || slowBurnPossible(o, clusterReader, config);
   const totalsReader = needTotals ? await store.read(Object.values(keysOf(o).totals), day, longest) : undefined;
   const reader: CounterReader = {
     total: (key, w) =>
-      key.startsWith('total|') ? (totalsReader?.total(key, w) ?? 0) : key.startsWith('family|') ? (familyReader?.total(key, w) ?? 0) : clusterReader.total(key, w),
+      key.startsWith('total|')
+        ? (totalsReader?.total(key, w) ?? 0)
+        : key.startsWith('family|') || key.startsWith('alarm|')
+          ? (familyReader?.total(key, w) ?? 0)
+          : clusterReader.total(key, w),
   };
   const { signals } = evaluate(o, reader, config);
+  const alarm = familyAlarm(o, signals, config);
+  if (alarm) await store.count(alarm.id, alarm.keys, day);
   const totals: Record<string, Record<number, number>> = {};
   for (const key of Object.values(cluster)) {
     totals[key.id] = Object.fromEntries(SUMMARY_WINDOWS.map((w) => [w, reader.total(key.id, w)]));
@@ -387,6 +395,18 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
 }
 
 /**
+ * The family rule fired on this product by the family's own trend (not by a sibling's): the
+ * counters to add one to (`familyAlarmKeys`), under an id of their own so that a redelivered
+ * report counts its firing once. Both the stream and backtests count it after `evaluate`.
+ */
+export function familyAlarm(o: Observation, signals: readonly Signal[], config: DetectionConfig): { id: string; keys: string[] } | undefined {
+  if (config.familyBurn.siblingDays === 0) return undefined;
+  if (!signals.some((s) => s.rule === 'family-burn' && s.evidence.statistic === 'cusum-weekly')) return undefined;
+  const keys = familyAlarmKeys(o, config);
+  return keys ? { id: `${o.reportId}#family-alarm`, keys: [keys.family, keys.product] } : undefined;
+}
+
+/**
  * Family burn: the product family's weekly reports of this defect (its SKUs pooled)
  * accumulate above the family's own trend, and this product has at least `minCount` of
  * them in the last `windowDays`: a defect shared by model years or pack sizes shows in the
@@ -396,9 +416,9 @@ function familyBurn(o: Observation, reader: CounterReader, config: DetectionConf
   if (!familyBurnPossible(o, reader, config)) return undefined;
   const { trend, family } = familyTrend(o, reader, config);
   const { cusum: c, windowDays, minCount, minProductIc, icWindowDays } = config.familyBurn;
-  if (!trend.fired) return undefined;
+  if (!trend.fired) return siblingBurn(o, reader, config, family.family);
   const own = minProductIc === null ? undefined : { ...disproportionality(o, reader, icWindowDays), min: minProductIc };
-  if (own && !(own.ic > own.min)) return undefined;
+  if (own && !(own.ic > own.min)) return siblingBurn(o, reader, config, family.family);
   const over = reader.total.bind(reader);
   return {
     family: family.family,
@@ -415,5 +435,28 @@ function familyBurn(o: Observation, reader: CounterReader, config: DetectionConf
       `added up to ${fmt(trend.alarmS)} standard deviations above the weekly expectation (signal above ${c.h}); this product has ` +
       `${over(keysOf(o).cluster.product.id, windowDays)} of the family's ${over(family.id, windowDays)} in the last ${windowDays} days (at least ${minCount})` +
       (own ? ` and draws ${own.a} over ${icWindowDays} days where its volume predicts ${fmt(own.expected)} (information component ${fmt(own.ic)} > ${own.min})` : ''),
+  };
+}
+
+/** Family burn by a sibling: the rule fired on another product of the family in the last `siblingDays`, and this one has `minCount` reports of the defect. */
+function siblingBurn(o: Observation, reader: CounterReader, config: DetectionConfig, family: string): Signal['evidence'] | undefined {
+  const { siblingDays, windowDays, minCount } = config.familyBurn;
+  const alarms = siblingDays > 0 ? familyAlarmKeys(o, config) : undefined;
+  if (!alarms) return undefined;
+  const siblings = reader.total(alarms.family, siblingDays) - reader.total(alarms.product, siblingDays);
+  if (siblings <= 0) return undefined;
+  const count = reader.total(keysOf(o).cluster.product.id, windowDays);
+  return {
+    family,
+    windowDays,
+    count,
+    minCount,
+    statistic: 'family-sibling',
+    siblingDays,
+    siblingFirings: siblings,
+    explanation:
+      `the family rule fired on ${siblings === 1 ? 'another product' : `other products (${siblings} times)`} of the ${family} family for ${o.category} ` +
+      `in the last ${siblingDays} days, and this product has ${count} reports of it in the last ${windowDays} days (at least ${minCount}): ` +
+      `a defect of one model year or pack size is often the family's`,
   };
 }

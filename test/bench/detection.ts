@@ -4,6 +4,7 @@ import { earsC2, fixedWeekly, perInjury, poissonCusum, prrNewlyFlagged, type Cla
 import { DEFAULT_DETECTION_CONFIG, detectionConfigFrom } from '../../shared/detection/config.js';
 import { CANDIDATE_RULES, observe } from '../../shared/detection/engine.js';
 import { dayOf, dayToIso, type Observation } from '../../shared/detection/keys.js';
+import { CandidateGate, TrackLedger } from '../../shared/detection/learning.js';
 import { MemoryCounterStore } from '../../shared/detection/memory-store.js';
 import { Scorer, type ScoredRecall, type ScoreResult, type ScoringPeriod } from '../../shared/detection/scoring.js';
 import { readCsv } from '../../shared/platform/csv.js';
@@ -72,6 +73,11 @@ function scorerWithComplaints(): Scorer {
 
 const realStarted = performance.now();
 const engineScorer = scorerWithComplaints();
+// The same signals without learning: every candidate-opening signal raised (the engine before track records).
+const unlearnedScorer = scorerWithComplaints();
+const ledger = config.trackRecord ? new TrackLedger(config.trackRecord, recalls) : undefined;
+const gate = new CandidateGate(ledger);
+const notRaised: Record<string, number> = {};
 const ruleScorers = new Map<string, Scorer>();
 const signalsByRule: Record<string, number> = {};
 let harmReports = 0;
@@ -90,6 +96,13 @@ const examples = new Map<string, string>();
       // Lot keys count as their (sku, category); plant-wide keys are QA's workload, not scored.
       const scored = s.key.kind !== 'plant';
       const [sku, category] = scored ? [s.key.sku!, s.key.category] : [s.key.id, s.key.category];
+      unlearnedScorer.alert(sku, category, day, { scored });
+      // Learning from the recalls known by this day (never a later one): the category's track record.
+      const admission = gate.admit(s, day);
+      if (!admission.raised) {
+        notRaised[admission.reason ?? 'other'] = (notRaised[admission.reason ?? 'other'] ?? 0) + 1;
+        continue;
+      }
       engineScorer.alert(sku, category, day, { scored });
       if (!examples.has(s.rule) && day >= PERIODS[0]![1].from) examples.set(s.rule, `${s.key.id} on ${dayToIso(day)}: ${s.evidence.explanation}`);
       const rule = s.rule === 'slow-burn' ? `slow-burn (${s.evidence.statistic === 'ic025-emerging' ? 'emerging' : 'trend'})` : s.rule;
@@ -126,12 +139,14 @@ console.log(
 );
 for (const [label, period] of PERIODS) {
   const ours = engineScorer.result(recalls, period);
+  const unlearned = unlearnedScorer.result(recalls, period);
   const classic = classicScorers.map(([name, scorer]) => [name, scorer.result(recalls, period)] as const);
   console.log(`
 ${label}: ${ours.detectable} detectable recalls, ${ours.keyWeeks} key-weeks
 | detector                           | sensitivity     | FA/1k kw | precision | median lead | new candidates/week: mean / worst |
 |------------------------------------|-----------------|----------|-----------|-------------|-----------------------------------|
 ${realRow(values.config ? `engine, --config ${values.config.split('/').pop()}` : 'engine, default configuration', ours)}
+${realRow('  … without learning from recalls', unlearned)}
 ${[...ruleScorers].sort().map(([rule, scorer]) => realRow(`  … ${rule} alone`, scorer.result(recalls, period))).join('\n')}
 ${classic.map(([name, r]) => realRow(name, r)).join('\n')}
 engine dominates (>= sensitivity, <= FA, >= precision, >= lead): ${classic.filter(([, r]) => dominates(ours, r)).map(([n]) => n).join('; ') || 'none'}; ` +
@@ -141,6 +156,8 @@ const full = engineScorer.result(recalls, PERIODS[0]![1]);
 const check = (ok: boolean) => (ok ? 'met' : 'NOT met');
 console.log(`
 engine signals by rule: ${JSON.stringify(signalsByRule)}; harm-report notifications (injury flagged, never a candidate on their own): ${harmReports}
+signals not raised as candidates by the categories' track records (learnt from the recalls known at each signal's day): ${JSON.stringify(notRaised)}
+track records at the end, hits / judged episodes (worst first): ${ledger ? ledger.all().map((r) => `${r.category} ${r.hits}/${r.hits + r.misses} ${r.standing}`).join('; ') : 'learning off'}
 the evidence QA reads, first signal of each rule in the scoring period:
 ${[...examples].map(([rule, text]) => `  ${rule}: ${text}`).join('\n')}
 real-data targets (scoring period, ${values.config ? `--config ${values.config}` : 'default configuration'}):

@@ -1,0 +1,75 @@
+import * as z from 'zod';
+
+/**
+ * A category's track record: how often its signals were followed by a recall (a declared
+ * incident), learnt as the history unfolds, so that a defect class whose signals have never
+ * become anything stops filling QA's candidate list, and one that keeps turning into recalls
+ * keeps every signal. On real data a few defect classes (a catch-all "other", components that
+ * draw wear-and-tear complaints) raised most of the false alarms and not one recall.
+ *
+ * - An **episode** is a product and defect signalling: its first signal starts it, the signals
+ *   of the next `episodeDays` belong to it (the scoring protocol's 90-day re-alert window).
+ * - It is a **hit** when a recall or declared incident on the same product and defect is
+ *   dated between `hitBeforeDays` before it started and `judgedAfterDays` after; a **miss**
+ *   when `judgedAfterDays` pass without one; **late** (neither) when the product and defect
+ *   had been recalled before. Until judged it counts for nothing.
+ * - Every episode is judged, raised to QA or not: a category held back keeps learning from
+ *   the recalls that come anyway, so it is not held for ever on an early run of bad luck.
+ * - The rate is (hits + ½) / (judged + 1): the product stays at ease with a category it has
+ *   seen little of.
+ *
+ * Standing: `held` (no candidates; signals are still recorded and shown) after
+ * `holdOutcomes` judged episodes at a rate below `holdBelow`; `once` (a product and defect
+ * raises one candidate, never a second) after `minOutcomes` below `onceBelow`; else `normal`.
+ * Harm categories are never held: every report of harm is looked at.
+ */
+export const TrackRecordConfig = z.strictObject({
+  episodeDays: z.number().int().min(1).max(365),
+  judgedAfterDays: z.number().int().min(30).max(730),
+  hitBeforeDays: z.number().int().min(0).max(365),
+  minOutcomes: z.number().int().min(1),
+  onceBelow: z.number().min(0).max(1),
+  holdOutcomes: z.number().int().min(1),
+  holdBelow: z.number().min(0).max(1),
+});
+export type TrackRecordConfig = z.infer<typeof TrackRecordConfig>;
+
+export const DEFAULT_TRACK_RECORD: TrackRecordConfig = {
+  episodeDays: 90,
+  judgedAfterDays: 365,
+  hitBeforeDays: 30,
+  minOutcomes: 5,
+  onceBelow: 0.25,
+  holdOutcomes: 15,
+  holdBelow: 0.1,
+};
+
+export type Standing = 'normal' | 'once' | 'held';
+
+export interface CategoryRecord {
+  readonly hits: number;
+  readonly misses: number;
+}
+
+export interface StandingOf extends CategoryRecord {
+  readonly standing: Standing;
+  readonly rate: number;
+  /** In words QA can judge. */
+  readonly explanation: string;
+}
+
+/** The standing a record earns under the configuration. */
+export function standingOf(record: CategoryRecord, category: string, config: TrackRecordConfig): StandingOf {
+  const judged = record.hits + record.misses;
+  const rate = (record.hits + 0.5) / (judged + 1);
+  const standing: Standing =
+    judged >= config.holdOutcomes && rate < config.holdBelow ? 'held' : judged >= config.minOutcomes && rate < config.onceBelow ? 'once' : 'normal';
+  const seen = `${record.hits} of the ${judged} judged signal episodes of ${category} were followed by a recall within ${config.judgedAfterDays} days`;
+  const explanation =
+    standing === 'held'
+      ? `${seen}: signals of ${category} are held back (recorded, not raised as candidates) while its rate stays below ${config.holdBelow}`
+      : standing === 'once'
+        ? `${seen}: a product raises one candidate for ${category}, not a second, while its rate stays below ${config.onceBelow}`
+        : `${seen}`;
+  return { ...record, standing, rate, explanation };
+}
