@@ -5,7 +5,6 @@ import { BacktestMapping, parseSourceTime, readRows, runBacktest, sourceCode } f
 import type { Signal } from '../../shared/detection/engine.js';
 import { dayOf, dayToIso } from '../../shared/detection/keys.js';
 import { Scorer, type ScoreResult } from '../../shared/detection/scoring.js';
-import { opensCandidate } from '../../shared/detection/signals.js';
 import { readCsv, type CsvEncoding, type CsvOptions } from '../../shared/platform/csv.js';
 import { keyCode } from '../../shared/platform/fields.js';
 import { UsageError, type Command } from './common.js';
@@ -17,6 +16,10 @@ import { UsageError, type Command } from './common.js';
  * prints every signal, then a summary; with `--truth`, scores the signals against known past
  * recalls (the protocol of `shared/detection/scoring.ts`): would we have caught them, how
  * early, at what cost in false alarms, and how many new candidates a week QA would have had.
+ * With `--truth`, the categories also learn from those recalls as the replay reaches each
+ * one's date, as the live system learns from declared incidents (`learning.ts`); signals a
+ * category's record holds back are printed, marked, and not scored. `--no-learning` raises
+ * every signal.
  */
 function readJson(path: string, what: string): unknown {
   if (!existsSync(path)) throw new UsageError(`${what} file not found: ${path}`);
@@ -101,7 +104,7 @@ export const backtestCommand: Command = {
   group: 'qa',
   summary: 'replay a historical CSV or JSONL of complaints through the detection rules',
   usage:
-    'recall backtest --input FILE --map MAPPING.json [--truth PAST_RECALLS.csv] [--score-from DATE] [--score-to DATE] [--from DATE] [--to DATE] [--config RULES.json] [--format csv|jsonl] [--delimiter C] [--encoding auto|utf-8|shift_jis] [--json]',
+    'recall backtest --input FILE --map MAPPING.json [--truth PAST_RECALLS.csv] [--score-from DATE] [--score-to DATE] [--from DATE] [--to DATE] [--config RULES.json] [--no-learning] [--format csv|jsonl] [--delimiter C] [--encoding auto|utf-8|shift_jis] [--json]',
   example: 'recall backtest --input complaints.csv --map mapping.json --truth recalls.csv --score-from 2018-01-01 --score-to 2025-06-30',
   options: {
     input: { type: 'string' },
@@ -115,6 +118,7 @@ export const backtestCommand: Command = {
     to: { type: 'string' },
     config: { type: 'string' },
     format: { type: 'string' },
+    'no-learning': { type: 'boolean' },
   },
   async run({ values, json }) {
     if (!values.input || !values.map) throw new UsageError('Give --input FILE and --map MAPPING.json');
@@ -157,14 +161,17 @@ export const backtestCommand: Command = {
         lastDay = day;
         scorer?.complaint(keyCode(o.sku), o.category, day);
       },
-      onSignal: (s) => {
+      // With --truth the categories learn from the recalls known at each signal's day (never a later one).
+      ...(recalls && !values['no-learning'] ? { outcomes: recalls } : {}),
+      onSignal: (s, admission) => {
         // Lot keys count as their product and category; plant-wide keys are workload, not scored.
-        if (scorer && s.key.sku && opensCandidate(s)) scorer.alert(s.key.sku, s.key.category, dayOf(s.at), { scored: s.key.kind !== 'plant' });
-        else if (scorer && opensCandidate(s)) scorer.alert(s.key.plant ?? '', s.key.category, dayOf(s.at), { scored: false });
+        if (scorer && admission.raised && s.key.sku) scorer.alert(s.key.sku, s.key.category, dayOf(s.at), { scored: s.key.kind !== 'plant' });
+        else if (scorer && admission.raised) scorer.alert(s.key.plant ?? '', s.key.category, dayOf(s.at), { scored: false });
+        const held = admission.reason ? ` [not raised: ${admission.reason === 'held' ? 'category held back' : 'its one candidate was raised'}]` : '';
         out.write(
           json
-            ? `${JSON.stringify({ type: 'signal', at: s.at, rule: s.rule, key: s.key.id, reportId: s.reportId, evidence: s.evidence })}\n`
-            : `${s.at.padEnd(24)}  ${s.rule.padEnd(10)}  ${s.key.id.padEnd(48)}  ${describeEvidence(s)}\n`,
+            ? `${JSON.stringify({ type: 'signal', at: s.at, rule: s.rule, key: s.key.id, reportId: s.reportId, raised: admission.raised, ...(admission.reason ? { notRaised: admission.reason, trackRecord: admission.standing?.explanation } : {}), evidence: s.evidence })}\n`
+            : `${s.at.padEnd(24)}  ${s.rule.padEnd(10)}  ${s.key.id.padEnd(48)}  ${describeEvidence(s)}${held}\n`,
         );
       },
       // Progress goes to stderr, and only on a terminal: piped output stays clean.
@@ -193,6 +200,12 @@ export const backtestCommand: Command = {
       `categories       ${Object.keys(summary.categories).length}: ${Object.entries(summary.categories).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${v}`).join(', ')}${Object.keys(summary.categories).length > 12 ? ', …' : ''}`,
       `signals          ${Object.entries(summary.signals).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
       `candidates       ${summary.candidates} cluster keys would have opened a candidate incident`,
+      ...(summary.trackRecords
+        ? [
+            `not raised       ${summary.notRaised.held ?? 0} signals held back by their category's track record, ${summary.notRaised['raised-once'] ?? 0} after their product's one candidate (--no-learning: raise every one)`,
+            `track records    hits / judged signal episodes, worst first: ${summary.trackRecords.slice(0, 12).map((r) => `${r.category} ${r.hits}/${r.hits + r.misses}${r.standing === 'normal' ? '' : ` ${r.standing}`}`).join(', ')}${summary.trackRecords.length > 12 ? ', …' : ''}`,
+          ]
+        : []),
       `speed            ${Math.round(summary.rowsPerSecond).toLocaleString()} rows/s (${summary.seconds.toFixed(1)} s)`,
     ];
     if (score && period) lines.push(...scoreLines(score, period));

@@ -6,8 +6,8 @@ import { activeCategories, CATEGORY_CODE, type Categories } from '../reports/tax
 import type { DetectionConfig } from './config.js';
 import { evaluate, familyAlarm, type Signal } from './engine.js';
 import { counterKeys, dayOf, type Observation } from './keys.js';
+import { CandidateGate, TrackLedger, type Admission } from './learning.js';
 import { MemoryCounterStore } from './memory-store.js';
-import { opensCandidate } from './signals.js';
 
 /**
  * Backtests: replay a historical file of complaints, in time order, through the same engine
@@ -43,7 +43,17 @@ export interface BacktestOptions {
   readonly mapping: BacktestMapping;
   readonly from?: Date;
   readonly to?: Date;
-  readonly onSignal: (signal: Signal) => void;
+  /**
+   * Every signal, and whether it raised a candidate: with `outcomes`, a category's track
+   * record may hold it back (`learning.ts`); without, every candidate-opening signal is raised.
+   */
+  readonly onSignal: (signal: Signal, admission: Admission) => void;
+  /**
+   * Past recalls (product as its key code, category, day): the categories' track records
+   * learn from them as the replay reaches each one's date, never sooner. Off when the
+   * configuration's `trackRecord` is null.
+   */
+  readonly outcomes?: readonly { sku: string; category: string; day: number }[];
   /** Every replayed complaint, after it was counted (a scorer counts key-weeks from these). */
   readonly onObservation?: (o: Observation, day: number) => void;
   /** Which categories are themselves harm (default: the deployment's taxonomy). */
@@ -62,6 +72,10 @@ export interface BacktestSummary {
   signals: Record<string, number>;
   /** Cluster keys on which a candidate incident would have been opened (notifications excluded). */
   candidates: number;
+  /** Candidate-opening signals not raised: their category held back, or its product's one candidate raised already. */
+  notRaised: Record<string, number>;
+  /** The categories' track records at the end of the replay, worst first (learning from `outcomes` only). */
+  trackRecords?: ReturnType<TrackLedger['all']>;
   firstTime?: string;
   lastTime?: string;
   seconds: number;
@@ -167,11 +181,14 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     categories: {},
     signals: {},
     candidates: 0,
+    notRaised: {},
     seconds: 0,
     rowsPerSecond: 0,
   };
   const skip = (reason: string) => (summary.skipped[reason] = (summary.skipped[reason] ?? 0) + 1);
   const opened = new Set<string>();
+  const ledger = options.outcomes && config.trackRecord ? new TrackLedger(config.trackRecord, options.outcomes) : undefined;
+  const gate = new CandidateGate(ledger);
   const started = performance.now();
   let lastProgress = started;
   let latest = -Infinity;
@@ -265,11 +282,13 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     if (alarm) store.countSync(alarm.id, alarm.keys, day);
     for (const s of signals) {
       summary.signals[s.rule] = (summary.signals[s.rule] ?? 0) + 1;
-      if (opensCandidate(s) && !opened.has(s.key.id)) {
+      const admission = gate.admit(s, day);
+      if (admission.reason) summary.notRaised[admission.reason] = (summary.notRaised[admission.reason] ?? 0) + 1;
+      if (admission.raised && !opened.has(s.key.id)) {
         opened.add(s.key.id);
         summary.candidates++;
       }
-      options.onSignal(s);
+      options.onSignal(s, admission);
     }
     if (options.onProgress && (summary.rows & 0x3ff) === 0) {
       const now = performance.now();
@@ -279,6 +298,10 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
         options.onProgress({ rows: summary.rows, signals: total, rowsPerSecond: summary.rows / ((now - started) / 1000) });
       }
     }
+  }
+  if (ledger && lastTime !== undefined) {
+    ledger.advance(dayOf(lastTime));
+    summary.trackRecords = ledger.all();
   }
   if (firstTime !== undefined) summary.firstTime = new Date(firstTime).toISOString();
   if (lastTime !== undefined) summary.lastTime = new Date(lastTime).toISOString();

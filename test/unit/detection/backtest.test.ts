@@ -143,6 +143,57 @@ describe('backtest', () => {
     }
   });
 
+  it('learns from past recalls as the replay reaches each one: a category whose signals never became a recall is held back', async () => {
+    // Every 40 days a burst of four reports on a new lot of a new product: "noise" bursts are
+    // never recalled; "seal" bursts, 20 days later, each are, 30 days after the burst.
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const file = path.join(dir, 'rows.jsonl');
+    const day0 = Date.parse('2020-01-01T00:00:00Z');
+    const rows: string[] = [];
+    const recalls: { sku: string; category: string; day: number }[] = [];
+    for (let i = 0; i < 30; i++) {
+      for (const [category, offset] of [['noise', 0], ['seal', 20]] as const) {
+        const day = i * 40 + offset;
+        for (let h = 1; h <= 4; h++) rows.push(JSON.stringify({ t: new Date(day0 + day * 86_400_000 + h * 3_600_000).toISOString(), sku: `${category}-${i}`.toUpperCase(), lot: `L-${i}`, plant: 'P1', cat: category }));
+        if (category === 'seal') recalls.push({ sku: `SEAL-${i}`, category, day: dayOf(day0) + day + 30 });
+      }
+    }
+    writeFileSync(file, rows.join('\n'));
+    const replay = async (outcomes?: typeof recalls) => {
+      const seen: { s: Signal; raised: boolean; reason?: string }[] = [];
+      const summary = await runBacktest(readRows(file, 'jsonl'), {
+        config: DEFAULT_DETECTION_CONFIG,
+        mapping: BacktestMapping.parse({ time: 't', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat' }),
+        ...(outcomes ? { outcomes } : {}),
+        onSignal: (s, a) => seen.push({ s, raised: a.raised, ...(a.reason ? { reason: a.reason } : {}) }),
+      });
+      return { summary, bursts: seen.filter((x) => x.s.rule === 'lot-burst') };
+    };
+    const learnt = await replay(recalls);
+    const noise = learnt.bursts.filter((x) => x.s.key.category === 'noise');
+    const seal = learnt.bursts.filter((x) => x.s.key.category === 'seal');
+    expect(noise.length).toBeGreaterThanOrEqual(30);
+    // Every seal burst is raised; noise bursts are raised until 15 of them are judged misses (a year after each), then held.
+    expect(seal.every((x) => x.raised)).toBe(true);
+    // (After 5 misses a product raises one candidate only: a burst's later signals join it.)
+    const heldFrom = dayOf(day0) + 14 * 40 + 366;
+    const firstOfEach = noise.filter((x, i) => noise.findIndex((y) => y.s.key.sku === x.s.key.sku) === i);
+    expect(firstOfEach).toHaveLength(30);
+    for (const x of firstOfEach) expect({ day: dayOf(x.s.at), raised: x.raised }).toEqual({ day: dayOf(x.s.at), raised: dayOf(x.s.at) < heldFrom });
+    expect(noise.filter((x) => dayOf(x.s.at) >= heldFrom).every((x) => x.reason === 'held')).toBe(true);
+    expect(noise.filter((x) => dayOf(x.s.at) < heldFrom && !x.raised).every((x) => x.reason === 'raised-once')).toBe(true);
+    expect(learnt.summary.notRaised.held).toBeGreaterThan(0);
+    const records = Object.fromEntries(learnt.summary.trackRecords!.map((r) => [r.category, r]));
+    expect(records.noise).toMatchObject({ hits: 0, standing: 'held' });
+    expect(records.noise!.misses).toBeGreaterThanOrEqual(15);
+    // The last seal recall falls after the replay's last row: still pending, as it would be on that day.
+    expect(records.seal).toMatchObject({ hits: 29, misses: 0, standing: 'normal' });
+    // Without past recalls nothing is learnt: every burst is raised.
+    const plain = await replay();
+    expect(plain.bursts.every((x) => x.raised)).toBe(true);
+    expect(plain.summary.trackRecords).toBeUndefined();
+  });
+
   it('reads a time without a zone as UTC wherever it runs (Excel in Japan writes 2024/03/15), and refuses days that do not exist', () => {
     const iso = (v: string) => new Date(parseSourceTime(v)).toISOString();
     expect(iso('2024/03/15')).toBe('2024-03-15T00:00:00.000Z');

@@ -128,6 +128,43 @@ describe('family burn', () => {
     const signals = await feed([...background(start, 250), ...family()], detectionConfigFrom({ familyBurn: { enabled: false } }));
     expect(signals.filter((s) => s.rule === 'family-burn')).toEqual([]);
   });
+
+  // A fifth size draws its reports after the family's rise has passed: two a week in weeks
+  // 35 to 37, too few to move the family's trend, but its share of a defect the rule just
+  // found on its siblings. A sixth draws as many, but from week 45: too long after.
+  const lateSizes = () =>
+    ['CHOC-100-750G', 'CHOC-100-900G'].flatMap((sku, i) => {
+      const out: Observation[] = [];
+      for (let week = 35 + 10 * i; week < 38 + 10 * i; week++) for (const d of [1, 4]) out.push(complaint(new Date(start.getTime() + (week * 7 + d) * DAY + 3600_000), { sku, lot: `${sku}-L${week}-${d}` }));
+      return out;
+    });
+
+  it("reaches a sibling with its share of the defect within siblingDays of the rule's last firing, once per firing", async () => {
+    const store = new MemoryCounterStore();
+    const signals: Signal[] = [];
+    const all = [...background(start, 250), ...family(), ...lateSizes()].sort((a, b) => a.at.localeCompare(b.at));
+    for (const o of all) signals.push(...(await observe(o, store, DEFAULT_DETECTION_CONFIG)).signals);
+    const own = signals.filter((s) => s.rule === 'family-burn' && s.evidence.statistic === 'cusum-weekly');
+    const lastOwn = own[own.length - 1]!;
+    const sibling = signals.filter((s) => s.evidence.statistic === 'family-sibling' && ['CHOC-100-750G', 'CHOC-100-900G'].includes(s.key.sku!));
+    // Of the late sizes only the one inside the window, from its fifth report on (minCount 5 in 90 days).
+    expect(new Set(sibling.map((s) => s.key.sku))).toEqual(new Set(['CHOC-100-750G']));
+    expect(signals.filter((s) => s.key.sku === 'CHOC-100-900G')).toEqual([]);
+    const fifth = all.filter((o) => o.sku === 'CHOC-100-750G')[4]!;
+    expect(sibling[0]).toMatchObject({ rule: 'family-burn', reportId: fifth.reportId, key: { kind: 'product', id: 'product|CHOC-100-750G|foreign_matter' } });
+    expect(sibling[0]!.evidence).toMatchObject({ family: 'CHOC-100', statistic: 'family-sibling', siblingDays: 56, count: 5, minCount: 5, windowDays: 90 });
+    expect(Date.parse(sibling[0]!.at) - Date.parse(lastOwn.at)).toBeLessThanOrEqual(56 * DAY);
+    expect(String(sibling[0]!.evidence.explanation)).toMatch(/^the family rule fired on other products \(\d+ times\) of the CHOC-100 family for foreign_matter in the last 56 days, and this product has 5 reports of it in the last 90 days \(at least 5\)/);
+    // Each own firing is counted once on the family (a sibling's signal is not a firing),
+    // and a redelivered report that fired counts nothing more.
+    const alarms = () => store.readerAt(Math.floor(Date.parse(all[all.length - 1]!.at) / DAY)).total('alarm|family|CHOC-100|foreign_matter', 800);
+    expect(alarms()).toBe(own.length);
+    const redelivered = all.find((o) => o.reportId === lastOwn.reportId)!;
+    expect((await observe(redelivered, store, DEFAULT_DETECTION_CONFIG)).signals.some((s) => s.evidence.statistic === 'cusum-weekly')).toBe(true);
+    expect(alarms()).toBe(own.length);
+    // Off with siblingDays 0.
+    expect((await feed(all, detectionConfigFrom({ familyBurn: { siblingDays: 0 } }))).filter((s) => s.evidence.statistic === 'family-sibling')).toEqual([]);
+  });
 });
 
 describe('slow burn through the product trend', () => {

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DETECTION_CONFIG, detectionConfigFrom } from '../../../shared/detection/config.js';
+import type { Signal } from '../../../shared/detection/engine.js';
+import { productKey, lotKey, plantKey } from '../../../shared/detection/keys.js';
+import { CandidateGate, TrackLedger } from '../../../shared/detection/learning.js';
+import { DEFAULT_TRACK_RECORD, standingOf } from '../../../shared/detection/track-record.js';
+
+const config = DEFAULT_TRACK_RECORD; // episodes 90 d, judged after 365 d, hit up to 30 d before
+const signalOn = (ledger: TrackLedger, sku: string, category: string, day: number) => {
+  ledger.advance(day);
+  ledger.signal(sku, category, day);
+};
+const record = (ledger: TrackLedger, category: string, day: number) => {
+  ledger.advance(day);
+  const { hits, misses, standing } = ledger.standing(category);
+  return { hits, misses, standing };
+};
+
+describe("a category's track record", () => {
+  it('judges each signal episode by the recalls known at the time, never a later one', () => {
+    // Recalls: A-1 on day 200, A-3 on day 1,000 (before its episode at 1,020), A-4 on day 50 (long before its episode).
+    const ledger = new TrackLedger(config, [
+      { sku: 'A-1', category: 'brakes', day: 200 },
+      { sku: 'A-3', category: 'brakes', day: 1000 },
+      { sku: 'A-4', category: 'brakes', day: 50 },
+    ]);
+    signalOn(ledger, 'A-1', 'brakes', 10); // recalled 190 days later: a hit, known on day 200
+    signalOn(ledger, 'A-1', 'brakes', 60); // within 90 days of the episode at 10: the same episode
+    signalOn(ledger, 'A-2', 'brakes', 20); // never recalled: a miss once day 20 + 365 has passed
+    expect(record(ledger, 'brakes', 199)).toEqual({ hits: 0, misses: 0, standing: 'normal' });
+    expect(record(ledger, 'brakes', 200)).toEqual({ hits: 1, misses: 0, standing: 'normal' });
+    expect(record(ledger, 'brakes', 385)).toEqual({ hits: 1, misses: 0, standing: 'normal' });
+    expect(record(ledger, 'brakes', 386)).toEqual({ hits: 1, misses: 1, standing: 'normal' });
+    // A recall up to 30 days before the episode is its hit at once.
+    signalOn(ledger, 'A-3', 'brakes', 1020);
+    expect(record(ledger, 'brakes', 1020)).toEqual({ hits: 2, misses: 1, standing: 'normal' });
+    // An episode on a product recalled long before is late: after a year it is no miss.
+    signalOn(ledger, 'A-4', 'brakes', 1100);
+    expect(record(ledger, 'brakes', 1500)).toEqual({ hits: 2, misses: 1, standing: 'normal' });
+    // So is A-1's new episode (its recall was on day 200); A-5's, with nothing after it, is a miss.
+    signalOn(ledger, 'A-1', 'brakes', 1200);
+    signalOn(ledger, 'A-5', 'brakes', 1200);
+    expect(record(ledger, 'brakes', 1566)).toEqual({ hits: 2, misses: 2, standing: 'normal' });
+    // Categories are kept apart.
+    expect(record(ledger, 'other', 1566)).toEqual({ hits: 0, misses: 0, standing: 'normal' });
+  });
+
+  it('limits a category to one candidate per product after 5 judged episodes below 0.25, holds it after 15 below 0.1', () => {
+    // rate = (hits + ½) / (judged + 1)
+    expect(standingOf({ hits: 0, misses: 4 }, 'x', config).standing).toBe('normal'); // 4 judged: too few
+    expect(standingOf({ hits: 0, misses: 5 }, 'x', config).standing).toBe('once'); // 0.5 / 6 = 0.083
+    expect(standingOf({ hits: 1, misses: 4 }, 'x', config).standing).toBe('normal'); // 1.5 / 6 = 0.25: not below
+    expect(standingOf({ hits: 1, misses: 5 }, 'x', config).standing).toBe('once'); // 1.5 / 7 = 0.214
+    expect(standingOf({ hits: 2, misses: 4 }, 'x', config).standing).toBe('normal'); // 2.5 / 7 = 0.357
+    expect(standingOf({ hits: 0, misses: 14 }, 'x', config).standing).toBe('once'); // 14 judged: not held yet
+    expect(standingOf({ hits: 0, misses: 15 }, 'x', config).standing).toBe('held'); // 0.5 / 16 = 0.031
+    expect(standingOf({ hits: 1, misses: 14 }, 'x', config).standing).toBe('held'); // 1.5 / 16 = 0.094
+    expect(standingOf({ hits: 2, misses: 14 }, 'x', config).standing).toBe('once'); // 2.5 / 17 = 0.147: not held, below 0.25
+
+    const held = standingOf({ hits: 0, misses: 15 }, 'UNKNOWN', config);
+    expect(held.explanation).toBe(
+      '0 of the 15 judged signal episodes of UNKNOWN were followed by a recall within 365 days: signals of UNKNOWN are held back (recorded, not raised as candidates) while its rate stays below 0.1',
+    );
+  });
+
+  it('is configured with the detection rules, and can be switched off', () => {
+    expect(DEFAULT_DETECTION_CONFIG.trackRecord).toEqual(DEFAULT_TRACK_RECORD);
+    expect(detectionConfigFrom({ trackRecord: { holdOutcomes: 30 } }).trackRecord).toEqual({ ...DEFAULT_TRACK_RECORD, holdOutcomes: 30 });
+    expect(detectionConfigFrom({ trackRecord: null }).trackRecord).toBeNull();
+    expect(() => detectionConfigFrom({ trackRecord: { onceBelow: 2 } })).toThrow();
+  });
+});
+
+describe('the candidate gate of a replay', () => {
+  const sig = (key: Signal['key'], rule: Signal['rule'] = 'slow-burn'): Signal => ({ rule, key, at: '2026-01-01T00:00:00.000Z', reportId: 'r', evidence: {} });
+
+  it('raises every candidate-opening signal when there is nothing to learn from', () => {
+    const gate = new CandidateGate();
+    expect(gate.admit(sig(productKey('P-1', 'other')), 0)).toEqual({ raised: true });
+    expect(gate.admit(sig(productKey('P-1', 'other')), 1)).toEqual({ raised: true });
+    expect(gate.admit(sig(lotKey('P-1', 'L-1', 'other'), 'harm-report'), 1)).toEqual({ raised: false });
+  });
+
+  it('holds back a category with a poor record, allows one candidate per product in a doubtful one, never holds harm', () => {
+    const ledger = new TrackLedger(config);
+    const gate = new CandidateGate(ledger);
+    // 15 products signal on "other" in the first year, none is ever recalled.
+    for (let i = 0; i < 15; i++) expect(gate.admit(sig(productKey(`P-${i}`, 'other')), i).raised).toBe(true);
+    // Six on "seals": judged by day 400 as 6 misses, a doubtful category (once).
+    for (let i = 0; i < 6; i++) gate.admit(sig(productKey(`S-${i}`, 'seals')), i);
+    const heldBack = gate.admit(sig(productKey('P-99', 'other')), 400);
+    expect(heldBack).toMatchObject({ raised: false, reason: 'held', standing: { standing: 'held', hits: 0, misses: 15 } });
+    // S-0 raised its one candidate already; S-7 has not.
+    expect(gate.admit(sig(productKey('S-0', 'seals')), 400)).toMatchObject({ raised: false, reason: 'raised-once' });
+    expect(gate.admit(sig(productKey('S-7', 'seals')), 400)).toMatchObject({ raised: true, standing: { standing: 'once' } });
+    expect(gate.admit(sig(productKey('S-7', 'seals')), 500)).toMatchObject({ raised: false, reason: 'raised-once' });
+    // A lot counts as its product and defect: S-7's lot raised nothing new either.
+    expect(gate.admit(sig(lotKey('S-7', 'L-9', 'seals'), 'lot-burst'), 501)).toMatchObject({ raised: false, reason: 'raised-once' });
+    // A harm category and plant-wide keys are not judged by the record.
+    expect(gate.admit(sig(lotKey('P-99', 'L-1', 'other'), 'harm'), 402)).toEqual({ raised: true });
+    expect(gate.admit(sig(plantKey('PLANT-1', 'other'), 'lot-burst'), 403)).toEqual({ raised: true });
+  });
+});
