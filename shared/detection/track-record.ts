@@ -73,3 +73,63 @@ export function standingOf(record: CategoryRecord, category: string, config: Tra
         : `${seen}`;
   return { ...record, standing, rate, explanation };
 }
+
+/**
+ * One category's track record as data (in memory for a replay, one table item in production):
+ * the judged counts; each product's episodes of the judging period (start day; `hit` once a
+ * recall judged it; `late` when the product had been recalled before); the day each product
+ * was last recalled. The functions below change it in place: the same code keeps the
+ * backtest's record and the live one.
+ */
+export interface CategoryTrack {
+  hits: number;
+  misses: number;
+  episodes: Record<string, { start: number; hit?: true; late?: true }[]>;
+  recalled: Record<string, number>;
+}
+
+export const emptyTrack = (): CategoryTrack => ({ hits: 0, misses: 0, episodes: {}, recalled: {} });
+
+/** Episodes older than the judging period are settled: a miss unless a recall judged them or they were late. Returns whether anything changed. */
+export function settleTrack(track: CategoryTrack, day: number, config: TrackRecordConfig): boolean {
+  let changed = false;
+  const oldest = day - config.judgedAfterDays;
+  for (const sku of Object.keys(track.episodes)) {
+    const episodes = track.episodes[sku]!;
+    if (episodes[0]!.start >= oldest) continue;
+    changed = true;
+    const open = episodes.filter((e) => {
+      if (e.start >= oldest) return true;
+      if (!e.hit && !e.late) track.misses++;
+      return false;
+    });
+    if (open.length > 0) track.episodes[sku] = open;
+    else delete track.episodes[sku];
+  }
+  return changed;
+}
+
+/** A signal on the product at `day`: starts an episode unless one started within `episodeDays`. Returns whether one started. */
+export function trackSignal(track: CategoryTrack, sku: string, day: number, config: TrackRecordConfig): boolean {
+  const episodes = (track.episodes[sku] ??= []);
+  const last = episodes[episodes.length - 1];
+  if (last && day - last.start < config.episodeDays) return false;
+  const recalled = track.recalled[sku];
+  if (recalled !== undefined && recalled >= day - config.hitBeforeDays) {
+    // A recall made shortly before is this episode's hit at once.
+    track.hits++;
+    episodes.push({ start: day, hit: true });
+  } else episodes.push(recalled === undefined ? { start: day } : { start: day, late: true });
+  return true;
+}
+
+/** A recall (or declared incident) on the product at `day`: its episodes from the judging period before it up to `hitBeforeDays` after, not judged yet, are hits. */
+export function trackRecall(track: CategoryTrack, sku: string, day: number, config: TrackRecordConfig): void {
+  track.recalled[sku] = Math.max(day, track.recalled[sku] ?? Number.NEGATIVE_INFINITY);
+  for (const e of track.episodes[sku] ?? []) {
+    if (!e.hit && e.start >= day - config.judgedAfterDays && e.start <= day + config.hitBeforeDays) {
+      e.hit = true;
+      track.hits++;
+    }
+  }
+}
