@@ -22,7 +22,9 @@ export const detectionCommands: Record<string, Command> = {
         '30d': c.counts['30'],
         '365d': c.counts['365'],
         last: c.lastReportAt,
-        signal: c.latestSignal ? `${c.latestSignal.rule} ${c.latestSignal.evidence.pValue ?? c.latestSignal.evidence.prr ?? ''}` : '',
+        signal: c.latestSignal
+          ? `${c.latestSignal.rule} ${c.latestSignal.evidence.pValue ?? c.latestSignal.evidence.prr ?? ''}${c.notRaised ? ' (not raised: track record)' : ''}`.replace('  ', ' ')
+          : '',
       }));
       printList(json, !!values.csv, body, rows, ['key', `count ${body.window}d`, '7d', '30d', '365d', 'last', 'signal'], 60);
     },

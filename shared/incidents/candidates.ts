@@ -3,7 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
 import { detectionConfigFrom, type DetectionConfig } from '../detection/config.js';
 import { observe, SUMMARY_WINDOWS, type Signal } from '../detection/engine.js';
-import { clusterKeys, type ClusterKey, type Observation } from '../detection/keys.js';
+import { clusterKeys, dayOf, type ClusterKey, type Observation } from '../detection/keys.js';
 import type { CounterStore } from '../detection/store.js';
 import { listReports } from '../reports/repository.js';
 import { evidenceSize } from './actions.js';
@@ -13,6 +13,7 @@ import { opensCandidate } from '../detection/signals.js';
 import { activeCategories, Categories, taxonomyFromEnv } from '../reports/taxonomy.js';
 import type { Incident, KeyEntry } from './model.js';
 import * as repo from './repository.js';
+import * as tracks from './track-records.js';
 import { firstEvent } from './timeline.js';
 
 /**
@@ -67,7 +68,10 @@ const entryOf = (key: ClusterKey, signals: readonly Signal[], at: string): KeyEn
  *    candidate opens for all the keys that fired, with one alert.
  * 3. A key dismissed before opens a new candidate only when the evidence has grown past
  *    what was dismissed (more reports in the signal's window than any signal on it showed);
- *    a report in a harm category always counts as new evidence.
+ *    a report in a harm category always counts as new evidence. The category's track
+ *    record (`track-records.ts`) is noted and read first: a category whose signals have
+ *    seldom become incidents opens none (`held`), or none again on a key dismissed once
+ *    (`once`); harm is never held back.
  * 4. An injury or illness joining an open candidate or incident raises its own alert.
  * 5. Updates each key's cluster summary for `GET /clusters`.
  * Two reports racing to open one key: one opens, the other reads the markers again and joins.
@@ -77,6 +81,11 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
   const o: Observation = given.categoryIsHarm === undefined ? { ...given, categoryIsHarm: activeCategories().harmOf(given.category) !== undefined } : given;
   const observed = await observe(o, deps.store, deps.config);
   const keys = Object.values(clusterKeys(o));
+  // The signals a track record judges: candidate-opening ones on a product (harm never).
+  const judged = observed.signals.filter((s) => opensCandidate(s) && s.rule !== 'harm' && s.key.sku !== undefined);
+  const record = deps.config.trackRecord;
+  const standing = record && judged.length > 0 ? await tracks.noteSignals(o.category, judged.map((s) => s.key.sku!), dayOf(o.at), record) : undefined;
+  const notRaised = new Map<string, string>();
   const opened: string[] = [];
   const attached: string[] = [];
   const now = deps.clock.now();
@@ -85,6 +94,10 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
     const mayOpen = observed.signals.filter((s) => {
       const dismissed = markers.dismissed.get(s.key.id);
       if (!opensCandidate(s)) return false;
+      if (s.rule !== 'harm' && standing && (standing.standing === 'held' || (standing.standing === 'once' && dismissed))) {
+        notRaised.set(s.key.id, standing.explanation);
+        return false;
+      }
       return !dismissed || s.rule === 'harm' || evidenceSize(s.evidence) > dismissed.count;
     });
     const holders = [...new Set(keys.map((k) => markers.open.get(k.id)).filter((id): id is string => !!id))];
@@ -140,6 +153,7 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
       lastReportAt: o.at,
       counts: Object.fromEntries(SUMMARY_WINDOWS.map((w) => [String(w), observed.totals[key.id]?.[w] ?? 0])),
       ...(latest ? { latestSignal: latest } : {}),
+      ...(latest && notRaised.has(key.id) ? { notRaised: notRaised.get(key.id)! } : {}),
     });
   }
   return { counted: observed.counted, signals: observed.signals, opened, attached };

@@ -177,4 +177,6 @@ export interface ClusterSummary {
   readonly counts: Record<string, number>;
   /** The latest signal on this key, if any rule fired. */
   readonly latestSignal?: Signal;
+  /** Why the latest signal opened no candidate, when its category's track record held it back (or allowed one per product). */
+  readonly notRaised?: string;
 }

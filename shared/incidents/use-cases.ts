@@ -5,6 +5,8 @@ import { newId } from '../platform/ids.js';
 import type { OutboxMessage } from '../platform/outbox.js';
 import { dayOf, lotKey, productKey } from '../detection/keys.js';
 import type { CounterStore } from '../detection/store.js';
+import type { TrackRecordConfig } from '../detection/track-record.js';
+import { logger } from '../platform/logger.js';
 import type { Effectiveness } from '../notices/effectiveness.js';
 import { writeOutbox } from '../notices/repository.js';
 import { incidentEffectiveness } from '../notices/use-cases.js';
@@ -18,6 +20,7 @@ import { ACTIVE_STATUSES, HAZARD_CLASS_MEANING, type Incident, type IncidentEven
 import type { IncidentPolicy } from './policy.js';
 import { statusReport } from './report.js';
 import * as repo from './repository.js';
+import * as tracks from './track-records.js';
 import type { IncidentAction, IncidentListQuery, IncidentOpen } from './schema.js';
 import { diffLifecycle, firstEvent, lifecycleOf, stateAt } from './timeline.js';
 
@@ -30,6 +33,8 @@ export interface IncidentDeps {
   readonly policy: IncidentPolicy;
   /** The detection counters, read by the prevention gate's verification. */
   readonly counters: CounterStore;
+  /** Where declared incidents teach detection (the categories' track records); absent or null: not noted. */
+  readonly trackRecord?: TrackRecordConfig | null;
 }
 
 /**
@@ -37,6 +42,7 @@ export interface IncidentDeps {
  * 1. Derives its cluster keys from the scope's products and lots and the defect category.
  * 2. Claims them: a key another open incident holds is a 409 naming it.
  * 3. Writes the incident, timeline event 1 and the stage deadlines of its class.
+ * 4. Notes it in its category's track record (a declared incident: see `learnFromDeclared`).
  */
 export async function openIncident(deps: IncidentDeps, input: IncidentOpen, principal: Principal) {
   decide('candidate', 'declare', principal.roles);
@@ -65,6 +71,7 @@ export async function openIncident(deps: IncidentDeps, input: IncidentOpen, prin
     deadlines: deadlinesFor(input.hazardClass, at, deps.policy),
   };
   await repo.createIncident(incident, firstEvent(incident, 'open', principal.userId), now);
+  await learnFromDeclared(deps, incident, now);
   return incidentView(incident, {}, now, principal);
 }
 
@@ -125,7 +132,25 @@ export async function runAction(deps: IncidentDeps, id: string, input: IncidentA
     });
   }
   await repo.saveIncidents(writes, now);
+  if (input.action === 'declare') await learnFromDeclared(deps, next, now);
   return incidentView(next, facts, now, principal);
+}
+
+/**
+ * A declared incident teaches detection: the signal episodes of its products and defects
+ * are hits in their categories' track records (`track-records.ts`). After the declaration is
+ * saved, not in its transaction: it is a statistic, and failing to note it must not undo a
+ * declaration (it is logged, and the episodes are judged as misses a year on).
+ */
+async function learnFromDeclared(deps: IncidentDeps, incident: Incident, now: Date): Promise<void> {
+  const config = deps.trackRecord;
+  if (!config) return;
+  const pairs = Object.values(incident.keys).flatMap((e) => (e.key.sku ? [{ sku: e.key.sku, category: e.key.category }] : []));
+  try {
+    await tracks.noteDeclared(pairs, dayOf(now), config);
+  } catch (error) {
+    logger.warn('track record not updated for a declared incident', { incidentId: incident.id, error: String(error) });
+  }
 }
 
 function eventOf(before: Incident, after: Incident, action: string, principal: Principal, now: Date, note?: string): IncidentEvent {

@@ -1,0 +1,99 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, tableName } from '../platform/aws.js';
+import { retryingConflicts } from '../platform/retry.js';
+import {
+  emptyTrack,
+  settleTrack,
+  standingOf,
+  trackRecall,
+  trackSignal,
+  type CategoryTrack,
+  type StandingOf,
+  type TrackRecordConfig,
+} from '../detection/track-record.js';
+
+/**
+ * The categories' track records in the table (`shared/detection/track-record.ts` says what a
+ * record is): the live system learns what a backtest learns from `--truth`, from its own
+ * declared incidents. The stream notes each signal episode; declaring an incident judges the
+ * episodes of its products and defects as hits; episodes a year old with no incident are
+ * misses. Candidates read the standing before they open (`candidates.ts`).
+ *
+ * | access pattern               | key                                      |
+ * |------------------------------|------------------------------------------|
+ * | a category's track record    | pk=TRACK#<category>   sk=RECORD          |
+ *
+ * One item per category, changed read-modify-write on its version (a signal episode starts
+ * once per product and defect in 90 days, incidents are declared rarely: little contention;
+ * a lost race reads again). Its size is bounded by the episodes of the judging period.
+ */
+const trackKey = (category: string) => ({ pk: `TRACK#${category}`, sk: 'RECORD' });
+const ATTEMPTS = 8;
+
+interface Stored {
+  track: CategoryTrack;
+  version: number;
+}
+
+async function read(category: string): Promise<Stored> {
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: trackKey(category), ConsistentRead: true }));
+  return Item ? { track: Item.track as CategoryTrack, version: Item.version as number } : { track: emptyTrack(), version: 0 };
+}
+
+/** Applies `change` to the category's record and writes it if it changed, on the version read; a lost race reads again. */
+async function update(category: string, change: (track: CategoryTrack) => boolean): Promise<CategoryTrack> {
+  for (let attempt = 1; ; attempt++) {
+    const { track, version } = await read(category);
+    if (!change(track)) return track;
+    try {
+      await retryingConflicts(() =>
+        dynamo().send(
+          new PutCommand({
+            TableName: tableName(),
+            Item: { ...trackKey(category), kind: 'track-record', category, track, version: version + 1 },
+            ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+            ...(version === 0 ? {} : { ExpressionAttributeValues: { ':v': version } }),
+          }),
+        ),
+      );
+      return track;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException) || attempt >= ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
+ * Signals on these products of `category` on `day` (candidate-opening ones, not harm): each
+ * starts an episode unless one started within the episode period. Returns the category's
+ * standing, which the stream reads before it opens a candidate.
+ */
+export async function noteSignals(category: string, skus: readonly string[], day: number, config: TrackRecordConfig): Promise<StandingOf> {
+  const track = await update(category, (t) => {
+    let changed = settleTrack(t, day, config);
+    for (const sku of new Set(skus)) changed = trackSignal(t, sku, day, config) || changed;
+    return changed;
+  });
+  return standingOf(track, category, config);
+}
+
+/** An incident was declared on these products and defects on `day`: their episodes of the judging period are hits. */
+export async function noteDeclared(pairs: readonly { sku: string; category: string }[], day: number, config: TrackRecordConfig): Promise<void> {
+  const byCategory = new Map<string, Set<string>>();
+  for (const p of pairs) (byCategory.get(p.category) ?? byCategory.set(p.category, new Set()).get(p.category)!).add(p.sku);
+  for (const [category, skus] of byCategory) {
+    await update(category, (t) => {
+      settleTrack(t, day, config);
+      for (const sku of skus) trackRecall(t, sku, day, config);
+      return true;
+    });
+  }
+}
+
+/** A category's record as it stands on `day` (nothing written). */
+export async function standingNow(category: string, day: number, config: TrackRecordConfig): Promise<StandingOf> {
+  const { track } = await read(category);
+  settleTrack(track, day, config);
+  return standingOf(track, category, config);
+}

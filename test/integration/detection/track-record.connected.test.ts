@@ -1,0 +1,61 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handler as listClusters } from '../../../functions/list-clusters.js';
+import { handler as onTableChange } from '../../../functions/on-table-change.js';
+import { handler as submit } from '../../../functions/submit-report.js';
+import type { StreamPoller } from '../../../infra/local/stream-poller.js';
+import { dayOf } from '../../../shared/detection/keys.js';
+import { DEFAULT_TRACK_RECORD } from '../../../shared/detection/track-record.js';
+import { noteSignals, standingNow } from '../../../shared/incidents/track-records.js';
+import { dynamo } from '../../../shared/platform/aws.js';
+import { call, httpEvent } from '../../support/events.js';
+import { eventually } from '../../support/eventually.js';
+import { incidentsApi } from '../../support/incidents.js';
+import { validReport } from '../../support/reports.js';
+import { startStreamFunction } from '../../support/stream.js';
+import { users } from '../../support/users.js';
+
+// No other test files reports of this category: its track record is this test's alone.
+const category = 'packaging_failure';
+let poller: StreamPoller;
+
+beforeAll(() => {
+  ({ poller } = startStreamFunction(onTableChange));
+});
+afterAll(async () => {
+  poller.stop();
+  await dynamo().send(new DeleteCommand({ TableName: process.env.TABLE_NAME, Key: { pk: `TRACK#${category}`, sk: 'RECORD' } }));
+});
+
+const unique = () => Math.random().toString(36).slice(2, 8).toUpperCase();
+
+describe('track records in the live system', () => {
+  it('holds back a category whose signals never became an incident, says why on the cluster, and learns from a declared incident', async () => {
+    const config = DEFAULT_TRACK_RECORD;
+    const today = dayOf(new Date());
+    // History: 15 products signalled on this category 400 days ago, and none was declared.
+    await noteSignals(category, Array.from({ length: 15 }, (_, i) => `OLD-${i}`), today - 400, config);
+    expect(await standingNow(category, today, config)).toMatchObject({ standing: 'held', hits: 0, misses: 15 });
+
+    // Three reports on one lot in a day: the burst rule fires, and no candidate opens.
+    const sku = `PKG-${unique()}`;
+    const report = (n: number) => validReport({ product: { sku, name: 'Rice crackers' }, lotCode: 'B1', defect: { category, description: `bag split open ${n}` } });
+    for (let n = 0; n < 3; n++) expect((await call(submit, httpEvent({ method: 'POST', path: '/reports', body: report(n), user: users.agent }))).status).toBe(201);
+    const clusters = await eventually(
+      async () => (await call(listClusters, httpEvent({ path: '/clusters', query: { window: '7', kind: 'lot', limit: '100' }, user: users.qa }))).body!,
+      (body) => body.items.some((c: any) => c.key.sku === sku && c.latestSignal),
+    );
+    const cluster = clusters.items.find((c: any) => c.key.sku === sku);
+    expect(cluster.latestSignal).toMatchObject({ rule: 'lot-burst', evidence: { count: 3 } });
+    expect(cluster.notRaised).toBe(
+      `0 of the 15 judged signal episodes of ${category} were followed by a recall within 365 days: signals of ${category} are held back (recorded, not raised as candidates) while its rate stays below 0.1`,
+    );
+    const candidates = (await incidentsApi.list({ status: 'candidate', limit: '100' })).body!.items as any[];
+    expect(candidates.filter((i) => i.key?.sku === sku)).toEqual([]);
+
+    // QA declares an incident on that lot by hand: the burst's episode is a hit.
+    const opened = await incidentsApi.open({ title: 'Split bags', hazardClass: 'III', hazard: 'bags split open in transit', category, scope: { products: [{ sku, name: 'Rice crackers' }], lots: [{ sku, lotCode: 'B1' }], regions: ['kanto'] } });
+    expect(opened.status).toBe(201);
+    expect(await standingNow(category, today, config)).toMatchObject({ standing: 'held', hits: 1, misses: 15 });
+  });
+});
