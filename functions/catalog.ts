@@ -189,6 +189,16 @@ export const catalog = [
     partitions: { table: [], indexes: { byKind: ['CLUSTER'] } },
   },
   {
+    id: 'list-track-records',
+    entry: 'functions/list-track-records.ts',
+    description: "What detection has learnt of each defect category: signal episodes judged, hits, misses, and whether its signals are held back",
+    trigger: { kind: 'http', method: 'GET', path: '/track-records', roles: ['qa', 'executive', 'admin'] },
+    table: 'read',
+    publishes: [],
+    // The categories' track records only: counts and product codes, never a report.
+    partitions: { table: ['TRACK#*'], indexes: {} },
+  },
+  {
     id: 'list-incidents',
     entry: 'functions/list-incidents.ts',
     description: 'Incidents by status and hazard class, newest first, with their keys and evidence',

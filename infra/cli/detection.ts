@@ -1,9 +1,9 @@
 import { request } from './api.js';
 import { backtestCommand } from './backtest.js';
 import { printList, queryOf, stringOptions, type Command } from './common.js';
-import type { ClusterPage } from './types.js';
+import type { ClusterPage, TrackRecordPage } from './types.js';
 
-/** `recall clusters` and `recall backtest`: what detection sees, live and on history. */
+/** `recall clusters`, `recall track-records` and `recall backtest`: what detection sees and has learnt, live and on history. */
 export const detectionCommands: Record<string, Command> = {
   clusters: {
     group: 'qa',
@@ -27,6 +27,22 @@ export const detectionCommands: Record<string, Command> = {
           : '',
       }));
       printList(json, !!values.csv, body, rows, ['key', `count ${body.window}d`, '7d', '30d', '365d', 'last', 'signal'], 60);
+    },
+  },
+  'track-records': {
+    group: 'qa',
+    summary: "what detection has learnt of each category: judged signal episodes, hits, misses, and whether its signals are held back",
+    usage: 'recall track-records [--csv]',
+    options: { csv: { type: 'boolean' } },
+    example: 'recall track-records',
+    async run({ values, api, json }) {
+      const { body } = await request<TrackRecordPage>(api, 'GET', '/track-records');
+      if (!json && !body.learning) {
+        console.log('learning from outcomes is off (DETECTION_CONFIG trackRecord is null): every signal is raised');
+        return;
+      }
+      const rows = body.items.map((r) => ({ category: r.category, standing: r.standing, hits: r.hits, misses: r.misses, pending: r.pending, rate: r.rate.toFixed(2) }));
+      printList(json, !!values.csv, body, rows, ['category', 'standing', 'hits', 'misses', 'pending', 'rate'], 40);
     },
   },
   backtest: backtestCommand,

@@ -23,6 +23,10 @@ export type IncidentAt = Awaited<ReturnType<typeof readIncidentAt>>;
 export type EffectivenessRead = Effectiveness & { incidentId: string; hazardClass: string; notices: string[] };
 export type StoreInbox = Page<StoreNotice & { acknowledgement?: Acknowledgement }> & { storeId: string; region: string };
 export type ClusterPage = Page<ClusterSummary & { count: number }> & { window: number };
+export interface TrackRecordPage {
+  learning: boolean;
+  items: { category: string; label: string; standing: 'normal' | 'once' | 'held'; hits: number; misses: number; pending: number; rate: number; explanation: string }[];
+}
 export type ReplySent = Awaited<ReturnType<typeof sendReply>>;
 export type RepliesSent = Awaited<ReturnType<typeof sendIncidentReplies>>;
 export type { Acknowledgement, PublicNotice, Store };

@@ -188,7 +188,7 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
   const skip = (reason: string) => (summary.skipped[reason] = (summary.skipped[reason] ?? 0) + 1);
   const opened = new Set<string>();
   const ledger = options.outcomes && config.trackRecord ? new TrackLedger(config.trackRecord, options.outcomes) : undefined;
-  const gate = new CandidateGate(ledger);
+  const gate = new CandidateGate(ledger, (category) => taxonomy.harmOf(category) !== undefined);
   const started = performance.now();
   let lastProgress = started;
   let latest = -Infinity;

@@ -80,12 +80,16 @@ export interface Admission {
 export class CandidateGate {
   private readonly raisedKeys = new Set<string>();
 
-  constructor(private readonly ledger?: TrackLedger) {}
+  constructor(
+    private readonly ledger?: TrackLedger,
+    /** Harm categories are never judged (the taxonomy's `harm`). */
+    private readonly isHarm: (category: string) => boolean = () => false,
+  ) {}
 
   admit(signal: Signal, day: number): Admission {
     if (!opensCandidate(signal)) return { raised: false };
     const key = signal.key.sku !== undefined ? pairKey(signal.key.sku, signal.key.category) : signal.key.id;
-    if (!this.ledger || signal.rule === 'harm' || signal.key.sku === undefined) {
+    if (!this.ledger || signal.rule === 'harm' || signal.key.sku === undefined || this.isHarm(signal.key.category)) {
       this.raisedKeys.add(key);
       return { raised: true };
     }

@@ -31,6 +31,8 @@ export const TrackRecordConfig = z.strictObject({
   onceBelow: z.number().min(0).max(1),
   holdOutcomes: z.number().int().min(1),
   holdBelow: z.number().min(0).max(1),
+  /** Categories whose signals are always raised, whatever their record (QA's call: `runbooks/held-category.md`). */
+  neverHold: z.array(z.string().min(1)),
 });
 export type TrackRecordConfig = z.infer<typeof TrackRecordConfig>;
 
@@ -42,6 +44,7 @@ export const DEFAULT_TRACK_RECORD: TrackRecordConfig = {
   onceBelow: 0.25,
   holdOutcomes: 15,
   holdBelow: 0.1,
+  neverHold: [],
 };
 
 export type Standing = 'normal' | 'once' | 'held';
@@ -62,15 +65,22 @@ export interface StandingOf extends CategoryRecord {
 export function standingOf(record: CategoryRecord, category: string, config: TrackRecordConfig): StandingOf {
   const judged = record.hits + record.misses;
   const rate = (record.hits + 0.5) / (judged + 1);
-  const standing: Standing =
-    judged >= config.holdOutcomes && rate < config.holdBelow ? 'held' : judged >= config.minOutcomes && rate < config.onceBelow ? 'once' : 'normal';
+  const standing: Standing = config.neverHold.includes(category)
+    ? 'normal'
+    : judged >= config.holdOutcomes && rate < config.holdBelow
+      ? 'held'
+      : judged >= config.minOutcomes && rate < config.onceBelow
+        ? 'once'
+        : 'normal';
   const seen = `${record.hits} of the ${judged} judged signal episodes of ${category} were followed by a recall within ${config.judgedAfterDays} days`;
   const explanation =
     standing === 'held'
       ? `${seen}: signals of ${category} are held back (recorded, not raised as candidates) while its rate stays below ${config.holdBelow}`
       : standing === 'once'
         ? `${seen}: a product raises one candidate for ${category}, not a second, while its rate stays below ${config.onceBelow}`
-        : `${seen}`;
+        : config.neverHold.includes(category)
+          ? `${seen}: every signal of ${category} is raised (trackRecord.neverHold)`
+          : `${seen}`;
   return { ...record, standing, rate, explanation };
 }
 

@@ -81,8 +81,8 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
   const o: Observation = given.categoryIsHarm === undefined ? { ...given, categoryIsHarm: activeCategories().harmOf(given.category) !== undefined } : given;
   const observed = await observe(o, deps.store, deps.config);
   const keys = Object.values(clusterKeys(o));
-  // The signals a track record judges: candidate-opening ones on a product (harm never).
-  const judged = observed.signals.filter((s) => opensCandidate(s) && s.rule !== 'harm' && s.key.sku !== undefined);
+  // The signals a track record judges: candidate-opening ones on a product, not in a harm category.
+  const judged = o.categoryIsHarm ? [] : observed.signals.filter((s) => opensCandidate(s) && s.rule !== 'harm' && s.key.sku !== undefined);
   const record = deps.config.trackRecord;
   const standing = record && judged.length > 0 ? await tracks.noteSignals(o.category, judged.map((s) => s.key.sku!), dayOf(o.at), record) : undefined;
   const notRaised = new Map<string, string>();

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
 import { retryingConflicts } from '../platform/retry.js';
 import {
@@ -96,4 +96,24 @@ export async function standingNow(category: string, day: number, config: TrackRe
   const { track } = await read(category);
   settleTrack(track, day, config);
   return standingOf(track, category, config);
+}
+
+/** Every listed category's record as it stands on `day`, in the order given (GET /track-records). */
+export async function standingsNow(categories: readonly string[], day: number, config: TrackRecordConfig): Promise<(StandingOf & { category: string; pending: number })[]> {
+  const found = new Map<string, CategoryTrack>();
+  for (let i = 0; i < categories.length; i += 100) {
+    let keys: Record<string, string>[] = categories.slice(i, i + 100).map(trackKey);
+    for (let round = 0; keys.length > 0 && round < 8; round++) {
+      const out = await dynamo().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys, ConsistentRead: true } } }));
+      for (const item of out.Responses?.[tableName()] ?? []) found.set(item.category as string, item.track as CategoryTrack);
+      keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, string>[];
+    }
+    if (keys.length > 0) throw new Error('DynamoDB left track records unread: try again');
+  }
+  return categories.map((category) => {
+    const track = found.get(category) ?? emptyTrack();
+    settleTrack(track, day, config);
+    const pending = Object.values(track.episodes).reduce((n, episodes) => n + episodes.filter((e) => !e.hit && !e.late).length, 0);
+    return { category, ...standingOf(track, category, config), pending };
+  });
 }

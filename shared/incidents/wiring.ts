@@ -12,7 +12,7 @@ export function incidentDeps(): IncidentDeps {
 }
 
 /** The track-record settings of `DETECTION_CONFIG` (the stream validates the rest; an incident function needs only these). */
-function trackRecordFromEnv(env: Record<string, string | undefined> = process.env) {
+export function trackRecordFromEnv(env: Record<string, string | undefined> = process.env) {
   try {
     const raw = env.DETECTION_CONFIG ? (JSON.parse(env.DETECTION_CONFIG) as { trackRecord?: unknown }) : {};
     return detectionConfigFrom(raw.trackRecord === undefined ? {} : { trackRecord: raw.trackRecord }).trackRecord;

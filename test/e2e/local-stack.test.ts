@@ -116,6 +116,10 @@ describe('local stack (npm start)', () => {
       (await cli('qa.tanaka', 'incidents', 'open', '--title', 'Metal in wafers', '--class', 'I', '--hazard', 'may contain metal', '--category', 'foreign_matter', '--product', 'WAFER-1=Cocoa wafer', '--lot', 'WAFER-1=L9', '--region', 'kanto', '--json')).stdout,
     );
     expect(opened).toMatchObject({ status: 'declared', hazardClass: 'I' });
+    // What detection learnt per category is on the local stack too (the gateway routes GET /track-records).
+    const records = (await cli('qa.tanaka', 'track-records')).stdout;
+    expect(records).toMatch(/category\s+standing\s+hits\s+misses\s+pending\s+rate/);
+    expect(records).toMatch(/foreign_matter\s+normal\s+\d+\s+\d+\s+\d+\s+\d\.\d\d/);
     const early = await cli('qa.tanaka', 'incidents', 'contain', opened.id).catch((e) => e);
     expect(early.code).toBe(1);
     expect(early.stderr).toContain('shipment-hold');

@@ -1,6 +1,7 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as listClusters } from '../../../functions/list-clusters.js';
+import { handler as listTrackRecords } from '../../../functions/list-track-records.js';
 import { handler as onTableChange } from '../../../functions/on-table-change.js';
 import { handler as submit } from '../../../functions/submit-report.js';
 import type { StreamPoller } from '../../../infra/local/stream-poller.js';
@@ -57,5 +58,20 @@ describe('track records in the live system', () => {
     const opened = await incidentsApi.open({ title: 'Split bags', hazardClass: 'III', hazard: 'bags split open in transit', category, scope: { products: [{ sku, name: 'Rice crackers' }], lots: [{ sku, lotCode: 'B1' }], regions: ['kanto'] } });
     expect(opened.status).toBe(201);
     expect(await standingNow(category, today, config)).toMatchObject({ standing: 'held', hits: 1, misses: 15 });
+
+    // QA reads what was learnt, category by category of the taxonomy.
+    const read = await call(listTrackRecords, httpEvent({ path: '/track-records', user: users.qa }));
+    expect(read.status).toBe(200);
+    expect(read.body!.learning).toBe(true);
+    const items = read.body!.items as any[];
+    expect(items.find((r) => r.category === category)).toMatchObject({ label: 'Packaging failure (seal, closure)', standing: 'held', hits: 1, misses: 15, pending: 0, rate: Number((1.5 / 17).toFixed(4)) });
+    // A harm category is never held back, and is listed as such.
+    expect(items.find((r) => r.category === 'injury')).toMatchObject({ standing: 'normal' });
+  });
+
+  it('shows the track records to QA, executives and admins only', async () => {
+    for (const [user, status] of [[users.qa, 200], [users.executive, 200], [users.admin, 200], [users.agent, 403], [users.storeKanto, 403], [undefined, 401]] as const) {
+      expect((await call(listTrackRecords, httpEvent({ path: '/track-records', ...(user ? { user } : {}) }))).status).toBe(status);
+    }
   });
 });

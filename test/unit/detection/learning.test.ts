@@ -68,6 +68,10 @@ describe("a category's track record", () => {
     expect(detectionConfigFrom({ trackRecord: { holdOutcomes: 30 } }).trackRecord).toEqual({ ...DEFAULT_TRACK_RECORD, holdOutcomes: 30 });
     expect(detectionConfigFrom({ trackRecord: null }).trackRecord).toBeNull();
     expect(() => detectionConfigFrom({ trackRecord: { onceBelow: 2 } })).toThrow();
+    // QA can exempt a category: its signals are raised whatever its record.
+    const exempt = detectionConfigFrom({ trackRecord: { neverHold: ['UNKNOWN'] } }).trackRecord!;
+    expect(standingOf({ hits: 0, misses: 40 }, 'UNKNOWN', exempt)).toMatchObject({ standing: 'normal', explanation: expect.stringContaining('every signal of UNKNOWN is raised (trackRecord.neverHold)') });
+    expect(standingOf({ hits: 0, misses: 40 }, 'OTHER', exempt).standing).toBe('held');
   });
 });
 
