@@ -22,16 +22,19 @@ export const handler = httpRoute({ roles: ['qa', 'executive', 'admin'] }, async 
   const items = await standingsNow(categories.taxonomy.categories.map((c) => c.code), dayOf(now), config);
   return ok({
     learning: true,
-    items: items.map((r) => ({
-      category: r.category,
-      label: categories.taxonomy.categories.find((c) => c.code === r.category)?.label ?? r.category,
-      // Harm categories are never held back, whatever their record.
-      standing: categories.harmOf(r.category) !== undefined ? 'normal' : r.standing,
-      hits: r.hits,
-      misses: r.misses,
-      pending: r.pending,
-      rate: Number(r.rate.toFixed(4)),
-      explanation: r.explanation,
-    })),
+    items: items.map((r) => {
+      // Harm categories are never judged: every report of harm is looked at.
+      const harm = categories.harmOf(r.category) !== undefined;
+      return {
+        category: r.category,
+        label: categories.taxonomy.categories.find((c) => c.code === r.category)?.label ?? r.category,
+        standing: harm ? 'normal' : r.standing,
+        hits: r.hits,
+        misses: r.misses,
+        pending: r.pending,
+        rate: Number(r.rate.toFixed(4)),
+        explanation: harm ? `${r.category} is a harm category: its signals are never held back` : r.explanation,
+      };
+    }),
   });
 });

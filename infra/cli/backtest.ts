@@ -162,7 +162,8 @@ export const backtestCommand: Command = {
         scorer?.complaint(keyCode(o.sku), o.category, day);
       },
       // With --truth the categories learn from the recalls known at each signal's day (never a later one).
-      ...(recalls && !values['no-learning'] ? { outcomes: recalls } : {}),
+      // (Commander reads `--no-learning` as learning = false.)
+      ...(recalls && values.learning !== false && !values['no-learning'] ? { outcomes: recalls } : {}),
       onSignal: (s, admission) => {
         // Lot keys count as their product and category; plant-wide keys are workload, not scored.
         if (scorer && admission.raised && s.key.sku) scorer.alert(s.key.sku, s.key.category, dayOf(s.at), { scored: s.key.kind !== 'plant' });

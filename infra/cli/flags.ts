@@ -72,6 +72,7 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   config: { description: 'detection rules to try, JSON (partial, over the defaults)', example: 'rules.json' },
   format: { description: 'input format (default: from the file name)', values: ['csv', 'jsonl'] },
   truth: { description: 'past recalls to score the signals against: CSV with product, category and date columns (names in the mapping’s "truth")', example: 'recalls.csv' },
+  'no-learning': { description: 'with --truth, raise every signal: the categories do not learn from the past recalls (compare with and without)' },
   'score-from': { description: 'first day scored (earlier rows only warm the rules up; default: a year after the first row)', example: '2018-01-01' },
   'score-to': { description: 'last day scored (default: the last row)', example: '2025-06-30' },
   delimiter: { description: 'CSV delimiter, one character or tab (default ,)', example: ';' },

@@ -236,15 +236,17 @@ export function detectionConfigFrom(raw: unknown): DetectionConfig {
   });
 }
 
-const familyCache = new WeakMap<DetectionConfig, { pattern: RegExp; bySku: Map<string, string | undefined> }>();
+const familyCache = new WeakMap<DetectionConfig, { pattern: RegExp; bySku: Map<string, string> }>();
 
 /** The product family of a SKU under the configured pattern (its first capture group), if any. */
 export function familyOf(config: DetectionConfig, sku: string): string | undefined {
   let cache = familyCache.get(config);
   if (!cache) familyCache.set(config, (cache = { pattern: new RegExp(config.familyBurn.skuPattern), bySku: new Map() }));
-  if (cache.bySku.has(sku)) return cache.bySku.get(sku);
+  // One lookup: a SKU without a family is remembered as '' (no family is ever empty).
+  const known = cache.bySku.get(sku);
+  if (known !== undefined) return known || undefined;
   const family = cache.pattern.exec(sku)?.[1]?.trim() || undefined;
   if (cache.bySku.size > 100_000) cache.bySku.clear();
-  cache.bySku.set(sku, family);
+  cache.bySku.set(sku, family ?? '');
   return family;
 }

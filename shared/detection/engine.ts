@@ -79,6 +79,11 @@ function familyKeyOf(o: Observation, config: DetectionConfig) {
   if (!familyFor || familyFor.o !== o || familyFor.config !== config) familyFor = { o, config, family: familyCounterKey(o, config) };
   return familyFor.family;
 }
+let alarmsFor: { o: Observation; config: DetectionConfig; keys: ReturnType<typeof familyAlarmKeys> } | undefined;
+function alarmKeysOf(o: Observation, config: DetectionConfig) {
+  if (!alarmsFor || alarmsFor.o !== o || alarmsFor.config !== config) alarmsFor = { o, config, keys: familyAlarmKeys(o, config) };
+  return alarmsFor.keys;
+}
 
 /** Scratch for weekly series (read at once by the CUSUM, never kept). */
 const scratchWeeks: number[] = [];
@@ -158,7 +163,7 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
   // pre-check on the product's own counters says a rule that needs them can fire.
   const clusterReader = await store.read([cluster.lot.id, cluster.product.id, cluster.plant.id], day, longest);
   const family = familyBurnPossible(o, clusterReader, config) ? familyKeyOf(o, config) : undefined;
-  const alarms = family && config.familyBurn.siblingDays > 0 ? familyAlarmKeys(o, config) : undefined;
+  const alarms = family && config.familyBurn.siblingDays > 0 ? alarmKeysOf(o, config) : undefined;
   const familyReader = family ? await store.read([family.id, ...(alarms ? [alarms.family, alarms.product] : [])], day, longest) : undefined;
   const familyFired = familyReader !== undefined && config.familyBurn.minProductIc !== null && familyTrend(o, familyReader, config).trend.fired;
   const needTotals = familyFired || slowBurnPossible(o, clusterReader, config);
@@ -402,7 +407,7 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
 export function familyAlarm(o: Observation, signals: readonly Signal[], config: DetectionConfig): { id: string; keys: string[] } | undefined {
   if (config.familyBurn.siblingDays === 0) return undefined;
   if (!signals.some((s) => s.rule === 'family-burn' && s.evidence.statistic === 'cusum-weekly')) return undefined;
-  const keys = familyAlarmKeys(o, config);
+  const keys = alarmKeysOf(o, config);
   return keys ? { id: `${o.reportId}#family-alarm`, keys: [keys.family, keys.product] } : undefined;
 }
 
@@ -441,7 +446,7 @@ function familyBurn(o: Observation, reader: CounterReader, config: DetectionConf
 /** Family burn by a sibling: the rule fired on another product of the family in the last `siblingDays`, and this one has `minCount` reports of the defect. */
 function siblingBurn(o: Observation, reader: CounterReader, config: DetectionConfig, family: string): Signal['evidence'] | undefined {
   const { siblingDays, windowDays, minCount } = config.familyBurn;
-  const alarms = siblingDays > 0 ? familyAlarmKeys(o, config) : undefined;
+  const alarms = siblingDays > 0 ? alarmKeysOf(o, config) : undefined;
   if (!alarms) return undefined;
   const siblings = reader.total(alarms.family, siblingDays) - reader.total(alarms.product, siblingDays);
   if (siblings <= 0) return undefined;

@@ -66,19 +66,25 @@ const pairKey = (sku: string, category: string) => `${sku}\u0000${category}`;
 /** What became of a signal: raised as a candidate, or not and why. */
 export interface Admission {
   readonly raised: boolean;
-  /** Why not: the category is held back, or the product raised its one candidate already. */
+  /** Why not: the category is held back, or (a `once` category) the product and defect raised their candidate already. */
   readonly reason?: 'held' | 'raised-once';
   readonly standing?: StandingOf;
 }
 
 /**
- * Which signals raise a candidate when a backtest replays history (the stream's rule is the
- * same, on the incidents it holds): every candidate-opening signal feeds the ledger first;
- * a `held` category raises none, a `once` category one per product and defect. Without a
- * ledger (no past recalls to learn from) every signal is raised, as before.
+ * Which signals raise a candidate when a backtest replays history: every candidate-opening
+ * signal feeds the ledger first; a `held` category raises none; in a `once` category a
+ * product and defect raise their first candidate and no other (the signals of the report
+ * that raised it are one decision, as the stream opens one candidate for all of them). The
+ * stream's rule differs in one way: there a `once` category stops a key QA dismissed from
+ * reopening, since live a candidate stays open until QA acts on it (`candidates.ts`). Without
+ * a ledger (no past recalls to learn from) every signal is raised, as before. Plant-wide keys
+ * and harm categories are never judged.
  */
 export class CandidateGate {
   private readonly raisedKeys = new Set<string>();
+  /** The product-and-defect pairs the current report raised (one decision per report). */
+  private raisedBy: { reportId: string; keys: Set<string> } = { reportId: '', keys: new Set() };
 
   constructor(
     private readonly ledger?: TrackLedger,
@@ -89,16 +95,18 @@ export class CandidateGate {
   admit(signal: Signal, day: number): Admission {
     if (!opensCandidate(signal)) return { raised: false };
     const key = signal.key.sku !== undefined ? pairKey(signal.key.sku, signal.key.category) : signal.key.id;
-    if (!this.ledger || signal.rule === 'harm' || signal.key.sku === undefined || this.isHarm(signal.key.category)) {
+    if (this.raisedBy.reportId !== signal.reportId) this.raisedBy = { reportId: signal.reportId, keys: new Set() };
+    const raise = (standing?: StandingOf): Admission => {
       this.raisedKeys.add(key);
-      return { raised: true };
-    }
+      this.raisedBy.keys.add(key);
+      return standing ? { raised: true, standing } : { raised: true };
+    };
+    if (!this.ledger || signal.rule === 'harm' || signal.key.sku === undefined || this.isHarm(signal.key.category)) return raise();
     this.ledger.advance(day);
     this.ledger.signal(signal.key.sku, signal.key.category, day);
     const standing = this.ledger.standing(signal.key.category);
     if (standing.standing === 'held') return { raised: false, reason: 'held', standing };
-    if (standing.standing === 'once' && this.raisedKeys.has(key)) return { raised: false, reason: 'raised-once', standing };
-    this.raisedKeys.add(key);
-    return { raised: true, standing };
+    if (standing.standing === 'once' && this.raisedKeys.has(key) && !this.raisedBy.keys.has(key)) return { raised: false, reason: 'raised-once', standing };
+    return raise(standing);
   }
 }

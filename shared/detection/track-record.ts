@@ -19,9 +19,11 @@ import * as z from 'zod';
  *   seen little of.
  *
  * Standing: `held` (no candidates; signals are still recorded and shown) after
- * `holdOutcomes` judged episodes at a rate below `holdBelow`; `once` (a product and defect
- * raises one candidate, never a second) after `minOutcomes` below `onceBelow`; else `normal`.
- * Harm categories are never held: every report of harm is looked at.
+ * `holdOutcomes` judged episodes at a rate below `holdBelow`; `once` after `minOutcomes` below
+ * `onceBelow`: a product and defect raised once is not raised again (in a replay, its first
+ * candidate is its only one; live, a key QA dismissed does not reopen however its evidence
+ * grows); else `normal`. Harm categories are never judged: every report of harm is looked at.
+ * Plant-wide keys are not judged either (a track record is per product and defect).
  */
 export const TrackRecordConfig = z.strictObject({
   episodeDays: z.number().int().min(1).max(365),
@@ -77,7 +79,7 @@ export function standingOf(record: CategoryRecord, category: string, config: Tra
     standing === 'held'
       ? `${seen}: signals of ${category} are held back (recorded, not raised as candidates) while its rate stays below ${config.holdBelow}`
       : standing === 'once'
-        ? `${seen}: a product raises one candidate for ${category}, not a second, while its rate stays below ${config.onceBelow}`
+        ? `${seen}: a product and defect raised once is not raised again (live: a key QA dismissed does not reopen, however its evidence grows) while the rate stays below ${config.onceBelow}`
         : config.neverHold.includes(category)
           ? `${seen}: every signal of ${category} is raised (trackRecord.neverHold)`
           : `${seen}`;
@@ -100,6 +102,14 @@ export interface CategoryTrack {
 
 export const emptyTrack = (): CategoryTrack => ({ hits: 0, misses: 0, episodes: {}, recalled: {} });
 
+/**
+ * Bounds of one record (it is one table item in production): products with episodes in the
+ * judging period (a signal on a product beyond them is not judged until room frees up), and
+ * how long a product's recall is remembered to call its later signals late.
+ */
+export const MAX_TRACKED_PRODUCTS = 3_000;
+export const RECALLS_REMEMBERED_DAYS = 3 * 365;
+
 /** Episodes older than the judging period are settled: a miss unless a recall judged them or they were late. Returns whether anything changed. */
 export function settleTrack(track: CategoryTrack, day: number, config: TrackRecordConfig): boolean {
   let changed = false;
@@ -116,11 +126,17 @@ export function settleTrack(track: CategoryTrack, day: number, config: TrackReco
     if (open.length > 0) track.episodes[sku] = open;
     else delete track.episodes[sku];
   }
+  for (const [sku, recalled] of Object.entries(track.recalled)) {
+    if (recalled >= day - RECALLS_REMEMBERED_DAYS) continue;
+    delete track.recalled[sku];
+    changed = true;
+  }
   return changed;
 }
 
 /** A signal on the product at `day`: starts an episode unless one started within `episodeDays`. Returns whether one started. */
 export function trackSignal(track: CategoryTrack, sku: string, day: number, config: TrackRecordConfig): boolean {
+  if (track.episodes[sku] === undefined && Object.keys(track.episodes).length >= MAX_TRACKED_PRODUCTS) return false;
   const episodes = (track.episodes[sku] ??= []);
   const last = episodes[episodes.length - 1];
   if (last && day - last.start < config.episodeDays) return false;

@@ -1,4 +1,5 @@
 import { ConfigError } from '../platform/config.js';
+import { logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
 import { detectionConfigFrom, type DetectionConfig } from '../detection/config.js';
@@ -55,6 +56,20 @@ export function detectionConfigFromEnv(env: Record<string, string | undefined> =
   }
 }
 
+/**
+ * Notes the report's signal episodes in its category's track record and returns the standing.
+ * A statistic must never stop detection: if the record cannot be read or written, the report
+ * is judged as if the category had no record (every signal may open), and it is logged.
+ */
+async function noteTrack(o: Observation, judged: readonly Signal[], config: NonNullable<DetectionConfig['trackRecord']>) {
+  try {
+    return await tracks.noteSignals(o.category, judged.map((s) => s.key.sku!), dayOf(o.at), config);
+  } catch (error) {
+    logger.error('track record not noted: the signals are judged without it', { reportId: o.reportId, category: o.category, error: String(error) });
+    return undefined;
+  }
+}
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const entryOf = (key: ClusterKey, signals: readonly Signal[], at: string): KeyEntry => ({ key, addedAt: at, evidence: Object.fromEntries(signals.map((s) => [s.rule, s])) });
@@ -84,7 +99,7 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
   // The signals a track record judges: candidate-opening ones on a product, not in a harm category.
   const judged = o.categoryIsHarm ? [] : observed.signals.filter((s) => opensCandidate(s) && s.rule !== 'harm' && s.key.sku !== undefined);
   const record = deps.config.trackRecord;
-  const standing = record && judged.length > 0 ? await tracks.noteSignals(o.category, judged.map((s) => s.key.sku!), dayOf(o.at), record) : undefined;
+  const standing = record && judged.length > 0 ? await noteTrack(o, judged, record) : undefined;
   const notRaised = new Map<string, string>();
   const opened: string[] = [];
   const attached: string[] = [];
@@ -95,7 +110,8 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
       const dismissed = markers.dismissed.get(s.key.id);
       if (!opensCandidate(s)) return false;
       if (s.rule !== 'harm' && standing && (standing.standing === 'held' || (standing.standing === 'once' && dismissed))) {
-        notRaised.set(s.key.id, standing.explanation);
+        // A key an open incident holds takes the report anyway: nothing was held back there.
+        if (!markers.open.has(s.key.id)) notRaised.set(s.key.id, standing.explanation);
         return false;
       }
       return !dismissed || s.rule === 'harm' || evidenceSize(s.evidence) > dismissed.count;

@@ -26,7 +26,9 @@ import {
  *
  * One item per category, changed read-modify-write on its version (a signal episode starts
  * once per product and defect in 90 days, incidents are declared rarely: little contention;
- * a lost race reads again). Its size is bounded by the episodes of the judging period.
+ * a lost race reads again after a jittered wait). Its size is bounded: the episodes of the
+ * judging period for at most `MAX_TRACKED_PRODUCTS` products, and the products recalled in the
+ * last `RECALLS_REMEMBERED_DAYS` (see `track-record.ts`), well under DynamoDB's 400 KB.
  */
 const trackKey = (category: string) => ({ pk: `TRACK#${category}`, sk: 'RECORD' });
 const ATTEMPTS = 8;
@@ -60,6 +62,8 @@ async function update(category: string, change: (track: CategoryTrack) => boolea
       return track;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || attempt >= ATTEMPTS) throw error;
+      // Another writer changed the record since it was read: read again after a jittered wait.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 20 * 2 ** attempt)));
     }
   }
 }
@@ -75,7 +79,7 @@ export async function noteSignals(category: string, skus: readonly string[], day
     for (const sku of new Set(skus)) changed = trackSignal(t, sku, day, config) || changed;
     return changed;
   });
-  return standingOf(track, category, config);
+  return standingOf({ hits: track.hits, misses: track.misses }, category, config);
 }
 
 /** An incident was declared on these products and defects on `day`: their episodes of the judging period are hits. */
@@ -95,7 +99,7 @@ export async function noteDeclared(pairs: readonly { sku: string; category: stri
 export async function standingNow(category: string, day: number, config: TrackRecordConfig): Promise<StandingOf> {
   const { track } = await read(category);
   settleTrack(track, day, config);
-  return standingOf(track, category, config);
+  return standingOf({ hits: track.hits, misses: track.misses }, category, config);
 }
 
 /** Every listed category's record as it stands on `day`, in the order given (GET /track-records). */
@@ -114,6 +118,6 @@ export async function standingsNow(categories: readonly string[], day: number, c
     const track = found.get(category) ?? emptyTrack();
     settleTrack(track, day, config);
     const pending = Object.values(track.episodes).reduce((n, episodes) => n + episodes.filter((e) => !e.hit && !e.late).length, 0);
-    return { category, ...standingOf(track, category, config), pending };
+    return { category, ...standingOf({ hits: track.hits, misses: track.misses }, category, config), pending };
   });
 }

@@ -6,6 +6,7 @@ import type { OutboxMessage } from '../platform/outbox.js';
 import { dayOf, lotKey, productKey } from '../detection/keys.js';
 import type { CounterStore } from '../detection/store.js';
 import type { TrackRecordConfig } from '../detection/track-record.js';
+import { keyCode } from '../platform/fields.js';
 import { logger } from '../platform/logger.js';
 import type { Effectiveness } from '../notices/effectiveness.js';
 import { writeOutbox } from '../notices/repository.js';
@@ -132,24 +133,41 @@ export async function runAction(deps: IncidentDeps, id: string, input: IncidentA
     });
   }
   await repo.saveIncidents(writes, now);
-  if (input.action === 'declare') await learnFromDeclared(deps, next, now);
+  if (input.action === 'declare' || (input.action === 'update-scope' && ACTIVE_STATUSES.includes(next.status))) await learnFromDeclared(deps, next, now);
   return incidentView(next, facts, now, principal);
 }
 
 /**
  * A declared incident teaches detection: the signal episodes of its products and defects
- * are hits in their categories' track records (`track-records.ts`). After the declaration is
- * saved, not in its transaction: it is a statistic, and failing to note it must not undo a
- * declaration (it is logged, and the episodes are judged as misses a year on).
+ * are hits in their categories' track records (`track-records.ts`): the products of its
+ * cluster keys and of its scope (a recall names every model year or pack size it covers), in
+ * the incident's defect categories; again when its scope grows (a hit is counted once). After
+ * the declaration is saved, not in its transaction: a statistic must not undo a declaration.
+ * Retried on failure, then logged (its episodes would be judged misses a year on).
  */
 async function learnFromDeclared(deps: IncidentDeps, incident: Incident, now: Date): Promise<void> {
   const config = deps.trackRecord;
   if (!config) return;
-  const pairs = Object.values(incident.keys).flatMap((e) => (e.key.sku ? [{ sku: e.key.sku, category: e.key.category }] : []));
-  try {
-    await tracks.noteDeclared(pairs, dayOf(now), config);
-  } catch (error) {
-    logger.warn('track record not updated for a declared incident', { incidentId: incident.id, error: String(error) });
+  const keys = Object.values(incident.keys).map((e) => e.key);
+  const categories = new Set(keys.map((k) => k.category));
+  const skus = new Set([
+    ...keys.flatMap((k) => (k.sku ? [k.sku] : [])),
+    ...(incident.scope?.products ?? []).map((p) => keyCode(p.sku)),
+    ...(incident.scope?.lots ?? []).map((l) => keyCode(l.sku)),
+  ]);
+  const pairs = [...categories].flatMap((category) => [...skus].map((sku) => ({ sku, category })));
+  for (let attempt = 1; pairs.length > 0; attempt++) {
+    try {
+      await tracks.noteDeclared(pairs, dayOf(now), config);
+      return;
+    } catch (error) {
+      if (attempt < 3) {
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+        continue;
+      }
+      logger.error('track record not updated for a declared incident', { incidentId: incident.id, error: String(error) });
+      return;
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { CandidateGate, TrackLedger } from '../../shared/detection/learning.js';
 import { MemoryCounterStore } from '../../shared/detection/memory-store.js';
 import { Scorer, type ScoredRecall, type ScoreResult, type ScoringPeriod } from '../../shared/detection/scoring.js';
 import { readCsv } from '../../shared/platform/csv.js';
+import { activeCategories } from '../../shared/reports/taxonomy.js';
 import { synthesize, type InjectedCluster, type SyntheticRow } from './synthetic.js';
 
 /**
@@ -76,7 +77,8 @@ const engineScorer = scorerWithComplaints();
 // The same signals without learning: every candidate-opening signal raised (the engine before track records).
 const unlearnedScorer = scorerWithComplaints();
 const ledger = config.trackRecord ? new TrackLedger(config.trackRecord, recalls) : undefined;
-const gate = new CandidateGate(ledger);
+// Harm categories are never judged (none of this source's components is harm in itself).
+const gate = new CandidateGate(ledger, (category) => activeCategories().harmOf(category) !== undefined);
 const notRaised: Record<string, number> = {};
 const ruleScorers = new Map<string, Scorer>();
 const signalsByRule: Record<string, number> = {};

@@ -127,6 +127,13 @@ describe('backtest', () => {
       expect(score.precision).toBeGreaterThan(0);
       expect(score.workload.meanPerWeek).toBeGreaterThan(0);
       expect(score.workload.worstWeek).toBeGreaterThanOrEqual(1);
+      // With --truth the categories learn from the recalls (their records are in the summary); --no-learning raises every signal.
+      const summaryOf = () => out.mock.calls.map((c) => String(c[0])).join('').trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'summary');
+      expect(summaryOf().trackRecords.length).toBeGreaterThan(0);
+      out.mockClear();
+      expect(await main([...args, '--json', '--no-learning'])).toBe(0);
+      expect(summaryOf().trackRecords).toBeUndefined();
+      expect(summaryOf().notRaised).toEqual({});
       out.mockClear();
       expect(await main(args)).toBe(0);
       const human = log.mock.calls.map((c) => String(c[0])).join('\n');

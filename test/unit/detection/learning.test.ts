@@ -36,11 +36,14 @@ describe("a category's track record", () => {
     expect(record(ledger, 'brakes', 1020)).toEqual({ hits: 2, misses: 1, standing: 'normal' });
     // An episode on a product recalled long before is late: after a year it is no miss.
     signalOn(ledger, 'A-4', 'brakes', 1100);
-    expect(record(ledger, 'brakes', 1500)).toEqual({ hits: 2, misses: 1, standing: 'normal' });
     // So is A-1's new episode (its recall was on day 200); A-5's, with nothing after it, is a miss.
     signalOn(ledger, 'A-1', 'brakes', 1200);
     signalOn(ledger, 'A-5', 'brakes', 1200);
+    expect(record(ledger, 'brakes', 1466)).toEqual({ hits: 2, misses: 1, standing: 'normal' });
     expect(record(ledger, 'brakes', 1566)).toEqual({ hits: 2, misses: 2, standing: 'normal' });
+    // A recall is remembered for three years: after that a product's signals are judged again.
+    signalOn(ledger, 'A-1', 'brakes', 200 + 3 * 365 + 400);
+    expect(record(ledger, 'brakes', 200 + 3 * 365 + 766)).toEqual({ hits: 2, misses: 3, standing: 'normal' });
     // Categories are kept apart.
     expect(record(ledger, 'other', 1566)).toEqual({ hits: 0, misses: 0, standing: 'normal' });
   });
@@ -76,7 +79,8 @@ describe("a category's track record", () => {
 });
 
 describe('the candidate gate of a replay', () => {
-  const sig = (key: Signal['key'], rule: Signal['rule'] = 'slow-burn'): Signal => ({ rule, key, at: '2026-01-01T00:00:00.000Z', reportId: 'r', evidence: {} });
+  let report = 0;
+  const sig = (key: Signal['key'], rule: Signal['rule'] = 'slow-burn', reportId = `r${++report}`): Signal => ({ rule, key, at: '2026-01-01T00:00:00.000Z', reportId, evidence: {} });
 
   it('raises every candidate-opening signal when there is nothing to learn from', () => {
     const gate = new CandidateGate();
@@ -98,6 +102,10 @@ describe('the candidate gate of a replay', () => {
     expect(gate.admit(sig(productKey('S-0', 'seals')), 400)).toMatchObject({ raised: false, reason: 'raised-once' });
     expect(gate.admit(sig(productKey('S-7', 'seals')), 400)).toMatchObject({ raised: true, standing: { standing: 'once' } });
     expect(gate.admit(sig(productKey('S-7', 'seals')), 500)).toMatchObject({ raised: false, reason: 'raised-once' });
+    // The signals of one report are one decision: S-8's lot and product keys open together.
+    expect(gate.admit(sig(lotKey('S-8', 'L-1', 'seals'), 'lot-burst', 'r-s8'), 450)).toMatchObject({ raised: true });
+    expect(gate.admit(sig(productKey('S-8', 'seals'), 'slow-burn', 'r-s8'), 450)).toMatchObject({ raised: true });
+    expect(gate.admit(sig(productKey('S-8', 'seals')), 451)).toMatchObject({ raised: false, reason: 'raised-once' });
     // A lot counts as its product and defect: S-7's lot raised nothing new either.
     expect(gate.admit(sig(lotKey('S-7', 'L-9', 'seals'), 'lot-burst'), 501)).toMatchObject({ raised: false, reason: 'raised-once' });
     // A harm category and plant-wide keys are not judged by the record.
