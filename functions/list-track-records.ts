@@ -19,9 +19,11 @@ const config = trackRecordFromEnv();
 export const handler = httpRoute({ roles: ['qa', 'executive', 'admin'] }, async () => {
   if (!config) return ok({ learning: false, items: [] });
   const now = systemClock.now();
-  const items = await standingsNow(categories.taxonomy.categories.map((c) => c.code), dayOf(now), config);
+  const { overall, items } = await standingsNow(categories.taxonomy.categories.map((c) => c.code), dayOf(now), config);
   return ok({
     learning: true,
+    overall: { hits: overall.hits, misses: overall.misses, rate: Number(overall.rate.toFixed(4)) },
+    thresholds: { minOutcomes: config.minOutcomes, onceBelow: config.onceBelow, holdOutcomes: config.holdOutcomes, holdBelow: config.holdBelow },
     items: items.map((r) => {
       // Harm categories are never judged: every report of harm is looked at.
       const harm = categories.harmOf(r.category) !== undefined;

@@ -43,6 +43,13 @@ export const detectionCommands: Record<string, Command> = {
       }
       const rows = body.items.map((r) => ({ category: r.category, standing: r.standing, hits: r.hits, misses: r.misses, pending: r.pending, rate: r.rate.toFixed(2) }));
       printList(json, !!values.csv, body, rows, ['category', 'standing', 'hits', 'misses', 'pending', 'rate'], 40);
+      if (!json && !values.csv && body.overall && body.thresholds) {
+        const t = body.thresholds;
+        console.log(
+          `\nevery category: ${body.overall.hits} hits of ${body.overall.hits + body.overall.misses} judged, rate ${body.overall.rate.toFixed(2)}; ` +
+            `once below ${t.onceBelow} × that (after ${t.minOutcomes} judged), held below ${t.holdBelow} × (after ${t.holdOutcomes})`,
+        );
+      }
     },
   },
   backtest: backtestCommand,

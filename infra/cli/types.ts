@@ -25,6 +25,8 @@ export type StoreInbox = Page<StoreNotice & { acknowledgement?: Acknowledgement 
 export type ClusterPage = Page<ClusterSummary & { count: number }> & { window: number };
 export interface TrackRecordPage {
   learning: boolean;
+  overall?: { hits: number; misses: number; rate: number };
+  thresholds?: { minOutcomes: number; onceBelow: number; holdOutcomes: number; holdBelow: number };
   items: { category: string; label: string; standing: 'normal' | 'once' | 'held'; hits: number; misses: number; pending: number; rate: number; explanation: string }[];
 }
 export type ReplySent = Awaited<ReturnType<typeof sendReply>>;

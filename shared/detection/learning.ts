@@ -1,6 +1,6 @@
 import type { Signal } from './engine.js';
 import { opensCandidate } from './signals.js';
-import { emptyTrack, settleTrack, standingOf, trackRecall, trackSignal, type CategoryTrack, type StandingOf, type TrackRecordConfig } from './track-record.js';
+import { emptyTrack, settleTrack, standingOf, trackRecall, trackSignal, type CategoryRecord, type CategoryTrack, type StandingOf, type TrackRecordConfig } from './track-record.js';
 
 /**
  * Learning from outcomes in a replay (backtests and the bench): the ledger of every
@@ -49,10 +49,21 @@ export class TrackLedger {
     trackSignal(this.trackOf(category), sku, day, this.config);
   }
 
+  /** Every category's episodes together (the rate the thresholds are fractions of). */
+  overall(): CategoryRecord {
+    let hits = 0;
+    let misses = 0;
+    for (const t of this.tracks.values()) {
+      hits += t.hits;
+      misses += t.misses;
+    }
+    return { hits, misses };
+  }
+
   /** The category's record as known now. */
   standing(category: string): StandingOf {
     const t = this.tracks.get(category);
-    return standingOf({ hits: t?.hits ?? 0, misses: t?.misses ?? 0 }, category, this.config);
+    return standingOf({ hits: t?.hits ?? 0, misses: t?.misses ?? 0 }, category, this.config, this.overall());
   }
 
   /** Every category's record as known now, worst first (what the backtest prints). */

@@ -18,21 +18,26 @@ import * as z from 'zod';
  * - The rate is (hits + ½) / (judged + 1): the product stays at ease with a category it has
  *   seen little of.
  *
- * Standing: `held` (no candidates; signals are still recorded and shown) after
- * `holdOutcomes` judged episodes at a rate below `holdBelow`; `once` after `minOutcomes` below
- * `onceBelow`: a product and defect raised once is not raised again (in a replay, its first
- * candidate is its only one; live, a key QA dismissed does not reopen however its evidence
- * grows); else `normal`. Harm categories are never judged: every report of harm is looked at.
- * Plant-wide keys are not judged either (a track record is per product and defect).
+ * Standing, against the rate over every category (the deployment's own: a category is judged
+ * against its neighbours, not against a fixed share that would hold everything back where
+ * recalls are rare): `held` (no candidates; signals are still recorded and shown) after
+ * `holdOutcomes` judged episodes at a rate below `holdBelow` × the overall rate; `once` after
+ * `minOutcomes` below `onceBelow` × the overall rate: a product and defect raised once is not
+ * raised again (in a replay, its first candidate is its only one; live, a key QA dismissed
+ * does not reopen however its evidence grows); else `normal`. Harm categories are never
+ * judged: every report of harm is looked at. Plant-wide keys are not judged either (a track
+ * record is per product and defect).
  */
 export const TrackRecordConfig = z.strictObject({
   episodeDays: z.number().int().min(1).max(365),
   judgedAfterDays: z.number().int().min(30).max(730),
   hitBeforeDays: z.number().int().min(0).max(365),
   minOutcomes: z.number().int().min(1),
-  onceBelow: z.number().min(0).max(1),
+  /** A fraction of the overall rate (every category's episodes together). */
+  onceBelow: z.number().min(0).max(10),
   holdOutcomes: z.number().int().min(1),
-  holdBelow: z.number().min(0).max(1),
+  /** A fraction of the overall rate. */
+  holdBelow: z.number().min(0).max(10),
   /** Categories whose signals are always raised, whatever their record (QA's call: `runbooks/held-category.md`). */
   neverHold: z.array(z.string().min(1)),
 });
@@ -43,9 +48,9 @@ export const DEFAULT_TRACK_RECORD: TrackRecordConfig = {
   judgedAfterDays: 365,
   hitBeforeDays: 30,
   minOutcomes: 5,
-  onceBelow: 0.25,
+  onceBelow: 1,
   holdOutcomes: 15,
-  holdBelow: 0.1,
+  holdBelow: 0.4,
   neverHold: [],
 };
 
@@ -59,31 +64,42 @@ export interface CategoryRecord {
 export interface StandingOf extends CategoryRecord {
   readonly standing: Standing;
   readonly rate: number;
+  /** The rate over every category, which the thresholds are fractions of. */
+  readonly overallRate: number;
   /** In words QA can judge. */
   readonly explanation: string;
 }
 
-/** The standing a record earns under the configuration. */
-export function standingOf(record: CategoryRecord, category: string, config: TrackRecordConfig): StandingOf {
+/** (hits + ½) / (judged + 1). */
+export const rateOf = (r: CategoryRecord) => (r.hits + 0.5) / (r.hits + r.misses + 1);
+
+const fmt = (x: number) => String(Number(x.toFixed(3)));
+
+/** The standing a category's record earns under the configuration, against the record of every category together (`overall`, this one included). */
+export function standingOf(record: CategoryRecord, category: string, config: TrackRecordConfig, overall: CategoryRecord): StandingOf {
   const judged = record.hits + record.misses;
-  const rate = (record.hits + 0.5) / (judged + 1);
-  const standing: Standing = config.neverHold.includes(category)
+  const rate = rateOf(record);
+  const overallRate = rateOf(overall);
+  const exempt = config.neverHold.includes(category);
+  const standing: Standing = exempt
     ? 'normal'
-    : judged >= config.holdOutcomes && rate < config.holdBelow
+    : judged >= config.holdOutcomes && rate < config.holdBelow * overallRate
       ? 'held'
-      : judged >= config.minOutcomes && rate < config.onceBelow
+      : judged >= config.minOutcomes && rate < config.onceBelow * overallRate
         ? 'once'
         : 'normal';
-  const seen = `${record.hits} of the ${judged} judged signal episodes of ${category} were followed by a recall within ${config.judgedAfterDays} days`;
+  const seen =
+    `${record.hits} of the ${judged} judged signal episodes of ${category} were followed by a recall within ${config.judgedAfterDays} days ` +
+    `(rate ${fmt(rate)}; every category: ${overall.hits} of ${overall.hits + overall.misses}, rate ${fmt(overallRate)})`;
   const explanation =
     standing === 'held'
-      ? `${seen}: signals of ${category} are held back (recorded, not raised as candidates) while its rate stays below ${config.holdBelow}`
+      ? `${seen}: signals of ${category} are held back (recorded, not raised as candidates) while its rate stays below ${config.holdBelow} × the overall rate`
       : standing === 'once'
-        ? `${seen}: a product and defect raised once is not raised again (live: a key QA dismissed does not reopen, however its evidence grows) while the rate stays below ${config.onceBelow}`
-        : config.neverHold.includes(category)
+        ? `${seen}: a product and defect raised once is not raised again (live: a key QA dismissed does not reopen, however its evidence grows) while its rate stays below ${config.onceBelow} × the overall rate`
+        : exempt
           ? `${seen}: every signal of ${category} is raised (trackRecord.neverHold)`
-          : `${seen}`;
-  return { ...record, standing, rate, explanation };
+          : seen;
+  return { hits: record.hits, misses: record.misses, standing, rate, overallRate, explanation };
 }
 
 /**

@@ -63,7 +63,8 @@ export function detectionConfigFromEnv(env: Record<string, string | undefined> =
  */
 async function noteTrack(o: Observation, judged: readonly Signal[], config: NonNullable<DetectionConfig['trackRecord']>) {
   try {
-    return await tracks.noteSignals(o.category, judged.map((s) => s.key.sku!), dayOf(o.at), config);
+    const categories = activeCategories().taxonomy.categories.map((c) => c.code);
+    return await tracks.noteSignals(o.category, judged.map((s) => s.key.sku!), dayOf(o.at), config, categories);
   } catch (error) {
     logger.error('track record not noted: the signals are judged without it', { reportId: o.reportId, category: o.category, error: String(error) });
     return undefined;

@@ -4,10 +4,12 @@ import { dynamo, tableName } from '../platform/aws.js';
 import { retryingConflicts } from '../platform/retry.js';
 import {
   emptyTrack,
+  rateOf,
   settleTrack,
   standingOf,
   trackRecall,
   trackSignal,
+  type CategoryRecord,
   type CategoryTrack,
   type StandingOf,
   type TrackRecordConfig,
@@ -68,18 +70,69 @@ async function update(category: string, change: (track: CategoryTrack) => boolea
   }
 }
 
+/** Every listed category's record, settled to `day` (nothing written); absent ones are empty. */
+async function readAll(categories: readonly string[], day: number, config: TrackRecordConfig): Promise<Map<string, CategoryTrack>> {
+  const found = new Map<string, CategoryTrack>();
+  for (let i = 0; i < categories.length; i += 100) {
+    let keys: Record<string, string>[] = categories.slice(i, i + 100).map(trackKey);
+    for (let round = 0; keys.length > 0 && round < 8; round++) {
+      const out = await dynamo().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys, ConsistentRead: true } } }));
+      for (const item of out.Responses?.[tableName()] ?? []) found.set(item.category as string, item.track as CategoryTrack);
+      keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, string>[];
+    }
+    if (keys.length > 0) throw new Error('DynamoDB left track records unread: try again');
+  }
+  for (const category of categories) {
+    const track = found.get(category) ?? emptyTrack();
+    settleTrack(track, day, config);
+    found.set(category, track);
+  }
+  return found;
+}
+
+/**
+ * The other categories' records, as the thresholds compare against their sum: read at most
+ * every `OVERALL_CACHE_MS` per function instance (they change slowly: a miss needs a year,
+ * a hit a declared incident); the category being judged is always read fresh.
+ */
+export const OVERALL_CACHE_MS = 5 * 60_000;
+let othersCache: { at: number; key: string; records: Map<string, CategoryRecord> } | undefined;
+
+async function overallWith(category: string, fresh: CategoryRecord, categories: readonly string[], day: number, config: TrackRecordConfig, now = Date.now()): Promise<CategoryRecord> {
+  const key = categories.join('\u0000');
+  if (!othersCache || othersCache.key !== key || now - othersCache.at > OVERALL_CACHE_MS) {
+    const all = await readAll(categories, day, config);
+    othersCache = { at: now, key, records: new Map([...all].map(([c, t]) => [c, { hits: t.hits, misses: t.misses }])) };
+  }
+  let hits = fresh.hits;
+  let misses = fresh.misses;
+  for (const [c, r] of othersCache.records) {
+    if (c === category) continue;
+    hits += r.hits;
+    misses += r.misses;
+  }
+  return { hits, misses };
+}
+
+/** Forgets the cached records of the other categories (tests that change them). */
+export function forgetCachedRecords(): void {
+  othersCache = undefined;
+}
+
 /**
  * Signals on these products of `category` on `day` (candidate-opening ones, not harm): each
  * starts an episode unless one started within the episode period. Returns the category's
- * standing, which the stream reads before it opens a candidate.
+ * standing against every category of the taxonomy (`categories`), which the stream reads
+ * before it opens a candidate.
  */
-export async function noteSignals(category: string, skus: readonly string[], day: number, config: TrackRecordConfig): Promise<StandingOf> {
+export async function noteSignals(category: string, skus: readonly string[], day: number, config: TrackRecordConfig, categories: readonly string[] = [category]): Promise<StandingOf> {
   const track = await update(category, (t) => {
     let changed = settleTrack(t, day, config);
     for (const sku of new Set(skus)) changed = trackSignal(t, sku, day, config) || changed;
     return changed;
   });
-  return standingOf({ hits: track.hits, misses: track.misses }, category, config);
+  const record = { hits: track.hits, misses: track.misses };
+  return standingOf(record, category, config, await overallWith(category, record, categories, day, config));
 }
 
 /** An incident was declared on these products and defects on `day`: their episodes of the judging period are hits. */
@@ -95,29 +148,14 @@ export async function noteDeclared(pairs: readonly { sku: string; category: stri
   }
 }
 
-/** A category's record as it stands on `day` (nothing written). */
-export async function standingNow(category: string, day: number, config: TrackRecordConfig): Promise<StandingOf> {
-  const { track } = await read(category);
-  settleTrack(track, day, config);
-  return standingOf({ hits: track.hits, misses: track.misses }, category, config);
-}
-
-/** Every listed category's record as it stands on `day`, in the order given (GET /track-records). */
-export async function standingsNow(categories: readonly string[], day: number, config: TrackRecordConfig): Promise<(StandingOf & { category: string; pending: number })[]> {
-  const found = new Map<string, CategoryTrack>();
-  for (let i = 0; i < categories.length; i += 100) {
-    let keys: Record<string, string>[] = categories.slice(i, i + 100).map(trackKey);
-    for (let round = 0; keys.length > 0 && round < 8; round++) {
-      const out = await dynamo().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys, ConsistentRead: true } } }));
-      for (const item of out.Responses?.[tableName()] ?? []) found.set(item.category as string, item.track as CategoryTrack);
-      keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, string>[];
-    }
-    if (keys.length > 0) throw new Error('DynamoDB left track records unread: try again');
-  }
-  return categories.map((category) => {
-    const track = found.get(category) ?? emptyTrack();
-    settleTrack(track, day, config);
+/** Every listed category's record and standing as it stands on `day`, in the order given, and the overall record (GET /track-records). */
+export async function standingsNow(categories: readonly string[], day: number, config: TrackRecordConfig) {
+  const all = await readAll(categories, day, config);
+  const overall = [...all.values()].reduce((sum, t) => ({ hits: sum.hits + t.hits, misses: sum.misses + t.misses }), { hits: 0, misses: 0 });
+  const items = categories.map((category) => {
+    const track = all.get(category)!;
     const pending = Object.values(track.episodes).reduce((n, episodes) => n + episodes.filter((e) => !e.hit && !e.late).length, 0);
-    return { category, ...standingOf({ hits: track.hits, misses: track.misses }, category, config), pending };
+    return { category, ...standingOf({ hits: track.hits, misses: track.misses }, category, config, overall), pending };
   });
+  return { overall: { ...overall, rate: rateOf(overall) }, items };
 }

@@ -48,33 +48,38 @@ describe("a category's track record", () => {
     expect(record(ledger, 'other', 1566)).toEqual({ hits: 0, misses: 0, standing: 'normal' });
   });
 
-  it('limits a category to one candidate per product after 5 judged episodes below 0.25, holds it after 15 below 0.1', () => {
-    // rate = (hits + ½) / (judged + 1)
-    expect(standingOf({ hits: 0, misses: 4 }, 'x', config).standing).toBe('normal'); // 4 judged: too few
-    expect(standingOf({ hits: 0, misses: 5 }, 'x', config).standing).toBe('once'); // 0.5 / 6 = 0.083
-    expect(standingOf({ hits: 1, misses: 4 }, 'x', config).standing).toBe('normal'); // 1.5 / 6 = 0.25: not below
-    expect(standingOf({ hits: 1, misses: 5 }, 'x', config).standing).toBe('once'); // 1.5 / 7 = 0.214
-    expect(standingOf({ hits: 2, misses: 4 }, 'x', config).standing).toBe('normal'); // 2.5 / 7 = 0.357
-    expect(standingOf({ hits: 0, misses: 14 }, 'x', config).standing).toBe('once'); // 14 judged: not held yet
-    expect(standingOf({ hits: 0, misses: 15 }, 'x', config).standing).toBe('held'); // 0.5 / 16 = 0.031
-    expect(standingOf({ hits: 1, misses: 14 }, 'x', config).standing).toBe('held'); // 1.5 / 16 = 0.094
-    expect(standingOf({ hits: 2, misses: 14 }, 'x', config).standing).toBe('once'); // 2.5 / 17 = 0.147: not held, below 0.25
-
-    const held = standingOf({ hits: 0, misses: 15 }, 'UNKNOWN', config);
+  it('judges a category against every category together: once below the overall rate after 5 judged episodes, held below 0.4 × it after 15', () => {
+    // rate = (hits + ½) / (judged + 1); overall: 30 hits of 120 judged, rate 30.5 / 121 = 0.252.
+    const overall = { hits: 30, misses: 90 };
+    const at = (hits: number, misses: number) => standingOf({ hits, misses }, 'x', config, overall).standing;
+    expect(at(0, 4)).toBe('normal'); // 4 judged: too few
+    expect(at(0, 5)).toBe('once'); // 0.5 / 6 = 0.083 < 0.252
+    expect(at(1, 5)).toBe('once'); // 1.5 / 7 = 0.214
+    expect(at(2, 4)).toBe('normal'); // 2.5 / 7 = 0.357
+    expect(at(0, 14)).toBe('once'); // 14 judged: not held yet
+    expect(at(0, 15)).toBe('held'); // 0.5 / 16 = 0.031 < 0.4 × 0.252 = 0.101
+    expect(at(1, 14)).toBe('held'); // 1.5 / 16 = 0.094
+    expect(at(2, 14)).toBe('once'); // 2.5 / 17 = 0.147: not held, below 0.252
+    const held = standingOf({ hits: 0, misses: 15 }, 'UNKNOWN', config, overall);
+    expect(held).toMatchObject({ rate: 0.5 / 16, overallRate: 30.5 / 121 });
     expect(held.explanation).toBe(
-      '0 of the 15 judged signal episodes of UNKNOWN were followed by a recall within 365 days: signals of UNKNOWN are held back (recorded, not raised as candidates) while its rate stays below 0.1',
+      '0 of the 15 judged signal episodes of UNKNOWN were followed by a recall within 365 days (rate 0.031; every category: 30 of 120, rate 0.252): signals of UNKNOWN are held back (recorded, not raised as candidates) while its rate stays below 0.4 × the overall rate',
     );
+    // Where recalls are rare everywhere, a category as poor as the rest is not held back.
+    expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 1, misses: 400 }).standing).toBe('normal');
   });
 
   it('is configured with the detection rules, and can be switched off', () => {
     expect(DEFAULT_DETECTION_CONFIG.trackRecord).toEqual(DEFAULT_TRACK_RECORD);
     expect(detectionConfigFrom({ trackRecord: { holdOutcomes: 30 } }).trackRecord).toEqual({ ...DEFAULT_TRACK_RECORD, holdOutcomes: 30 });
     expect(detectionConfigFrom({ trackRecord: null }).trackRecord).toBeNull();
-    expect(() => detectionConfigFrom({ trackRecord: { onceBelow: 2 } })).toThrow();
+    expect(() => detectionConfigFrom({ trackRecord: { onceBelow: -1 } })).toThrow();
+    expect(() => detectionConfigFrom({ trackRecord: { holdOutcomes: 0 } })).toThrow();
     // QA can exempt a category: its signals are raised whatever its record.
     const exempt = detectionConfigFrom({ trackRecord: { neverHold: ['UNKNOWN'] } }).trackRecord!;
-    expect(standingOf({ hits: 0, misses: 40 }, 'UNKNOWN', exempt)).toMatchObject({ standing: 'normal', explanation: expect.stringContaining('every signal of UNKNOWN is raised (trackRecord.neverHold)') });
-    expect(standingOf({ hits: 0, misses: 40 }, 'OTHER', exempt).standing).toBe('held');
+    const overall = { hits: 30, misses: 90 };
+    expect(standingOf({ hits: 0, misses: 40 }, 'UNKNOWN', exempt, overall)).toMatchObject({ standing: 'normal', explanation: expect.stringContaining('every signal of UNKNOWN is raised (trackRecord.neverHold)') });
+    expect(standingOf({ hits: 0, misses: 40 }, 'OTHER', exempt, overall).standing).toBe('held');
   });
 });
 
@@ -90,14 +95,18 @@ describe('the candidate gate of a replay', () => {
   });
 
   it('holds back a category with a poor record, allows one candidate per product in a doubtful one, never holds harm', () => {
-    const ledger = new TrackLedger(config);
+    // Ten products signal on "lids" in the first days and all are recalled on day 100: a good record.
+    const ledger = new TrackLedger(config, Array.from({ length: 10 }, (_, i) => ({ sku: `L-${i}`, category: 'lids', day: 100 })));
     const gate = new CandidateGate(ledger);
+    for (let i = 0; i < 10; i++) gate.admit(sig(productKey(`L-${i}`, 'lids')), i);
     // 15 products signal on "other" in the first year, none is ever recalled.
     for (let i = 0; i < 15; i++) expect(gate.admit(sig(productKey(`P-${i}`, 'other')), i).raised).toBe(true);
     // Six on "seals": judged by day 400 as 6 misses, a doubtful category (once).
     for (let i = 0; i < 6; i++) gate.admit(sig(productKey(`S-${i}`, 'seals')), i);
     const heldBack = gate.admit(sig(productKey('P-99', 'other')), 400);
+    // Against every category (10 hits of 31 judged: rate 0.33), "other" (0.03) is held, "seals" (0.07) once.
     expect(heldBack).toMatchObject({ raised: false, reason: 'held', standing: { standing: 'held', hits: 0, misses: 15 } });
+    expect(gate.admit(sig(productKey('L-0', 'lids')), 400)).toMatchObject({ raised: true, standing: { standing: 'normal', hits: 10 } });
     // S-0 raised its one candidate already; S-7 has not.
     expect(gate.admit(sig(productKey('S-0', 'seals')), 400)).toMatchObject({ raised: false, reason: 'raised-once' });
     expect(gate.admit(sig(productKey('S-7', 'seals')), 400)).toMatchObject({ raised: true, standing: { standing: 'once' } });
