@@ -26,7 +26,8 @@ import * as z from 'zod';
  * raised again (in a replay, its first candidate is its only one; live, a key QA dismissed
  * does not reopen however its evidence grows); else `normal`. Harm categories are never
  * judged: every report of harm is looked at. Plant-wide keys are not judged either (a track
- * record is per product and defect).
+ * record is per product and defect). Nothing is judged before every category together has
+ * `minOverallHits` hits: a deployment that has seen no recall has nothing to compare against.
  */
 export const TrackRecordConfig = z.strictObject({
   episodeDays: z.number().int().min(1).max(365),
@@ -38,6 +39,8 @@ export const TrackRecordConfig = z.strictObject({
   holdOutcomes: z.number().int().min(1),
   /** A fraction of the overall rate. */
   holdBelow: z.number().min(0).max(10),
+  /** No category is judged before every category together has this many hits: with fewer there is nothing to compare against. */
+  minOverallHits: z.number().int().min(0),
   /** Categories whose signals are always raised, whatever their record (QA's call: `runbooks/held-category.md`). */
   neverHold: z.array(z.string().min(1)),
 });
@@ -51,6 +54,7 @@ export const DEFAULT_TRACK_RECORD: TrackRecordConfig = {
   onceBelow: 1,
   holdOutcomes: 15,
   holdBelow: 0.4,
+  minOverallHits: 5,
   neverHold: [],
 };
 
@@ -81,13 +85,14 @@ export function standingOf(record: CategoryRecord, category: string, config: Tra
   const rate = rateOf(record);
   const overallRate = rateOf(overall);
   const exempt = config.neverHold.includes(category);
-  const standing: Standing = exempt
-    ? 'normal'
-    : judged >= config.holdOutcomes && rate < config.holdBelow * overallRate
-      ? 'held'
-      : judged >= config.minOutcomes && rate < config.onceBelow * overallRate
-        ? 'once'
-        : 'normal';
+  const standing: Standing =
+    exempt || overall.hits < config.minOverallHits
+      ? 'normal'
+      : judged >= config.holdOutcomes && rate < config.holdBelow * overallRate
+        ? 'held'
+        : judged >= config.minOutcomes && rate < config.onceBelow * overallRate
+          ? 'once'
+          : 'normal';
   const seen =
     `${record.hits} of the ${judged} judged signal episodes of ${category} were followed by a recall within ${config.judgedAfterDays} days ` +
     `(rate ${fmt(rate)}; every category: ${overall.hits} of ${overall.hits + overall.misses}, rate ${fmt(overallRate)})`;

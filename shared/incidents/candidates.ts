@@ -110,7 +110,8 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
     const mayOpen = observed.signals.filter((s) => {
       const dismissed = markers.dismissed.get(s.key.id);
       if (!opensCandidate(s)) return false;
-      if (s.rule !== 'harm' && standing && (standing.standing === 'held' || (standing.standing === 'once' && dismissed))) {
+      // Plant-wide keys are not judged by a track record (it is per product and defect).
+      if (s.rule !== 'harm' && s.key.sku !== undefined && standing && (standing.standing === 'held' || (standing.standing === 'once' && dismissed))) {
         // A key an open incident holds takes the report anyway: nothing was held back there.
         if (!markers.open.has(s.key.id)) notRaised.set(s.key.id, standing.explanation);
         return false;

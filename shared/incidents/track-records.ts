@@ -125,14 +125,21 @@ export function forgetCachedRecords(): void {
  * standing against every category of the taxonomy (`categories`), which the stream reads
  * before it opens a candidate.
  */
-export async function noteSignals(category: string, skus: readonly string[], day: number, config: TrackRecordConfig, categories: readonly string[] = [category]): Promise<StandingOf> {
+export async function noteSignals(
+  category: string,
+  skus: readonly string[],
+  day: number,
+  config: TrackRecordConfig,
+  categories: readonly string[],
+  now = Date.now(),
+): Promise<StandingOf> {
   const track = await update(category, (t) => {
     let changed = settleTrack(t, day, config);
     for (const sku of new Set(skus)) changed = trackSignal(t, sku, day, config) || changed;
     return changed;
   });
   const record = { hits: track.hits, misses: track.misses };
-  return standingOf(record, category, config, await overallWith(category, record, categories, day, config));
+  return standingOf(record, category, config, await overallWith(category, record, categories, day, config, now));
 }
 
 /** An incident was declared on these products and defects on `day`: their episodes of the judging period are hits. */

@@ -158,7 +158,8 @@ async function learnFromDeclared(deps: IncidentDeps, incident: Incident, now: Da
   const pairs = [...categories].flatMap((category) => [...skus].map((sku) => ({ sku, category })));
   for (let attempt = 1; pairs.length > 0; attempt++) {
     try {
-      await tracks.noteDeclared(pairs, dayOf(now), config);
+      // The recall is dated when it was declared: a scope update later adds products, not a second recall.
+      await tracks.noteDeclared(pairs, dayOf(incident.declared?.at ?? now.toISOString()), config);
       return;
     } catch (error) {
       if (attempt < 3) {

@@ -47,8 +47,8 @@ describe('track records in the live system', () => {
     const today = dayOf(new Date());
     // History: 15 products signalled on this category 400 days ago, and none was declared; in
     // another, 10 signalled and all were declared 100 days later.
-    await noteSignals(category, Array.from({ length: 15 }, (_, i) => `OLD-${i}`), today - 400, config);
-    await noteSignals(good, Array.from({ length: 10 }, (_, i) => `GOOD-${i}`), today - 400, config);
+    await noteSignals(category, Array.from({ length: 15 }, (_, i) => `OLD-${i}`), today - 400, config, codes());
+    await noteSignals(good, Array.from({ length: 10 }, (_, i) => `GOOD-${i}`), today - 400, config, codes());
     await noteDeclared(Array.from({ length: 10 }, (_, i) => ({ sku: `GOOD-${i}`, category: good })), today - 300, config);
     forgetCachedRecords();
     // Against every category (10 of 25, rate 0.40), this one (0 of 15, rate 0.031) is held back.
@@ -66,13 +66,13 @@ describe('track records in the live system', () => {
     const cluster = clusters.items.find((c: any) => c.key.sku === sku);
     expect(cluster.latestSignal).toMatchObject({ rule: 'lot-burst', evidence: { count: 3 } });
     expect(cluster.notRaised).toMatch(
-      new RegExp(`^0 of the 15 judged signal episodes of ${category} were followed by a recall within 365 days \\(rate 0\\.031; every category: \\d+ of \\d+, rate [\\d.]+\\): signals of ${category} are held back \\(recorded, not raised as candidates\\) while its rate stays below 0\\.4 × the overall rate$`),
+      new RegExp(`^0 of the 15 judged signal episodes of ${category} were followed by a recall within 365 days \\(rate 0\\.031; every category: 10 of 25, rate 0\\.404\\): signals of ${category} are held back \\(recorded, not raised as candidates\\) while its rate stays below 0\\.4 × the overall rate$`),
     );
     const candidates = (await incidentsApi.list({ status: 'candidate', limit: '100' })).body!.items as any[];
     expect(candidates.filter((i) => i.key?.sku === sku)).toEqual([]);
 
     // A sibling size signalled this week too (noted as the stream does).
-    await noteSignals(category, [`${sku}-XL`], today, config);
+    await noteSignals(category, [`${sku}-XL`], today, config, codes());
     // QA declares an incident by hand on the lot, its scope naming the sibling as well: both
     // episodes are hits (rate (2 + ½) / 18 = 0.14, still below 0.4 × the overall 0.45).
     const opened = await incidentsApi.open({
@@ -98,7 +98,7 @@ describe('track records in the live system', () => {
 
   it('never lets a track record stop detection: when it cannot be read, the signals are judged without it', async () => {
     // Held again: 20 more old episodes without an incident; then the record cannot be read.
-    await noteSignals(category, Array.from({ length: 20 }, (_, i) => `OLDER-${i}`), dayOf(new Date()) - 380, DEFAULT_TRACK_RECORD);
+    await noteSignals(category, Array.from({ length: 20 }, (_, i) => `OLDER-${i}`), dayOf(new Date()) - 380, DEFAULT_TRACK_RECORD, codes());
     forgetCachedRecords();
     expect(await standingNow(category, dayOf(new Date()), DEFAULT_TRACK_RECORD)).toMatchObject({ standing: 'held' });
     const real = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint') }), { marshallOptions: { removeUndefinedValues: true } });

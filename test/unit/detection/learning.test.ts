@@ -65,8 +65,11 @@ describe("a category's track record", () => {
     expect(held.explanation).toBe(
       '0 of the 15 judged signal episodes of UNKNOWN were followed by a recall within 365 days (rate 0.031; every category: 30 of 120, rate 0.252): signals of UNKNOWN are held back (recorded, not raised as candidates) while its rate stays below 0.4 × the overall rate',
     );
-    // Where recalls are rare everywhere, a category as poor as the rest is not held back.
-    expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 1, misses: 400 }).standing).toBe('normal');
+    // Where recalls are rare everywhere, a category as poor as the rest is not held back; and
+    // before every category together has 5 hits, none is judged.
+    expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 5, misses: 400 }).standing).toBe('normal');
+    expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 1, misses: 15 }).standing).toBe('normal');
+    expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 5, misses: 15 }).standing).toBe('held');
   });
 
   it('is configured with the detection rules, and can be switched off', () => {
@@ -106,6 +109,7 @@ describe('the candidate gate of a replay', () => {
     const heldBack = gate.admit(sig(productKey('P-99', 'other')), 400);
     // Against every category (10 hits of 31 judged: rate 0.33), "other" (0.03) is held, "seals" (0.07) once.
     expect(heldBack).toMatchObject({ raised: false, reason: 'held', standing: { standing: 'held', hits: 0, misses: 15 } });
+    expect(heldBack.standing!.overallRate).toBe(10.5 / 32);
     expect(gate.admit(sig(productKey('L-0', 'lids')), 400)).toMatchObject({ raised: true, standing: { standing: 'normal', hits: 10 } });
     // S-0 raised its one candidate already; S-7 has not.
     expect(gate.admit(sig(productKey('S-0', 'seals')), 400)).toMatchObject({ raised: false, reason: 'raised-once' });
