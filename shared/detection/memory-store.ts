@@ -29,13 +29,11 @@ interface Series {
  * - the report ids counted (for counting each report once) are forgotten with their day.
  */
 export class MemoryCounterStore implements CounterStore {
-  /** Keys with reports on two days or more: their series (a small map, the hot keys). */
-  private readonly series = new Map<string, Series>();
   /**
-   * Keys seen on one day only (most lots): day × PACK + count, a number, so a new key costs no
-   * objects, and kept apart so that the many of them do not slow the hot keys' lookups.
+   * Every key: its series once it has reports on two days or more; before that (most lots)
+   * day × PACK + count, a number, so a new key costs no objects. One map: one lookup a key.
    */
-  private readonly fresh = new Map<string, number>();
+  private readonly keys = new Map<string, Series | number>();
   private readonly counted = new Set<string>();
   /** Report ids per counted day, oldest first from `countedHead` (a queue without shifting). */
   private readonly countedByDay: { day: number; ids: string[] }[] = [];
@@ -86,7 +84,7 @@ export class MemoryCounterStore implements CounterStore {
 
   /** How many keys are held (for progress output). */
   get size(): number {
-    return this.series.size + this.fresh.size;
+    return this.keys.size;
   }
 
   /** How many report ids are remembered for counting once (bounded by `retainDays`). */
@@ -98,16 +96,17 @@ export class MemoryCounterStore implements CounterStore {
   private lookup(key: string): Series | number | undefined {
     const recent = this.recentKeys;
     for (let i = 0; i < recent.length; i++) if (recent[i] === key) return this.recentSeries[i];
-    return this.series.get(key) ?? this.fresh.get(key);
+    return this.keys.get(key);
   }
 
   /** Counts one report on `day` for `key`; returns what the store now holds for it. */
   private add(key: string, day: number): Series | number {
-    let s = this.series.get(key);
-    if (s === undefined) {
-      const held = this.fresh.get(key);
+    const held = this.keys.get(key);
+    let s: Series;
+    if (typeof held === 'object') s = held;
+    else {
       if (held === undefined && day >= 0) {
-        this.fresh.set(flat(key), day * PACK + 1);
+        this.keys.set(flat(key), day * PACK + 1);
         return day * PACK + 1;
       }
       if (held === undefined) s = { days: [], cumulative: [], dropped: 0 };
@@ -115,13 +114,12 @@ export class MemoryCounterStore implements CounterStore {
         const heldDay = Math.floor(held / PACK);
         const heldCount = held % PACK;
         if (heldDay === day && heldCount < PACK - 1) {
-          this.fresh.set(key, held + 1);
+          this.keys.set(key, held + 1);
           return held + 1;
         }
-        this.fresh.delete(key);
         s = { days: [heldDay], cumulative: [heldCount], dropped: 0 };
       }
-      this.series.set(flat(key), s);
+      this.keys.set(flat(key), s);
     }
     const days = s.days;
     const last = days.length - 1;
@@ -172,11 +170,9 @@ export class MemoryCounterStore implements CounterStore {
       this.lastSweep = day;
       const lotHorizon = day - this.lotRetainDays;
       const horizonOf = (key: string) => (key.startsWith('lot|') ? lotHorizon : horizon);
-      this.series.forEach((s, key, map) => {
-        if (s.days[s.days.length - 1]! < horizonOf(key)) map.delete(key);
-      });
-      this.fresh.forEach((held, key, map) => {
-        if (Math.floor(held / PACK) < horizonOf(key)) map.delete(key);
+      this.keys.forEach((held, key, map) => {
+        const last = typeof held === 'number' ? Math.floor(held / PACK) : held.days[held.days.length - 1]!;
+        if (last < horizonOf(key)) map.delete(key);
       });
       this.recentKeys = [];
     }
