@@ -8,7 +8,7 @@ import { clusterKeys, dayOf, type ClusterKey, type Observation } from '../detect
 import type { CounterStore } from '../detection/store.js';
 import { listReports } from '../reports/repository.js';
 import { evidenceSize } from './actions.js';
-import { candidateAlert, harmAlert, harmNotification } from './messages.js';
+import { candidateAlert, harmAlert, harmNotification, trackRecordAlert } from './messages.js';
 import { writeOutbox } from '../notices/repository.js';
 import { opensCandidate } from '../detection/signals.js';
 import { activeCategories, Categories, taxonomyFromEnv } from '../reports/taxonomy.js';
@@ -58,13 +58,17 @@ export function detectionConfigFromEnv(env: Record<string, string | undefined> =
 
 /**
  * Notes the report's signal episodes in its category's track record and returns the standing.
- * A statistic must never stop detection: if the record cannot be read or written, the report
- * is judged as if the category had no record (every signal may open), and it is logged.
+ * When the standing moved, QA is alerted (`trackRecordAlert`). A statistic must never stop
+ * detection: if the record cannot be read or written, the report is judged as if the
+ * category had no record (every signal may open), and it is logged.
  */
-async function noteTrack(o: Observation, judged: readonly Signal[], config: NonNullable<DetectionConfig['trackRecord']>) {
+async function noteTrack(o: Observation, judged: readonly Signal[], config: NonNullable<DetectionConfig['trackRecord']>, now: Date) {
   try {
     const categories = activeCategories().taxonomy.categories.map((c) => c.code);
-    return await tracks.noteSignals(o.category, judged.map((s) => s.key.sku!), dayOf(o.at), config, categories);
+    const standing = await tracks.noteSignals(o.category, judged.map((s) => s.key.sku!), dayOf(o.at), config, categories);
+    // QA hears when a category's standing moves, above all when its signals start being held back.
+    if (standing.changedFrom !== undefined) await writeOutbox([trackRecordAlert(o.category, standing.changedFrom, standing, now.toISOString().slice(0, 10))], now);
+    return standing;
   } catch (error) {
     logger.error('track record not noted: the signals are judged without it', { reportId: o.reportId, category: o.category, error: String(error) });
     return undefined;
@@ -100,7 +104,7 @@ export async function detectAndEscalate(given: Observation, deps: DetectionDeps)
   // The signals a track record judges: candidate-opening ones on a product, not in a harm category.
   const judged = o.categoryIsHarm ? [] : observed.signals.filter((s) => opensCandidate(s) && s.rule !== 'harm' && s.key.sku !== undefined);
   const record = deps.config.trackRecord;
-  const standing = record && judged.length > 0 ? await noteTrack(o, judged, record) : undefined;
+  const standing = record && judged.length > 0 ? await noteTrack(o, judged, record, deps.clock.now()) : undefined;
   const notRaised = new Map<string, string>();
   const opened: string[] = [];
   const attached: string[] = [];

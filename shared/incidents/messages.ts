@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Signal } from '../detection/engine.js';
+import type { Standing, StandingOf } from '../detection/track-record.js';
 import type { OutboxMessage } from '../platform/outbox.js';
 import { HAZARD_CLASS_MEANING, type Deadline, type Incident } from './model.js';
 
@@ -74,6 +75,38 @@ export function harmNotification(signal: Signal): OutboxMessage {
       runbook: 'runbooks/triage-candidate.md#an-injury-or-illness-outside-any-incident',
     },
     attributes: { alertType: 'harm-report', severity: 'high', rule: 'harm-report' },
+  };
+}
+
+/**
+ * A category's standing moved (`track-records.ts`): QA is told at once, above all when
+ * detection starts holding a category back, since its signals then open no candidate. One
+ * alert per category, standing and day (its id), however many reports notice the change.
+ */
+export function trackRecordAlert(category: string, from: Standing, standing: StandingOf, day: string): OutboxMessage {
+  const subject =
+    standing.standing === 'held'
+      ? `Detection now holds back ${category}: its signals open no candidate`
+      : standing.standing === 'once'
+        ? `Detection now limits ${category}: a dismissed key does not reopen`
+        : `Detection raises every ${category} signal again`;
+  return {
+    id: `track-${digest(category)}-${standing.standing}-${day}`,
+    topic: 'incidentAlerts',
+    subject: subject.slice(0, 100),
+    message: {
+      type: 'track-record',
+      category,
+      from,
+      to: standing.standing,
+      hits: standing.hits,
+      misses: standing.misses,
+      rate: Number(standing.rate.toFixed(4)),
+      overallRate: Number(standing.overallRate.toFixed(4)),
+      explanation: standing.explanation,
+      runbook: 'runbooks/held-category.md',
+    },
+    attributes: { alertType: 'track-record', severity: standing.standing === 'held' ? 'high' : 'normal' },
   };
 }
 

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
 import { retryingConflicts } from '../platform/retry.js';
 import {
@@ -11,6 +11,7 @@ import {
   trackSignal,
   type CategoryRecord,
   type CategoryTrack,
+  type Standing,
   type StandingOf,
   type TrackRecordConfig,
 } from '../detection/track-record.js';
@@ -38,30 +39,36 @@ const ATTEMPTS = 8;
 interface Stored {
   track: CategoryTrack;
   version: number;
+  /** The standing QA was last told of (`standingChanged`). */
+  told?: Standing;
 }
 
 async function read(category: string): Promise<Stored> {
   const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: trackKey(category), ConsistentRead: true }));
-  return Item ? { track: Item.track as CategoryTrack, version: Item.version as number } : { track: emptyTrack(), version: 0 };
+  return Item ? { track: Item.track as CategoryTrack, version: Item.version as number, ...(Item.told ? { told: Item.told as Standing } : {}) } : { track: emptyTrack(), version: 0 };
 }
 
 /** Applies `change` to the category's record and writes it if it changed, on the version read; a lost race reads again. */
-async function update(category: string, change: (track: CategoryTrack) => boolean): Promise<CategoryTrack> {
+async function update(category: string, change: (track: CategoryTrack) => boolean): Promise<Stored> {
   for (let attempt = 1; ; attempt++) {
-    const { track, version } = await read(category);
-    if (!change(track)) return track;
+    const stored = await read(category);
+    const { track, version } = stored;
+    if (!change(track)) return stored;
     try {
       await retryingConflicts(() =>
         dynamo().send(
-          new PutCommand({
+          // An update, not a put: the standing QA was told of (`told`) is not the record's to overwrite.
+          new UpdateCommand({
             TableName: tableName(),
-            Item: { ...trackKey(category), kind: 'track-record', category, track, version: version + 1 },
+            Key: trackKey(category),
+            UpdateExpression: 'SET #kind = :kind, category = :category, track = :track, version = :next',
             ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
-            ...(version === 0 ? {} : { ExpressionAttributeValues: { ':v': version } }),
+            ExpressionAttributeNames: { '#kind': 'kind' },
+            ExpressionAttributeValues: { ':kind': 'track-record', ':category': category, ':track': track, ':next': version + 1, ...(version === 0 ? {} : { ':v': version }) },
           }),
         ),
       );
-      return track;
+      return { ...stored, version: version + 1 };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || attempt >= ATTEMPTS) throw error;
       // Another writer changed the record since it was read: read again after a jittered wait.
@@ -132,14 +139,22 @@ export async function noteSignals(
   config: TrackRecordConfig,
   categories: readonly string[],
   now = Date.now(),
-): Promise<StandingOf> {
-  const track = await update(category, (t) => {
+): Promise<StandingOf & { changedFrom?: Standing }> {
+  const stored = await update(category, (t) => {
     let changed = settleTrack(t, day, config);
     for (const sku of new Set(skus)) changed = trackSignal(t, sku, day, config) || changed;
     return changed;
   });
-  const record = { hits: track.hits, misses: track.misses };
-  return standingOf(record, category, config, await overallWith(category, record, categories, day, config, now));
+  const record = { hits: stored.track.hits, misses: stored.track.misses };
+  const standing = standingOf(record, category, config, await overallWith(category, record, categories, day, config, now));
+  const told = stored.told ?? 'normal';
+  if (standing.standing === told) return standing;
+  // The standing moved: remembered, so that QA is told once (`candidates.ts` alerts). Two
+  // instances racing both tell; the alert's id is per category, standing and day: one alert.
+  await dynamo().send(
+    new UpdateCommand({ TableName: tableName(), Key: trackKey(category), UpdateExpression: 'SET told = :s', ExpressionAttributeValues: { ':s': standing.standing } }),
+  );
+  return { ...standing, changedFrom: told };
 }
 
 /** An incident was declared on these products and defects on `day`: their episodes of the judging period are hits. */

@@ -6,6 +6,7 @@ import { handler as listClusters } from '../../../functions/list-clusters.js';
 import { handler as listTrackRecords } from '../../../functions/list-track-records.js';
 import { handler as onTableChange } from '../../../functions/on-table-change.js';
 import { handler as submit } from '../../../functions/submit-report.js';
+import { subscribeQueue } from '../../../infra/local/provision.js';
 import type { StreamPoller } from '../../../infra/local/stream-poller.js';
 import { dayOf } from '../../../shared/detection/keys.js';
 import { DEFAULT_TRACK_RECORD } from '../../../shared/detection/track-record.js';
@@ -14,6 +15,7 @@ import { activeCategories } from '../../../shared/reports/taxonomy.js';
 import { dynamo } from '../../../shared/platform/aws.js';
 import { call, httpEvent } from '../../support/events.js';
 import { eventually } from '../../support/eventually.js';
+import { drainQueue } from '../../support/queues.js';
 import { incidentsApi } from '../../support/incidents.js';
 import { validReport } from '../../support/reports.js';
 import { startStreamFunction } from '../../support/stream.js';
@@ -25,6 +27,8 @@ const good = 'container_damage';
 const codes = () => activeCategories().taxonomy.categories.map((c) => c.code);
 const standingNow = async (c: string, day: number, config: typeof DEFAULT_TRACK_RECORD) => (await standingsNow(codes(), day, config)).items.find((r) => r.category === c)!;
 let poller: StreamPoller;
+let alertsQueue: string;
+const endpoint = inject('snsSqsEndpoint');
 
 const forget = async () => {
   for (const c of [category, good]) await dynamo().send(new DeleteCommand({ TableName: process.env.TABLE_NAME, Key: { pk: `TRACK#${c}`, sk: 'RECORD' } }));
@@ -32,6 +36,7 @@ const forget = async () => {
 };
 beforeAll(async () => {
   await forget(); // a run that crashed may have left its record
+  alertsQueue = (await subscribeQueue({ sns: endpoint, sqs: endpoint }, process.env.INCIDENT_ALERTS_TOPIC_ARN!, `track-alerts-${Date.now()}`)).url;
   ({ poller } = startStreamFunction(onTableChange));
 });
 afterAll(async () => {
@@ -70,6 +75,11 @@ describe('track records in the live system', () => {
     );
     const candidates = (await incidentsApi.list({ status: 'candidate', limit: '100' })).body!.items as any[];
     expect(candidates.filter((i) => i.key?.sku === sku)).toEqual([]);
+    // QA was told, once, that the category is now held back.
+    const told = (await drainQueue(endpoint, alertsQueue, { expected: 1, quietMs: 1500 })).map((m) => JSON.parse(m.body.Message)).filter((a) => a.type === 'track-record');
+    expect(told).toEqual([
+      expect.objectContaining({ type: 'track-record', category, from: 'normal', to: 'held', hits: 0, misses: 15, overallRate: Number((10.5 / 26).toFixed(4)), runbook: 'runbooks/held-category.md' }),
+    ]);
 
     // A sibling size signalled this week too (noted as the stream does).
     await noteSignals(category, [`${sku}-XL`], today, config, codes());

@@ -1,4 +1,4 @@
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TRACK_RECORD, emptyTrack, type CategoryTrack } from '../../../shared/detection/track-record.js';
@@ -25,8 +25,9 @@ beforeEach(() => {
     const track = stored.get(category);
     return { Item: track ? { ...input.Key, category, track: structuredClone(track), version: 1 } : undefined };
   });
-  ddb.on(PutCommand).callsFake(async (input) => {
-    stored.set(input.Item.category, structuredClone(input.Item.track));
+  ddb.on(UpdateCommand).callsFake(async (input) => {
+    const track = input.ExpressionAttributeValues[':track'];
+    if (track) stored.set(String(input.Key.pk).slice('TRACK#'.length), structuredClone(track));
     return {};
   });
   ddb.on(BatchGetCommand).callsFake(async (input) => {
