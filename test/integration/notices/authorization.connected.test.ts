@@ -8,11 +8,13 @@ import { handler as putStore } from '../../../functions/put-store.js';
 import { handler as sendReply } from '../../../functions/send-reply.js';
 import { handler as storeNotices } from '../../../functions/store-notices.js';
 import { handler as getTaxonomy } from '../../../functions/get-taxonomy.js';
+import { handler as listClusters } from '../../../functions/list-clusters.js';
+import { handler as listTrackRecords } from '../../../functions/list-track-records.js';
 import type { Role } from '../../../shared/platform/roles.js';
 import { call, httpEvent } from '../../support/events.js';
 import { users } from '../../support/users.js';
 
-/** Who may call each notice and store endpoint (and the taxonomy every client reads), as the issues give it. */
+/** Who may call each notice and store endpoint (and the taxonomy every client reads, and what detection sees and learnt), as the issues give it. */
 const ROUTE_ROLES: Record<string, Role[] | 'public'> = {
   'POST /notices/{id}/acks': ['store'],
   'GET /stores/{id}/notices': ['store', 'qa', 'admin'],
@@ -21,6 +23,8 @@ const ROUTE_ROLES: Record<string, Role[] | 'public'> = {
   'POST /reports/{id}/reply': ['agent', 'qa', 'admin'],
   'GET /public/notices': 'public',
   'GET /taxonomy': ['agent', 'qa', 'executive', 'store', 'admin'],
+  'GET /clusters': ['qa', 'executive', 'admin'],
+  'GET /track-records': ['qa', 'executive', 'admin'],
 };
 const CAST: Record<Role, (typeof users)[keyof typeof users]> = { agent: users.agent, qa: users.qa, executive: users.executive, store: users.storeKanto, admin: users.admin };
 type User = (typeof users)[keyof typeof users] | undefined;
@@ -37,11 +41,13 @@ const CALLS: Record<string, (user: User, body?: unknown, query?: Record<string, 
   'POST /reports/{id}/reply': (u, body = {}) => call(sendReply, httpEvent({ method: 'POST', path: `/reports/${REPORT}/reply`, pathParameters: { id: REPORT }, body, ...as(u) })),
   'GET /public/notices': (u, _b, query) => call(publicNotices, httpEvent({ path: '/public/notices', ...(query ? { query } : {}), ...as(u) })),
   'GET /taxonomy': (u, _b, query) => call(getTaxonomy, httpEvent({ path: '/taxonomy', ...(query ? { query } : {}), ...as(u) })),
+  'GET /clusters': (u, _b, query) => call(listClusters, httpEvent({ path: '/clusters', ...(query ? { query } : {}), ...as(u) })),
+  'GET /track-records': (u, _b, query) => call(listTrackRecords, httpEvent({ path: '/track-records', ...(query ? { query } : {}), ...as(u) })),
 };
 
 describe('notices', () => {
   describe('authorization matrix', () => {
-    it('covers every notice, store and taxonomy route of the catalog, with its roles', () => {
+    it('covers every notice, store, taxonomy and detection-read route of the catalog, with its roles', () => {
       const routes = httpRoutes().filter((r) => Object.keys(ROUTE_ROLES).includes(`${r.trigger.method} ${r.trigger.path}`));
       expect(Object.fromEntries(routes.map((r) => [`${r.trigger.method} ${r.trigger.path}`, r.trigger.roles]))).toEqual(ROUTE_ROLES);
     });
@@ -67,7 +73,7 @@ describe('notices', () => {
 
   describe('under hostile input', () => {
     const hostile = fc.oneof(fc.jsonValue(), fc.string({ maxLength: 500 }), fc.record({ quantityOnHand: fc.jsonValue(), quantityRemoved: fc.jsonValue(), note: fc.jsonValue() }, { requiredKeys: [] }));
-    const query = fc.dictionary(fc.constantFrom('format', 'limit', 'all', 'region', 'x'), fc.string({ maxLength: 100 }), { maxKeys: 3 });
+    const query = fc.dictionary(fc.constantFrom('format', 'limit', 'all', 'region', 'window', 'kind', 'x'), fc.string({ maxLength: 100 }), { maxKeys: 3 });
     it.each(Object.keys(CALLS))('%s never answers 5xx, and every rejection names its fields', async (route) => {
       const roles = ROUTE_ROLES[route]!;
       const user = roles === 'public' ? undefined : CAST[roles[0]!];
