@@ -1,17 +1,15 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
-  type BatchGetCommandInput,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
-import { queryPages } from '../platform/query.js';
+import { batchGetAll, queryPages } from '../platform/query.js';
 import { cancellationReasons, retryingConflicts } from '../platform/retry.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
 import { ConflictError, UnprocessableError } from '../platform/errors.js';
@@ -96,17 +94,11 @@ export async function keyMarkers(clusterKeys: readonly string[]): Promise<KeyMar
   const open = new Map<string, string>();
   const dismissed = new Map<string, { count: number; incidentId: string }>();
   const keys = clusterKeys.flatMap((k) => [openKey(k), dismissedKey(k)]);
-  let request: BatchGetCommandInput['RequestItems'] = { [tableName()]: { Keys: keys, ConsistentRead: true } };
   // Unprocessed keys (throttling) are read again: a missed open incident would lose a link.
-  for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
-    const result: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: BatchGetCommandInput['RequestItems'] } = await dynamo().send(new BatchGetCommand({ RequestItems: request }));
-    for (const item of result.Responses?.[tableName()] ?? []) {
-      const key = String(item.pk).slice('OPEN#'.length);
-      if (item.sk === 'OPEN') open.set(key, String(item.incidentId));
-      else dismissed.set(key, { count: Number(item.count), incidentId: String(item.incidentId) });
-    }
-    request = result.UnprocessedKeys;
+  for (const item of await batchGetAll(tableName(), keys, { ConsistentRead: true })) {
+    const key = String(item.pk).slice('OPEN#'.length);
+    if (item.sk === 'OPEN') open.set(key, String(item.incidentId));
+    else dismissed.set(key, { count: Number(item.count), incidentId: String(item.incidentId) });
   }
   return { open, dismissed };
 }

@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
-import { retryingConflicts } from '../platform/retry.js';
+import { batchGetAll } from '../platform/query.js';
+import { jitteredBackoff, retryingConflicts } from '../platform/retry.js';
 import {
   emptyTrack,
   rateOf,
@@ -39,7 +40,7 @@ const ATTEMPTS = 8;
 interface Stored {
   track: CategoryTrack;
   version: number;
-  /** The standing QA was last told of (`standingChanged`). */
+  /** The standing QA was last told of (`noteSignals`). */
   told?: Standing;
 }
 
@@ -72,7 +73,7 @@ async function update(category: string, change: (track: CategoryTrack) => boolea
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || attempt >= ATTEMPTS) throw error;
       // Another writer changed the record since it was read: read again after a jittered wait.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 20 * 2 ** attempt)));
+      await jitteredBackoff(attempt);
     }
   }
 }
@@ -80,15 +81,7 @@ async function update(category: string, change: (track: CategoryTrack) => boolea
 /** Every listed category's record, settled to `day` (nothing written); absent ones are empty. */
 async function readAll(categories: readonly string[], day: number, config: TrackRecordConfig): Promise<Map<string, CategoryTrack>> {
   const found = new Map<string, CategoryTrack>();
-  for (let i = 0; i < categories.length; i += 100) {
-    let keys: Record<string, string>[] = categories.slice(i, i + 100).map(trackKey);
-    for (let round = 0; keys.length > 0 && round < 8; round++) {
-      const out = await dynamo().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys, ConsistentRead: true } } }));
-      for (const item of out.Responses?.[tableName()] ?? []) found.set(item.category as string, item.track as CategoryTrack);
-      keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, string>[];
-    }
-    if (keys.length > 0) throw new Error('DynamoDB left track records unread: try again');
-  }
+  for (const item of await batchGetAll(tableName(), categories.map(trackKey), { ConsistentRead: true, maxRounds: 8 })) found.set(item.category as string, item.track as CategoryTrack);
   for (const category of categories) {
     const track = found.get(category) ?? emptyTrack();
     settleTrack(track, day, config);

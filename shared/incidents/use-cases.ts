@@ -8,6 +8,7 @@ import type { CounterStore } from '../detection/store.js';
 import type { TrackRecordConfig } from '../detection/track-record.js';
 import { keyCode } from '../platform/fields.js';
 import { logger } from '../platform/logger.js';
+import { jitteredBackoff } from '../platform/retry.js';
 import type { Effectiveness } from '../notices/effectiveness.js';
 import { writeOutbox } from '../notices/repository.js';
 import { incidentEffectiveness } from '../notices/use-cases.js';
@@ -156,18 +157,15 @@ async function learnFromDeclared(deps: IncidentDeps, incident: Incident, now: Da
     ...(incident.scope?.lots ?? []).map((l) => keyCode(l.sku)),
   ]);
   const pairs = [...categories].flatMap((category) => [...skus].map((sku) => ({ sku, category })));
-  for (let attempt = 1; pairs.length > 0; attempt++) {
+  if (pairs.length === 0) return;
+  // The recall is dated when it was declared: a scope update later adds products, not a second recall.
+  const day = dayOf(incident.declared?.at ?? now.toISOString());
+  for (let attempt = 1; ; attempt++) {
     try {
-      // The recall is dated when it was declared: a scope update later adds products, not a second recall.
-      await tracks.noteDeclared(pairs, dayOf(incident.declared?.at ?? now.toISOString()), config);
-      return;
+      return await tracks.noteDeclared(pairs, day, config);
     } catch (error) {
-      if (attempt < 3) {
-        await new Promise((r) => setTimeout(r, 100 * attempt));
-        continue;
-      }
-      logger.error('track record not updated for a declared incident', { incidentId: incident.id, error: String(error) });
-      return;
+      if (attempt >= 3) return logger.error('track record not updated for a declared incident', { incidentId: incident.id, error: String(error) });
+      await jitteredBackoff(attempt);
     }
   }
 }

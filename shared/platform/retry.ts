@@ -27,6 +27,10 @@ export function isTransactionConflict(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The wait before try `attempt + 1`: full jitter, a random time up to an exponentially growing cap. */
+export const jitteredBackoff = (attempt: number, options: { baseMs: number; capMs: number } = CONFLICT_RETRY) =>
+  sleep(Math.random() * Math.min(options.capMs, options.baseMs * 2 ** attempt));
+
 /** Runs `operation`, again after a jittered wait while it fails with a transaction conflict. */
 export async function retryingConflicts<T>(operation: () => Promise<T>, options: { attempts: number; baseMs: number; capMs: number } = CONFLICT_RETRY): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -34,7 +38,7 @@ export async function retryingConflicts<T>(operation: () => Promise<T>, options:
       return await operation();
     } catch (error) {
       if (!isTransactionConflict(error) || attempt >= options.attempts) throw error;
-      await sleep(Math.random() * Math.min(options.capMs, options.baseMs * 2 ** attempt));
+      await jitteredBackoff(attempt, options);
     }
   }
 }

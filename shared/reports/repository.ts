@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type BatchGetCommandInput, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { dynamo, tableName } from '../platform/aws.js';
+import { batchGetAll } from '../platform/query.js';
 import { decodeCursor, encodeCursor } from '../platform/cursor.js';
 import { ConflictError, TooManyRequestsError } from '../platform/errors.js';
 import { cancellationReasons, retryingConflicts } from '../platform/retry.js';
@@ -395,24 +396,10 @@ export async function dueReports(shard: number, now: Date, limit = 100): Promise
  */
 export async function replyClocks(ids: readonly string[]): Promise<Map<string, { completedAt?: string; deadline: string } | undefined>> {
   const out = new Map<string, { completedAt?: string; deadline: string } | undefined>();
-  const TableName = tableName();
-  for (let i = 0; i < ids.length; i += 100) {
-    let request: BatchGetCommandInput['RequestItems'] = {
-      [TableName]: {
-        Keys: ids.slice(i, i + 100).map(reportKey),
-        ProjectionExpression: '#record.#id, #record.clocks',
-        ExpressionAttributeNames: { '#record': 'record', '#id': 'id' },
-      },
-    };
-    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
-      const page: { Responses?: Record<string, Record<string, any>[]>; UnprocessedKeys?: BatchGetCommandInput['RequestItems'] } = await dynamo().send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of page.Responses?.[TableName] ?? []) {
-        const reply = (item.record.clocks as { id: string; completedAt?: string; deadline: string }[]).find((c) => c.id === 'reply');
-        out.set(item.record.id, reply && { deadline: reply.deadline, ...(reply.completedAt ? { completedAt: reply.completedAt } : {}) });
-      }
-      request = page.UnprocessedKeys;
-    }
+  const items = await batchGetAll(tableName(), ids.map(reportKey), { ProjectionExpression: '#record.#id, #record.clocks', ExpressionAttributeNames: { '#record': 'record', '#id': 'id' } });
+  for (const item of items) {
+    const reply = (item.record.clocks as { id: string; completedAt?: string; deadline: string }[]).find((c) => c.id === 'reply');
+    out.set(item.record.id, reply && { deadline: reply.deadline, ...(reply.completedAt ? { completedAt: reply.completedAt } : {}) });
   }
   return out;
 }

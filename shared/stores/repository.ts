@@ -1,5 +1,5 @@
-import { BatchGetCommand, PutCommand, type BatchGetCommandInput } from '@aws-sdk/lib-dynamodb';
-import { queryPages } from '../platform/query.js';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, queryPages } from '../platform/query.js';
 import { dynamo, tableName } from '../platform/aws.js';
 import type { Store } from './model.js';
 
@@ -22,15 +22,7 @@ export async function putStore(store: Store): Promise<void> {
 
 export async function getStores(ids: readonly string[]): Promise<Map<string, Store>> {
   const out = new Map<string, Store>();
-  for (let i = 0; i < ids.length; i += 100) {
-    let request: BatchGetCommandInput['RequestItems'] = { [tableName()]: { Keys: ids.slice(i, i + 100).map(storeKey) } };
-    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
-      const page: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: BatchGetCommandInput['RequestItems'] } = await dynamo().send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of page.Responses?.[tableName()] ?? []) out.set((item.record as Store).storeId, item.record as Store);
-      request = page.UnprocessedKeys;
-    }
-  }
+  for (const item of await batchGetAll(tableName(), ids.map(storeKey))) out.set((item.record as Store).storeId, item.record as Store);
   return out;
 }
 
