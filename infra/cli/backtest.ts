@@ -163,7 +163,7 @@ export const backtestCommand: Command = {
       },
       // With --truth the categories learn from the recalls known at each signal's day (never a later one).
       // (Commander reads `--no-learning` as learning = false.)
-      ...(recalls && values.learning !== false && !values['no-learning'] ? { outcomes: recalls } : {}),
+      ...(recalls && values.learning !== false ? { outcomes: recalls } : {}),
       onSignal: (s, admission) => {
         // Lot keys count as their product and category; plant-wide keys are workload, not scored.
         if (scorer && admission.raised && s.key.sku) scorer.alert(s.key.sku, s.key.category, dayOf(s.at), { scored: s.key.kind !== 'plant' });

@@ -23,7 +23,7 @@ export const detectionCommands: Record<string, Command> = {
         '365d': c.counts['365'],
         last: c.lastReportAt,
         signal: c.latestSignal
-          ? `${c.latestSignal.rule} ${c.latestSignal.evidence.pValue ?? c.latestSignal.evidence.prr ?? ''}${c.notRaised ? ' (not raised: track record)' : ''}`.replace('  ', ' ')
+          ? [c.latestSignal.rule, c.latestSignal.evidence.pValue ?? c.latestSignal.evidence.prr, c.notRaised ? '(not raised: track record)' : undefined].filter((x) => x !== undefined && x !== '').join(' ')
           : '',
       }));
       printList(json, !!values.csv, body, rows, ['key', `count ${body.window}d`, '7d', '30d', '365d', 'last', 'signal'], 60);

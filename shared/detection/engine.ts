@@ -1,5 +1,5 @@
 import { burstFor, type CusumConfig, type DetectionConfig } from './config.js';
-import { clusterKeys, counterKeys, dayOf, familyAlarmKeys, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
+import { clusterKeys, counterKeys, dayOf, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
 import type { WeeklyCounterReader } from './memory-store.js';
 import { chiSquaredYates, cusum, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
@@ -79,9 +79,17 @@ function familyKeyOf(o: Observation, config: DetectionConfig) {
   if (!familyFor || familyFor.o !== o || familyFor.config !== config) familyFor = { o, config, family: familyCounterKey(o, config) };
   return familyFor.family;
 }
-let alarmsFor: { o: Observation; config: DetectionConfig; keys: ReturnType<typeof familyAlarmKeys> } | undefined;
+/**
+ * Where the family rule's own firings are counted (one count per firing, not per report): on
+ * the family's key and on the product's, each prefixed `alarm|`, so that a product can tell
+ * whether the rule fired on one of its siblings lately (the family's count less its own).
+ */
+let alarmsFor: { o: Observation; config: DetectionConfig; keys: { family: string; product: string } | undefined } | undefined;
 function alarmKeysOf(o: Observation, config: DetectionConfig) {
-  if (!alarmsFor || alarmsFor.o !== o || alarmsFor.config !== config) alarmsFor = { o, config, keys: familyAlarmKeys(o, config) };
+  if (!alarmsFor || alarmsFor.o !== o || alarmsFor.config !== config) {
+    const family = familyKeyOf(o, config);
+    alarmsFor = { o, config, keys: family && { family: `alarm|${family.id}`, product: `alarm|${keysOf(o).cluster.product.id}` } };
+  }
   return alarmsFor.keys;
 }
 
@@ -401,7 +409,7 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
 
 /**
  * The family rule fired on this product by the family's own trend (not by a sibling's): the
- * counters to add one to (`familyAlarmKeys`), under an id of their own so that a redelivered
+ * counters to add one to (`alarmKeysOf`), under an id of their own so that a redelivered
  * report counts its firing once. Both the stream and backtests count it after `evaluate`.
  */
 export function familyAlarm(o: Observation, signals: readonly Signal[], config: DetectionConfig): { id: string; keys: string[] } | undefined {

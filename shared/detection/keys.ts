@@ -91,16 +91,6 @@ export function familyCounterKey(o: Observation, config: DetectionConfig = DEFAU
   return family === undefined ? undefined : { family, id: `family|${family}|${o.category}` };
 }
 
-/**
- * Where the family rule's own firings are counted (not the report's counters: one count per
- * firing): on the family, and on the product it fired on, so that a product can tell whether
- * the rule fired on one of its siblings lately (the family's count less its own).
- */
-export function familyAlarmKeys(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): { family: string; product: string } | undefined {
-  const family = familyCounterKey(o, config);
-  return family === undefined ? undefined : { family: `alarm|${family.id}`, product: `alarm|product|${keyCode(o.sku)}|${o.category}` };
-}
-
 /** Every counter one complaint increments: three cluster keys, three totals and its family's key (if any). */
 export function counterKeys(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): string[] {
   const c = clusterKeys(o);
