@@ -1,5 +1,5 @@
 import { burstFor, type CusumConfig, type DetectionConfig } from './config.js';
-import { clusterKeys, counterKeys, dayOf, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
+import { clusterKeys, counterKeys, dayOf, familyAlarmKeys, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
 import type { WeeklyCounterReader } from './memory-store.js';
 import { chiSquaredYates, cusum, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
@@ -61,37 +61,13 @@ export function longestWindow(config: DetectionConfig, category: Observation['ca
   );
 }
 
-/**
- * The keys of one complaint, computed once per complaint (codes are normalised, strings
- * built): the rules ask for them many times. A one-entry cache on the observation object.
- */
-let cachedFor: Observation | undefined;
-let cachedKeys: { cluster: Record<ClusterKind, ClusterKey>; totals: ReturnType<typeof totalKeys> } | undefined;
-let familyFor: { o: Observation; config: DetectionConfig; family: { family: string; id: string } | undefined } | undefined;
-function keysOf(o: Observation) {
-  if (cachedFor !== o || !cachedKeys) {
-    cachedFor = o;
-    cachedKeys = { cluster: clusterKeys(o), totals: totalKeys(o) };
-  }
-  return cachedKeys;
-}
-function familyKeyOf(o: Observation, config: DetectionConfig) {
-  if (!familyFor || familyFor.o !== o || familyFor.config !== config) familyFor = { o, config, family: familyCounterKey(o, config) };
-  return familyFor.family;
-}
+const familyKeyOf = (o: Observation, config: DetectionConfig) => familyCounterKey(o, config);
 /**
  * Where the family rule's own firings are counted (one count per firing, not per report): on
  * the family's key and on the product's, each prefixed `alarm|`, so that a product can tell
  * whether the rule fired on one of its siblings lately (the family's count less its own).
  */
-let alarmsFor: { o: Observation; config: DetectionConfig; keys: { family: string; product: string } | undefined } | undefined;
-function alarmKeysOf(o: Observation, config: DetectionConfig) {
-  if (!alarmsFor || alarmsFor.o !== o || alarmsFor.config !== config) {
-    const family = familyKeyOf(o, config);
-    alarmsFor = { o, config, keys: family && { family: `alarm|${family.id}`, product: `alarm|${keysOf(o).cluster.product.id}` } };
-  }
-  return alarmsFor.keys;
-}
+const alarmKeysOf = (o: Observation, config: DetectionConfig) => familyAlarmKeys(o, config);
 
 /** Scratch for weekly series (read at once by the CUSUM, never kept). */
 const scratchWeeks: number[] = [];
@@ -125,13 +101,13 @@ function trendOf(reader: CounterReader, key: string, c: CusumConfig): CusumResul
 function productTrend(o: Observation, reader: CounterReader, config: DetectionConfig): CusumResult | undefined {
   const trigger = config.slowBurn.trigger;
   if (!trigger) return undefined;
-  const id = keysOf(o).cluster.product.id;
+  const id = clusterKeys(o).product.id;
   return trendOf(reader, id, trigger);
 }
 
 /** The slow-burn rule needs the totals only when its cheap part passes: the product's own trend fired (or there is none) and enough reports. */
 function slowBurnPossible(o: Observation, reader: CounterReader, config: DetectionConfig): boolean {
-  const id = keysOf(o).cluster.product.id;
+  const id = clusterKeys(o).product.id;
   if (config.slowBurn.windowsDays.every((w) => reader.total(id, w) < config.slowBurn.minCount)) return false;
   const emerging = config.slowBurn.emerging;
   if (emerging && reader.total(id, emerging.windowDays) >= config.slowBurn.minCount) return true;
@@ -150,7 +126,7 @@ function familyTrend(o: Observation, reader: CounterReader, config: DetectionCon
 /** The family rule reads the family's counters only when the product itself has enough reports. */
 function familyBurnPossible(o: Observation, reader: CounterReader, config: DetectionConfig): boolean {
   const { enabled, windowDays, minCount } = config.familyBurn;
-  return enabled && familyKeyOf(o, config) !== undefined && reader.total(keysOf(o).cluster.product.id, windowDays) >= minCount;
+  return enabled && familyKeyOf(o, config) !== undefined && reader.total(clusterKeys(o).product.id, windowDays) >= minCount;
 }
 
 /**
@@ -166,7 +142,7 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
   const keys = counterKeys(o, config);
   const counted = await store.count(o.reportId, keys, day);
   const longest = longestWindow(config, o.category);
-  const cluster = keysOf(o).cluster;
+  const cluster = clusterKeys(o);
   // One read for the three cluster keys; the family and the totals only when a cheap
   // pre-check on the product's own counters says a rule that needs them can fire.
   const clusterReader = await store.read([cluster.lot.id, cluster.product.id, cluster.plant.id], day, longest);
@@ -175,7 +151,7 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
   const familyReader = family ? await store.read([family.id, ...(alarms ? [alarms.family, alarms.product] : [])], day, longest) : undefined;
   const familyFired = familyReader !== undefined && config.familyBurn.minProductIc !== null && familyTrend(o, familyReader, config).trend.fired;
   const needTotals = familyFired || slowBurnPossible(o, clusterReader, config);
-  const totalsReader = needTotals ? await store.read(Object.values(keysOf(o).totals), day, longest) : undefined;
+  const totalsReader = needTotals ? await store.read(Object.values(totalKeys(o)), day, longest) : undefined;
   const reader: CounterReader = {
     total: (key, w) =>
       key.startsWith('total|')
@@ -200,7 +176,8 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
  * are read, so quiet keys cost almost nothing.
  */
 export function evaluate(o: Observation, reader: CounterReader, config: DetectionConfig): { signals: Signal[] } {
-  const { cluster: keys, totals } = keysOf(o);
+  const keys = clusterKeys(o);
+  const totals = totalKeys(o);
   const burst = burstFor(config, o.category);
   const longestBurst = burst.sortedWindows[burst.sortedWindows.length - 1]!;
   const signals: Signal[] = [];
@@ -291,7 +268,8 @@ const trendEvidence = (prefix: string, t: CusumResult, c: CusumConfig) => ({
  * credibly larger share of this defect than every product together (IC025, or PRR).
  */
 function slowBurn(o: Observation, reader: CounterReader, config: DetectionConfig): Signal['evidence'] | undefined {
-  const { cluster: keys, totals } = keysOf(o);
+  const keys = clusterKeys(o);
+  const totals = totalKeys(o);
   const { minPrr, minChi2, minCount, windowsRequired, statistic, minIc025, trigger } = config.slowBurn;
   // No window can fire below the minimum count: most complaints stop here.
   if (!reachesMinCount(reader, keys.product.id, config)) return undefined;
@@ -354,7 +332,8 @@ function reachesMinCount(reader: CounterReader, productId: string, config: Detec
 
 /** The product against every product over the days [day − from + 1, day − to] (to = 0: ending today). */
 function disproportionality(o: Observation, reader: CounterReader, from: number, to = 0) {
-  const { cluster: keys, totals } = keysOf(o);
+  const keys = clusterKeys(o);
+  const totals = totalKeys(o);
   const a = between(reader, keys.product.id, from, to);
   const productAll = between(reader, totals.productAll, from, to);
   const categoryAll = between(reader, totals.categoryAll, from, to);
@@ -372,7 +351,7 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
   const e = config.slowBurn.emerging;
   if (!e) return undefined;
   // The product's own count first: most complaints stop here without the totals.
-  if (reader.total(keysOf(o).cluster.product.id, e.windowDays) < config.slowBurn.minCount) return undefined;
+  if (reader.total(clusterKeys(o).product.id, e.windowDays) < config.slowBurn.minCount) return undefined;
   const now = disproportionality(o, reader, e.windowDays);
   if (!(now.ic025 > e.minIc025)) return undefined;
   const confirm = disproportionality(o, reader, e.confirmDays);
@@ -437,7 +416,7 @@ function familyBurn(o: Observation, reader: CounterReader, config: DetectionConf
     family: family.family,
     familyKey: family.id,
     windowDays,
-    count: over(keysOf(o).cluster.product.id, windowDays),
+    count: over(clusterKeys(o).product.id, windowDays),
     minCount,
     familyCount: over(family.id, windowDays),
     statistic: 'cusum-weekly',
@@ -446,7 +425,7 @@ function familyBurn(o: Observation, reader: CounterReader, config: DetectionConf
     explanation:
       `reports of ${o.category} across the ${family.family} family rose above its trend: ${trend.alarmRunCount} in the last ${trend.alarmRunWeeks} week(s) ` +
       `added up to ${fmt(trend.alarmS)} standard deviations above the weekly expectation (signal above ${c.h}); this product has ` +
-      `${over(keysOf(o).cluster.product.id, windowDays)} of the family's ${over(family.id, windowDays)} in the last ${windowDays} days (at least ${minCount})` +
+      `${over(clusterKeys(o).product.id, windowDays)} of the family's ${over(family.id, windowDays)} in the last ${windowDays} days (at least ${minCount})` +
       (own ? ` and draws ${own.a} over ${icWindowDays} days where its volume predicts ${fmt(own.expected)} (information component ${fmt(own.ic)} > ${own.min})` : ''),
   };
 }
@@ -458,7 +437,7 @@ function siblingBurn(o: Observation, reader: CounterReader, config: DetectionCon
   if (!alarms) return undefined;
   const siblings = reader.total(alarms.family, siblingDays) - reader.total(alarms.product, siblingDays);
   if (siblings <= 0) return undefined;
-  const count = reader.total(keysOf(o).cluster.product.id, windowDays);
+  const count = reader.total(clusterKeys(o).product.id, windowDays);
   return {
     family,
     windowDays,

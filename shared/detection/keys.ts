@@ -64,20 +64,116 @@ export const plantKey = (plant: string, category: DefectCategory): ClusterKey =>
   return { kind: 'plant', id: `plant|${p}|${category}`, plant: p, category };
 };
 
+/**
+ * The keys of one product and defect, built once and then shared by every complaint about
+ * it: the same string objects each time, already flat with their hashes computed, so the
+ * counter store's map finds them without rebuilding and rehashing them each complaint. The
+ * plant's key is kept for the plant last seen (a product is mostly made in one); the family
+ * keys per configuration (its SKU pattern says what a family is). A lot's key is built per
+ * complaint: most lots draw one or two complaints, a cache of them would miss.
+ */
+interface ProductKeys {
+  readonly product: ClusterKey;
+  readonly totals: { readonly productAll: string; readonly categoryAll: string; readonly all: string };
+  plantText?: string;
+  plant?: ClusterKey;
+  familyFor?: DetectionConfig;
+  family?: FamilyKeys;
+}
+interface FamilyKeys {
+  readonly family: string;
+  readonly id: string;
+  /** Where the family rule's own firings are counted: the family's and the product's `alarm|` keys. */
+  readonly alarms: { readonly family: string; readonly product: string };
+}
+
+/** SKU as written → defect → its keys. Cleared whole at this many products × defects (a mis-mapped column could hold a million values). */
+const interned = new Map<string, Map<DefectCategory, ProductKeys>>();
+const MAX_INTERNED = 100_000;
+let internedCount = 0;
+
+/** A string kept as a key, flattened once (a concatenation would be flattened at every lookup). */
+function flat(key: string): string {
+  key.charCodeAt(0);
+  return key;
+}
+
+/** Source text kept as a map key, copied: text cut out of a parser's buffer would keep the whole buffer alive. */
+const detached = (text: string) => (' ' + text).slice(1);
+
+// The latest observation asked about and its product's keys (the engine asks many times per complaint).
+let productFor: Observation | undefined;
+let productOfLatest: ProductKeys | undefined;
+
+function productKeysOf(o: Observation): ProductKeys {
+  if (productFor === o && productOfLatest) return productOfLatest;
+  productOfLatest = lookupProductKeys(o);
+  productFor = o;
+  return productOfLatest;
+}
+
+function lookupProductKeys(o: Observation): ProductKeys {
+  let byCategory = interned.get(o.sku);
+  if (byCategory === undefined) {
+    if (internedCount >= MAX_INTERNED) {
+      interned.clear();
+      internedCount = 0;
+    }
+    interned.set(detached(o.sku), (byCategory = new Map()));
+  }
+  let keys = byCategory.get(o.category);
+  if (keys === undefined) {
+    internedCount++;
+    const category = detached(o.category);
+    const product = productKey(detached(o.sku), category);
+    byCategory.set(
+      category,
+      (keys = {
+        product: { ...product, id: flat(product.id) },
+        totals: { productAll: flat(`total|product|${product.sku!}`), categoryAll: flat(`total|category|${category}`), all: 'total|all' },
+      }),
+    );
+  }
+  return keys;
+}
+
+function plantKeyOf(o: Observation, keys: ProductKeys): ClusterKey {
+  if (keys.plantText !== o.plant || !keys.plant) {
+    const plant = plantKey(detached(o.plant), keys.product.category);
+    keys.plantText = detached(o.plant);
+    keys.plant = { ...plant, id: flat(plant.id) };
+  }
+  return keys.plant;
+}
+
 // The keys of the latest observation asked about (the engine asks many times per complaint).
 let keysFor: Observation | undefined;
-let keysOfLatest: Record<ClusterKind, ClusterKey> | undefined;
-export function clusterKeys(o: Observation): Record<ClusterKind, ClusterKey> {
+let keysOfLatest: Readonly<Record<ClusterKind, ClusterKey>> | undefined;
+
+/** The complaint's three cluster keys (the product's and plant's are shared between complaints: never mutate them). */
+export function clusterKeys(o: Observation): Readonly<Record<ClusterKind, ClusterKey>> {
   if (keysFor !== o || !keysOfLatest) {
+    const keys = productKeysOf(o);
     keysFor = o;
-    keysOfLatest = { lot: lotKey(o.sku, o.lot, o.category), product: productKey(o.sku, o.category), plant: plantKey(o.plant, o.category) };
+    keysOfLatest = { lot: lotKey(keys.product.sku!, o.lot, keys.product.category), product: keys.product, plant: plantKeyOf(o, keys) };
   }
   return keysOfLatest;
 }
 
 /** Totals the disproportionality statistics compare against. */
-export function totalKeys(o: Observation) {
-  return { productAll: `total|product|${keyCode(o.sku)}`, categoryAll: `total|category|${o.category}`, all: 'total|all' };
+export function totalKeys(o: Observation): ProductKeys['totals'] {
+  return productKeysOf(o).totals;
+}
+
+function familyKeysOf(o: Observation, config: DetectionConfig): FamilyKeys | undefined {
+  const keys = productKeysOf(o);
+  if (keys.familyFor !== config) {
+    keys.familyFor = config;
+    const family = config.familyBurn.enabled ? familyOf(config, keys.product.sku!) : undefined;
+    const id = family === undefined ? undefined : flat(`family|${family}|${keys.product.category}`);
+    keys.family = id === undefined ? undefined : { family: family!, id, alarms: { family: flat(`alarm|${id}`), product: flat(`alarm|${keys.product.id}`) } };
+  }
+  return keys.family;
 }
 
 /**
@@ -86,17 +182,22 @@ export function totalKeys(o: Observation) {
  * the family shows before any one SKU has many reports.
  */
 export function familyCounterKey(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): { family: string; id: string } | undefined {
-  if (!config.familyBurn.enabled) return undefined;
-  const family = familyOf(config, keyCode(o.sku));
-  return family === undefined ? undefined : { family, id: `family|${family}|${o.category}` };
+  return familyKeysOf(o, config);
+}
+
+/** The counters the family rule's own firings go to (on the family and on the product), when the SKU has a family. */
+export function familyAlarmKeys(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): FamilyKeys['alarms'] | undefined {
+  return familyKeysOf(o, config)?.alarms;
 }
 
 /** Every counter one complaint increments: three cluster keys, three totals and its family's key (if any). */
 export function counterKeys(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): string[] {
   const c = clusterKeys(o);
   const t = totalKeys(o);
-  const family = familyCounterKey(o, config);
-  return [c.lot.id, c.product.id, c.plant.id, t.productAll, t.categoryAll, t.all, ...(family ? [family.id] : [])];
+  const family = familyKeysOf(o, config);
+  return family
+    ? [c.lot.id, c.product.id, c.plant.id, t.productAll, t.categoryAll, t.all, family.id]
+    : [c.lot.id, c.product.id, c.plant.id, t.productAll, t.categoryAll, t.all];
 }
 
 /** Days since the epoch (UTC) of an ISO time: the counters' bucket. */

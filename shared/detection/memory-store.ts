@@ -1,4 +1,3 @@
-import { upperBound } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
 
 /** A reader that can also give a key's weekly counts in one pass (the in-memory store's). */
@@ -10,12 +9,27 @@ export interface WeeklyCounterReader extends CounterReader {
   weekly(key: string, weeks: number, into?: number[]): number[];
 }
 
-/** One key's days with reports, ascending, with running totals; `dropped` = reports on days pruned. */
-interface Series {
-  days: number[];
-  cumulative: number[];
-  dropped: number;
+/**
+ * One key's days with reports, ascending, with running totals, in one flat array (one object
+ * to reach per key, not three): `[dropped, day₀, total₀, day₁, total₁, …]`, where `dropped`
+ * counts the reports on days pruned and totalᵢ every report up to dayᵢ.
+ */
+type Series = number[];
+
+/** How many of the series' days are on or before `day` (a binary search over the pairs). */
+function daysUpTo(s: Series, day: number): number {
+  let lo = 0;
+  let hi = (s.length - 1) >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (s[1 + 2 * mid]! <= day) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
+
+/** Reports up to the series' `n`-th day (n = 0: the dropped ones). */
+const upTo = (s: Series, n: number) => s[2 * n]!;
 
 /**
  * In-memory counters for unit tests and backtests. Per key, the days that had reports in
@@ -109,7 +123,7 @@ export class MemoryCounterStore implements CounterStore {
         this.keys.set(flat(key), day * PACK + 1);
         return day * PACK + 1;
       }
-      if (held === undefined) s = { days: [], cumulative: [], dropped: 0 };
+      if (held === undefined) s = [0];
       else {
         const heldDay = Math.floor(held / PACK);
         const heldCount = held % PACK;
@@ -117,38 +131,34 @@ export class MemoryCounterStore implements CounterStore {
           this.keys.set(key, held + 1);
           return held + 1;
         }
-        s = { days: [heldDay], cumulative: [heldCount], dropped: 0 };
+        s = [0, heldDay, heldCount];
       }
       this.keys.set(flat(key), s);
     }
-    const days = s.days;
-    const last = days.length - 1;
-    if (last >= 0 && days[last] === day) {
-      s.cumulative[last]! += 1;
-    } else if (last < 0 || days[last]! < day) {
-      days.push(day);
-      s.cumulative.push((last >= 0 ? s.cumulative[last]! : s.dropped) + 1);
+    const n = s.length;
+    if (n > 1 && s[n - 2] === day) {
+      s[n - 1]! += 1;
+    } else if (n === 1 || s[n - 2]! < day) {
+      s.push(day, s[n - 1]! + 1);
       const retain = this.retentionOf(key);
-      if (days[0]! < day - retain) this.prune(s, day, retain);
+      if (s[1]! < day - retain) this.prune(s, day, retain);
     } else {
       // An out-of-order day: insert it and shift the running totals after it.
-      let i = upperBound(days, day);
-      if (days[i - 1] === day) i -= 1;
-      else {
-        days.splice(i, 0, day);
-        s.cumulative.splice(i, 0, i > 0 ? s.cumulative[i - 1]! : s.dropped);
-      }
-      for (let j = i; j < s.cumulative.length; j++) s.cumulative[j]! += 1;
+      const before = daysUpTo(s, day);
+      let i = 1 + 2 * before;
+      if (before > 0 && s[i - 2] === day) i -= 2;
+      else s.splice(i, 0, day, upTo(s, before));
+      for (let j = i + 1; j < s.length; j += 2) s[j]! += 1;
     }
     return s;
   }
 
   private prune(s: Series, newest: number, retainDays: number): void {
-    const cut = upperBound(s.days, newest - retainDays);
-    if (cut > 64 || cut === s.days.length - 1) {
-      s.dropped = s.cumulative[cut - 1]!;
-      s.days.splice(0, cut);
-      s.cumulative.splice(0, cut);
+    const cut = daysUpTo(s, newest - retainDays);
+    const days = (s.length - 1) >> 1;
+    if (cut > 64 || cut === days - 1) {
+      s[0] = upTo(s, cut);
+      s.splice(1, 2 * cut);
     }
   }
 
@@ -171,7 +181,7 @@ export class MemoryCounterStore implements CounterStore {
       const lotHorizon = day - this.lotRetainDays;
       const horizonOf = (key: string) => (key.startsWith('lot|') ? lotHorizon : horizon);
       this.keys.forEach((held, key, map) => {
-        const last = typeof held === 'number' ? Math.floor(held / PACK) : held.days[held.days.length - 1]!;
+        const last = typeof held === 'number' ? Math.floor(held / PACK) : held.length > 1 ? held[held.length - 2]! : Number.NEGATIVE_INFINITY;
         if (last < horizonOf(key)) map.delete(key);
       });
       this.recentKeys = [];
@@ -197,10 +207,8 @@ export class MemoryCounterStore implements CounterStore {
       const d = Math.floor(s / PACK);
       return d >= from && d <= to ? s % PACK : 0;
     }
-    if (s.days.length === 0) return 0;
-    const i = upperBound(s.days, to);
-    const j = upperBound(s.days, from - 1);
-    return (i === 0 ? s.dropped : s.cumulative[i - 1]!) - (j === 0 ? s.dropped : s.cumulative[j - 1]!);
+    if (s.length === 1) return 0;
+    return upTo(s, daysUpTo(s, to)) - upTo(s, daysUpTo(s, from - 1));
   }
 
   /** Weekly counts ending with `day`, oldest first: one walk back over the key's days. */
@@ -216,12 +224,11 @@ export class MemoryCounterStore implements CounterStore {
       if (d <= day && d > day - 7 * weeks) out[weeks - 1 - Math.floor((day - d) / 7)] = s % PACK;
       return out;
     }
-    const { days, cumulative } = s;
     const earliest = day - 7 * weeks;
-    for (let i = upperBound(days, day) - 1; i >= 0; i--) {
-      const d = days[i]!;
+    for (let i = daysUpTo(s, day); i >= 1; i--) {
+      const d = s[2 * i - 1]!;
       if (d <= earliest) break;
-      out[weeks - 1 - Math.floor((day - d) / 7)]! += cumulative[i]! - (i > 0 ? cumulative[i - 1]! : s.dropped);
+      out[weeks - 1 - Math.floor((day - d) / 7)]! += upTo(s, i) - upTo(s, i - 1);
     }
     return out;
   }
