@@ -329,7 +329,7 @@ export const catalog = [
   {
     id: 'watchdog',
     entry: 'functions/watchdog.ts',
-    description: 'Every minute: breached clocks and missed incident deadlines, each escalated once',
+    description: 'Every minute: breached clocks and missed incident deadlines, each escalated once; weekly, the held categories to review',
     trigger: { kind: 'schedule', rateMinutes: 1 },
     table: 'readWrite',
     publishes: [],

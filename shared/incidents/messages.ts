@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Signal } from '../detection/engine.js';
 import type { Standing, StandingOf } from '../detection/track-record.js';
 import type { OutboxMessage } from '../platform/outbox.js';
+import type { HeldReview } from './track-records.js';
 import { HAZARD_CLASS_MEANING, type Deadline, type Incident } from './model.js';
 
 /**
@@ -107,6 +108,33 @@ export function trackRecordAlert(category: string, from: Standing, standing: Sta
       runbook: 'runbooks/held-category.md',
     },
     attributes: { alertType: 'track-record', severity: standing.standing === 'held' ? 'high' : 'normal' },
+  };
+}
+
+/**
+ * The weekly review of the categories detection holds back (`reviewHeldCategories`): what a
+ * held category signalled lately reaches QA as a reminder, since it opens no candidate. One
+ * alert per week (its id), whichever watchdog run sends it.
+ */
+export function heldReviewAlert(weekOf: string, review: HeldReview): OutboxMessage {
+  const names = review.held.map((h) => h.category).join(', ');
+  const recent = review.held.reduce((n, h) => n + h.recentProducts, 0);
+  return {
+    id: `track-review-${weekOf}`,
+    topic: 'incidentAlerts',
+    subject: `Weekly review: detection holds back ${names}`.slice(0, 100),
+    message: {
+      type: 'track-record-review',
+      weekOf,
+      overallRate: Number(review.overall.rate.toFixed(4)),
+      recentDays: review.recentDays,
+      categories: review.held.map((h) => ({ ...h, rate: Number(h.rate.toFixed(4)), overallRate: Number(h.overallRate.toFixed(4)) })),
+      explanation:
+        `${review.held.length} categor${review.held.length === 1 ? 'y is' : 'ies are'} held back by their track record (${names}): their signals open no candidate. ` +
+        `${recent} product(s) signalled in them in the last ${review.recentDays} days with no incident declared; read their evidence and open an incident by hand for any real problem`,
+      runbook: 'runbooks/held-category.md',
+    },
+    attributes: { alertType: 'track-record-review', severity: 'normal' },
   };
 }
 

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../platform/aws.js';
+import { dayToIso } from '../detection/keys.js';
 import { batchGetAll } from '../platform/query.js';
 import { jitteredBackoff, retryingConflicts } from '../platform/retry.js';
 import {
@@ -165,7 +166,10 @@ export async function noteDeclared(pairs: readonly { sku: string; category: stri
 
 /** Every listed category's record and standing as it stands on `day`, in the order given, and the overall record (GET /track-records). */
 export async function standingsNow(categories: readonly string[], day: number, config: TrackRecordConfig) {
-  const all = await readAll(categories, day, config);
+  return standingsOf(await readAll(categories, day, config), categories, config);
+}
+
+function standingsOf(all: Map<string, CategoryTrack>, categories: readonly string[], config: TrackRecordConfig) {
   const overall = [...all.values()].reduce((sum, t) => ({ hits: sum.hits + t.hits, misses: sum.misses + t.misses }), { hits: 0, misses: 0 });
   const items = categories.map((category) => {
     const track = all.get(category)!;
@@ -173,4 +177,42 @@ export async function standingsNow(categories: readonly string[], day: number, c
     return { category, ...standingOf({ hits: track.hits, misses: track.misses }, category, config, overall), pending };
   });
   return { overall: { ...overall, rate: rateOf(overall) }, items };
+}
+
+/** How far back the weekly review lists a held category's products (`heldForReview`). */
+export const REVIEW_RECENT_DAYS = 30;
+/** The review names at most this many products per category (the count says how many more). */
+const REVIEW_MAX_PRODUCTS = 20;
+
+/**
+ * The categories held back on `day`, for QA's weekly review: each with its record and the
+ * products whose signal episodes began in the last `REVIEW_RECENT_DAYS` and are still
+ * pending (no incident declared on them): signals that opened no candidate because of the
+ * hold, which only a person can now turn into an incident.
+ */
+export type HeldReview = Awaited<ReturnType<typeof heldForReview>>;
+export async function heldForReview(categories: readonly string[], day: number, config: TrackRecordConfig) {
+  const all = await readAll(categories, day, config);
+  const { overall, items } = standingsOf(all, categories, config);
+  return {
+    overall,
+    recentDays: REVIEW_RECENT_DAYS,
+    held: items
+      .filter((i) => i.standing === 'held')
+      .map((i) => {
+        const recent = Object.entries(all.get(i.category)!.episodes)
+          .flatMap(([sku, episodes]) => episodes.filter((e) => !e.hit && !e.late && e.start > day - REVIEW_RECENT_DAYS).map((e) => ({ sku, since: e.start })))
+          .sort((a, b) => b.since - a.since || a.sku.localeCompare(b.sku));
+        return {
+          category: i.category,
+          hits: i.hits,
+          misses: i.misses,
+          rate: i.rate,
+          overallRate: i.overallRate,
+          explanation: i.explanation,
+          recentProducts: recent.length,
+          products: recent.slice(0, REVIEW_MAX_PRODUCTS).map((r) => ({ sku: r.sku, since: dayToIso(r.since) })),
+        };
+      }),
+  };
 }

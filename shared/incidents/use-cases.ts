@@ -3,7 +3,7 @@ import { HOUR, type Clock } from '../platform/clock.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { OutboxMessage } from '../platform/outbox.js';
-import { dayOf, lotKey, productKey } from '../detection/keys.js';
+import { dayOf, dayToIso, lotKey, productKey } from '../detection/keys.js';
 import type { CounterStore } from '../detection/store.js';
 import type { TrackRecordConfig } from '../detection/track-record.js';
 import { keyCode } from '../platform/fields.js';
@@ -17,7 +17,7 @@ import { getStores } from '../stores/repository.js';
 import { applyAction, deadlinesFor, deadlinesToEscalate } from './actions.js';
 import { deadlineBreached, evaluateChecklist, fixDate, type GateFacts } from './gates.js';
 import { availableActions, decide, STATUS_RUNBOOK, type ActionId } from './lifecycle.js';
-import { deadlineBreachAlert, DEFAULT_WITHDRAWAL_INSTRUCTIONS, storesSilentAlert, storeWithdrawal } from './messages.js';
+import { deadlineBreachAlert, DEFAULT_WITHDRAWAL_INSTRUCTIONS, heldReviewAlert, storesSilentAlert, storeWithdrawal } from './messages.js';
 import { ACTIVE_STATUSES, HAZARD_CLASS_MEANING, type Incident, type IncidentEvent, type KeyEntry } from './model.js';
 import type { IncidentPolicy } from './policy.js';
 import { statusReport } from './report.js';
@@ -168,6 +168,37 @@ async function learnFromDeclared(deps: IncidentDeps, incident: Incident, now: Da
       await jitteredBackoff(attempt);
     }
   }
+}
+
+/** The Monday (UTC) that starts the week of `now`, as YYYY-MM-DD. */
+export const weekOf = (now: Date) => dayToIso(dayOf(now) - ((dayOf(now) + 3) % 7));
+
+/** The week this function instance last reviewed (each week is reviewed once per instance; the alert's id makes it one alert). */
+let reviewedWeek: string | undefined;
+
+/**
+ * Once a week (the watchdog's first run of each week, Monday UTC): if detection holds any
+ * category back, QA is reminded with what those categories signalled in the last 30 days
+ * (`incident-alerts`, type `track-record-review`). A held category opens no candidate, so
+ * without this its signals would be seen only by someone who looked. Nothing is sent when no
+ * category is held, or when learning is off.
+ */
+export async function reviewHeldCategories(
+  deps: Pick<IncidentDeps, 'clock' | 'trackRecord'>,
+  categories: readonly string[],
+): Promise<{ week: string; reviewed: boolean; held: number }> {
+  const now = deps.clock.now();
+  const week = weekOf(now);
+  if (!deps.trackRecord || reviewedWeek === week) return { week, reviewed: false, held: 0 };
+  const review = await tracks.heldForReview(categories, dayOf(now), deps.trackRecord);
+  if (review.held.length > 0) await writeOutbox([heldReviewAlert(week, review)], now);
+  reviewedWeek = week;
+  return { week, reviewed: true, held: review.held.length };
+}
+
+/** Forgets which week was reviewed (tests that review again). */
+export function forgetReviewedWeek(): void {
+  reviewedWeek = undefined;
 }
 
 function eventOf(before: Incident, after: Incident, action: string, principal: Principal, now: Date, note?: string): IncidentEvent {

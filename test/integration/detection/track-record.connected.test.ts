@@ -6,14 +6,17 @@ import { handler as listClusters } from '../../../functions/list-clusters.js';
 import { handler as listTrackRecords } from '../../../functions/list-track-records.js';
 import { handler as onTableChange } from '../../../functions/on-table-change.js';
 import { handler as submit } from '../../../functions/submit-report.js';
+import { handler as watchdog } from '../../../functions/watchdog.js';
+import { scheduledEvent } from '../../../infra/local/scheduler.js';
 import { subscribeQueue } from '../../../infra/local/provision.js';
 import type { StreamPoller } from '../../../infra/local/stream-poller.js';
-import { dayOf } from '../../../shared/detection/keys.js';
+import { dayOf, dayToIso } from '../../../shared/detection/keys.js';
 import { DEFAULT_TRACK_RECORD } from '../../../shared/detection/track-record.js';
 import { forgetCachedRecords, noteDeclared, noteSignals, standingsNow } from '../../../shared/incidents/track-records.js';
+import { forgetReviewedWeek, reviewHeldCategories, weekOf } from '../../../shared/incidents/use-cases.js';
 import { activeCategories } from '../../../shared/reports/taxonomy.js';
 import { dynamo } from '../../../shared/platform/aws.js';
-import { call, httpEvent } from '../../support/events.js';
+import { call, httpEvent, lambdaContext } from '../../support/events.js';
 import { eventually } from '../../support/eventually.js';
 import { drainQueue } from '../../support/queues.js';
 import { incidentsApi } from '../../support/incidents.js';
@@ -133,6 +136,46 @@ describe('track records in the live system', () => {
     } finally {
       mock.restore();
     }
+  });
+
+  it('reminds QA once a week of the categories it holds back, with the products they signalled lately', async () => {
+    const config = DEFAULT_TRACK_RECORD;
+    const today = dayOf(new Date());
+    forgetCachedRecords();
+    expect(await standingNow(category, today, config)).toMatchObject({ standing: 'held' });
+    // Lately in the held category: one product 3 days ago, and one 40 days ago (before the review's 30 days).
+    const lately = `PKG-${unique()}`;
+    await noteSignals(category, [lately], today - 3, config, codes());
+    await noteSignals(category, [`${lately}-EARLIER`], today - 40, config, codes());
+    const queue = (await subscribeQueue({ sns: endpoint, sqs: endpoint }, process.env.INCIDENT_ALERTS_TOPIC_ARN!, `track-review-${Date.now()}`)).url;
+    const reviews: any[] = [];
+    const collect = async (quietMs: number) => {
+      const messages = await drainQueue(endpoint, queue, { expected: 0, quietMs, timeoutMs: quietMs + 2000 });
+      reviews.push(...messages.map((m) => JSON.parse(m.body.Message)).filter((a) => a.type === 'track-record-review'));
+      return reviews;
+    };
+
+    // The watchdog's first run of the week reviews; its later runs in the week do not read again.
+    forgetReviewedWeek();
+    const first = (await watchdog(scheduledEvent('watchdog'), lambdaContext)) as { review?: unknown };
+    expect(first.review).toEqual({ week: weekOf(new Date()), reviewed: true, held: 1 });
+    const again = (await watchdog(scheduledEvent('watchdog'), lambdaContext)) as { review?: unknown };
+    expect(again.review).toMatchObject({ reviewed: false });
+    // Another instance reviewing the same week sends the same alert: QA gets one.
+    forgetReviewedWeek();
+    expect(await reviewHeldCategories({ clock: { now: () => new Date() }, trackRecord: config }, codes())).toMatchObject({ reviewed: true, held: 1 });
+    await eventually(() => collect(500), (r) => r.length > 0);
+    expect(await collect(1500)).toHaveLength(1);
+    const [review] = reviews;
+    expect(review).toMatchObject({ weekOf: weekOf(new Date()), recentDays: 30, runbook: 'runbooks/held-category.md' });
+    expect(review.categories).toEqual([
+      expect.objectContaining({ category, hits: 2, recentProducts: 1, products: [{ sku: lately, since: dayToIso(today - 3) }] }),
+    ]);
+    expect(review.explanation).toContain(`held back by their track record (${category})`);
+
+    // Learning off: there is nothing to review.
+    forgetReviewedWeek();
+    expect(await reviewHeldCategories({ clock: { now: () => new Date() }, trackRecord: null }, codes())).toMatchObject({ reviewed: false, held: 0 });
   });
 
   it('shows the track records to QA, executives and admins only', async () => {

@@ -84,3 +84,14 @@ describe('live track records', () => {
     expect(await noteSignals('other', ['P-2'], DAY, DEFAULT_TRACK_RECORD, categories, 0)).toMatchObject({ standing: 'held', overallRate: 5.5 / 21 });
   });
 });
+
+describe('the weekly review of held categories', () => {
+  it('reviews by the week that starts on Monday, UTC', async () => {
+    const { weekOf } = await import('../../../shared/incidents/use-cases.js');
+    expect(weekOf(new Date('2026-11-30T00:00:00Z'))).toBe('2026-11-30');
+    expect(weekOf(new Date('2026-12-06T23:59:59Z'))).toBe('2026-11-30');
+    expect(weekOf(new Date('2026-12-07T00:00:00Z'))).toBe('2026-12-07');
+    // Over a year's end: 2027-01-01 is a Friday.
+    expect(weekOf(new Date('2027-01-01T12:00:00Z'))).toBe('2026-12-28');
+  });
+});
