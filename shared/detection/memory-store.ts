@@ -1,3 +1,4 @@
+import { IdSet } from './id-set.js';
 import type { CounterReader, CounterStore } from './store.js';
 
 /** A reader that can also give a key's weekly counts in one pass (the in-memory store's). */
@@ -48,10 +49,7 @@ export class MemoryCounterStore implements CounterStore {
    * day × PACK + count, a number, so a new key costs no objects. One map: one lookup a key.
    */
   private readonly keys = new Map<string, Series | number>();
-  private readonly counted = new Set<string>();
-  /** Report ids per counted day, oldest first from `countedHead` (a queue without shifting). */
-  private readonly countedByDay: { day: number; ids: string[] }[] = [];
-  private countedHead = 0;
+  private readonly counted = new IdSet();
   private newest = Number.NEGATIVE_INFINITY;
   private lastSweep = Number.NEGATIVE_INFINITY;
   private recentKeys: readonly string[] = [];
@@ -75,11 +73,8 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   countSync(reportId: string, keys: readonly string[], day: number): boolean {
-    if (this.counted.has(reportId)) return false;
-    reportId = detached(reportId);
-    this.counted.add(reportId);
     if (day > this.newest) this.advance(day);
-    this.rememberCounted(reportId, day);
+    if (!this.counted.add(reportId, day)) return false;
     // The keys just counted are the ones the rules read next: remembered, they skip the map.
     this.recentKeys = keys;
     for (let i = 0; i < keys.length; i++) this.recentSeries[i] = this.add(keys[i]!, day);
@@ -166,14 +161,7 @@ export class MemoryCounterStore implements CounterStore {
   private advance(day: number): void {
     this.newest = day;
     const horizon = day - this.retainDays;
-    while (this.countedHead < this.countedByDay.length && this.countedByDay[this.countedHead]!.day < horizon) {
-      for (const id of this.countedByDay[this.countedHead]!.ids) this.counted.delete(id);
-      this.countedHead++;
-    }
-    if (this.countedHead > 1024 && this.countedHead * 2 > this.countedByDay.length) {
-      this.countedByDay.splice(0, this.countedHead);
-      this.countedHead = 0;
-    }
+    this.counted.forgetBefore(horizon);
     // A sweep over every key now and then (every fifth of the retention, half the lots'):
     // keys quiet for longer than their retention hold nothing any window can read.
     if (day - this.lastSweep >= Math.max(1, Math.floor(Math.min(this.retainDays / 5, this.lotRetainDays / 2)))) {
@@ -185,16 +173,6 @@ export class MemoryCounterStore implements CounterStore {
         if (last < horizonOf(key)) map.delete(key);
       });
       this.recentKeys = [];
-    }
-  }
-
-  private rememberCounted(reportId: string, day: number): void {
-    const last = this.countedByDay[this.countedByDay.length - 1];
-    if (last && last.day === day) last.ids.push(reportId);
-    else if (!last || last.day < day) this.countedByDay.push({ day, ids: [reportId] });
-    else {
-      // An out-of-order day: kept with the latest day's ids (forgotten a little later, never sooner).
-      last.ids.push(reportId);
     }
   }
 
@@ -242,11 +220,6 @@ export class MemoryCounterStore implements CounterStore {
 function flat(key: string): string {
   key.charCodeAt(0);
   return key;
-}
-
-/** A report id the store keeps, copied: an id cut out of a parser's buffer would keep the buffer alive. */
-function detached(id: string): string {
-  return id.length < 13 ? id : (' ' + id).slice(1);
 }
 
 /** A single-day key packs its day and count into one number: day × PACK + count. */
