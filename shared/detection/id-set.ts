@@ -20,7 +20,11 @@ export class IdSet {
   private perDayHead = 0;
   private live = 0;
 
-  constructor(capacity = 1024) {
+  constructor(
+    capacity = 1024,
+    /** The id's slot and fingerprint (tests give one that collides). */
+    private readonly hash: (id: string) => { fingerprint: number; slot: number } = hashOf,
+  ) {
     const size = 2 ** Math.ceil(Math.log2(Math.max(16, capacity)));
     this.fingerprints = new Float64Array(size);
     this.days = new Int32Array(size);
@@ -33,16 +37,28 @@ export class IdSet {
     return this.live;
   }
 
+  /** Whether `id` is remembered (counted, not forgotten). */
+  has(id: string): boolean {
+    const { fingerprint, slot } = this.hash(id);
+    for (let i = slot & this.mask; ; i = (i + 1) & this.mask) {
+      const f = this.fingerprints[i]!;
+      if (f === 0) return false;
+      if (f === fingerprint && this.days[i]! >= this.horizon && this.ids[i] === id) return true;
+    }
+  }
+
   /**
-   * Adds `id`, counted on `day` (an id given a day earlier than one given before is kept under
-   * the later day: forgotten later, never sooner). False when the id is remembered already.
+   * Adds `id`, counted on `day` (a whole day number). An id given a day earlier than one given
+   * before, or than the horizon, is kept under the later day: forgotten later, never sooner.
+   * False when the id is remembered already.
    */
   add(id: string, day: number): boolean {
-    const { fingerprint, slot: start } = hashOf(id);
+    if (!Number.isInteger(day) || Math.abs(day) >= 2 ** 31) throw new RangeError(`a day is a whole number of days since 1970, not ${day}`);
+    const { fingerprint, slot } = this.hash(id);
     const fingerprints = this.fingerprints;
     const days = this.days;
     let free = -1;
-    for (let i = start & this.mask; ; i = (i + 1) & this.mask) {
+    for (let i = slot & this.mask; ; i = (i + 1) & this.mask) {
       const f = fingerprints[i]!;
       if (f === 0) {
         if (free < 0) {
@@ -63,6 +79,11 @@ export class IdSet {
     return true;
   }
 
+  /** The table's slots (for tests: bounded by the remembered ids, not by every id ever added). */
+  get capacity(): number {
+    return this.fingerprints.length;
+  }
+
   /** Forgets every id counted before `day`. */
   forgetBefore(day: number): void {
     if (day <= this.horizon) return;
@@ -78,9 +99,10 @@ export class IdSet {
   }
 
   /** Counts an id on `day`, or on the latest day counted if that is later (forgotten later, never sooner); returns the day it is kept under. */
-  private countOn(day: number): number {
+  private countOn(given: number): number {
     this.live++;
-    const last = this.perDay[this.perDay.length - 1];
+    const day = Math.max(given, this.horizon);
+    const last = this.perDay.length > this.perDayHead ? this.perDay[this.perDay.length - 1] : undefined;
     if (last && last.day >= day) {
       last.count++;
       return last.day;
@@ -101,7 +123,7 @@ export class IdSet {
     for (let j = 0; j < fingerprints.length; j++) {
       const f = fingerprints[j]!;
       if (f === 0 || days[j]! < this.horizon) continue;
-      let i = hashOf(ids[j]!).slot & this.mask;
+      let i = this.hash(ids[j]!).slot & this.mask;
       while (this.fingerprints[i] !== 0) i = (i + 1) & this.mask;
       this.fingerprints[i] = f;
       this.days[i] = days[j]!;
@@ -113,7 +135,7 @@ export class IdSet {
 
 /** Two 32-bit FNV-1a variants over the id's UTF-16 units: the slot from one, a 52-bit fingerprint (never 0) from both. */
 const hashed = { fingerprint: 0, slot: 0 };
-function hashOf(id: string): { fingerprint: number; slot: number } {
+export function hashOf(id: string): { fingerprint: number; slot: number } {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   for (let i = 0; i < id.length; i++) {

@@ -179,9 +179,9 @@ function familyKeysOf(o: Observation, config: DetectionConfig): FamilyKeys | und
 /**
  * The counter of a product family for this defect (model years of one model, sizes of one
  * recipe), when the configured pattern gives the SKU a family: pooled, a defect shared by
- * the family shows before any one SKU has many reports.
+ * the family shows before any one SKU has many reports. Shared by the product's complaints: never mutate it.
  */
-export function familyCounterKey(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): { family: string; id: string } | undefined {
+export function familyCounterKey(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): Readonly<FamilyKeys> | undefined {
   return familyKeysOf(o, config);
 }
 

@@ -73,8 +73,10 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   countSync(reportId: string, keys: readonly string[], day: number): boolean {
+    // Checked before the day moves on: a repeat is refused while its id is remembered, and moves nothing.
+    if (this.counted.has(reportId)) return false;
     if (day > this.newest) this.advance(day);
-    if (!this.counted.add(reportId, day)) return false;
+    this.counted.add(reportId, day);
     // The keys just counted are the ones the rules read next: remembered, they skip the map.
     this.recentKeys = keys;
     for (let i = 0; i < keys.length; i++) this.recentSeries[i] = this.add(keys[i]!, day);

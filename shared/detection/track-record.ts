@@ -117,7 +117,8 @@ export function standingOf(record: CategoryRecord, category: string, config: Tra
 export interface CategoryTrack {
   hits: number;
   misses: number;
-  episodes: Record<string, { start: number; hit?: true; late?: true }[]>;
+  /** Per product, its episodes: the day each began, the day it last signalled (when later), and whether it was a hit or late. */
+  episodes: Record<string, { start: number; last?: number; hit?: true; late?: true }[]>;
   recalled: Record<string, number>;
 }
 
@@ -160,7 +161,12 @@ export function trackSignal(track: CategoryTrack, sku: string, day: number, conf
   if (track.episodes[sku] === undefined && Object.keys(track.episodes).length >= MAX_TRACKED_PRODUCTS) return false;
   const episodes = (track.episodes[sku] ??= []);
   const last = episodes[episodes.length - 1];
-  if (last && day - last.start < config.episodeDays) return false;
+  if (last && day - last.start < config.episodeDays) {
+    // The same episode: only the day it last signalled moves (at most once a day: one write a day while a product keeps signalling).
+    if (day <= (last.last ?? last.start)) return false;
+    last.last = day;
+    return true;
+  }
   const recalled = track.recalled[sku];
   if (recalled !== undefined && recalled >= day - config.hitBeforeDays) {
     // A recall made shortly before is this episode's hit at once.

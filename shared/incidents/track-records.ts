@@ -30,8 +30,9 @@ import {
  * | a category's track record    | pk=TRACK#<category>   sk=RECORD          |
  *
  * One item per category, changed read-modify-write on its version (a signal episode starts
- * once per product and defect in 90 days, incidents are declared rarely: little contention;
- * a lost race reads again after a jittered wait). Its size is bounded: the episodes of the
+ * once per product and defect in 90 days and notes the day it last signalled at most once a
+ * day, incidents are declared rarely: little contention; a lost race reads again after a
+ * jittered wait). Its size is bounded: the episodes of the
  * judging period for at most `MAX_TRACKED_PRODUCTS` products, and the products recalled in the
  * last `RECALLS_REMEMBERED_DAYS` (see `track-record.ts`), well under DynamoDB's 400 KB.
  */
@@ -186,33 +187,41 @@ const REVIEW_MAX_PRODUCTS = 20;
 
 /**
  * The categories held back on `day`, for QA's weekly review: each with its record and the
- * products whose signal episodes began in the last `REVIEW_RECENT_DAYS` and are still
- * pending (no incident declared on them): signals that opened no candidate because of the
- * hold, which only a person can now turn into an incident.
+ * products that signalled in the last `REVIEW_RECENT_DAYS` with no incident declared on
+ * them since: signals that opened no candidate because of the hold, which only a person can
+ * now turn into an incident. A product recalled in the category before (its episode `late`)
+ * is listed too, marked: a defect back after a recall is worth a look of its own.
  */
 export type HeldReview = Awaited<ReturnType<typeof heldForReview>>;
 export async function heldForReview(categories: readonly string[], day: number, config: TrackRecordConfig) {
   const all = await readAll(categories, day, config);
   const { overall, items } = standingsOf(all, categories, config);
+  const held = items.filter((i) => i.standing === 'held');
   return {
     overall,
     recentDays: REVIEW_RECENT_DAYS,
-    held: items
-      .filter((i) => i.standing === 'held')
-      .map((i) => {
-        const recent = Object.entries(all.get(i.category)!.episodes)
-          .flatMap(([sku, episodes]) => episodes.filter((e) => !e.hit && !e.late && e.start > day - REVIEW_RECENT_DAYS).map((e) => ({ sku, since: e.start })))
-          .sort((a, b) => b.since - a.since || a.sku.localeCompare(b.sku));
-        return {
-          category: i.category,
-          hits: i.hits,
-          misses: i.misses,
-          rate: i.rate,
-          overallRate: i.overallRate,
-          explanation: i.explanation,
-          recentProducts: recent.length,
-          products: recent.slice(0, REVIEW_MAX_PRODUCTS).map((r) => ({ sku: r.sku, since: dayToIso(r.since) })),
-        };
-      }),
+    held: held.map((i) => {
+      const recent = Object.entries(all.get(i.category)!.episodes).flatMap(([sku, episodes]) => {
+        const latest = episodes[episodes.length - 1];
+        const lastSignal = latest ? (latest.last ?? latest.start) : Number.NEGATIVE_INFINITY;
+        return latest && !latest.hit && lastSignal > day - REVIEW_RECENT_DAYS ? [{ sku, since: latest.start, lastSignal, recalledBefore: latest.late === true }] : [];
+      });
+      recent.sort((a, b) => b.lastSignal - a.lastSignal || a.sku.localeCompare(b.sku));
+      return {
+        category: i.category,
+        hits: i.hits,
+        misses: i.misses,
+        rate: i.rate,
+        overallRate: i.overallRate,
+        explanation: i.explanation,
+        recentProducts: recent.length,
+        products: recent.slice(0, REVIEW_MAX_PRODUCTS).map((r) => ({
+          sku: r.sku,
+          since: dayToIso(r.since),
+          lastSignal: dayToIso(r.lastSignal),
+          ...(r.recalledBefore ? { recalledBefore: true } : {}),
+        })),
+      };
+    }),
   };
 }

@@ -143,10 +143,12 @@ describe('track records in the live system', () => {
     const today = dayOf(new Date());
     forgetCachedRecords();
     expect(await standingNow(category, today, config)).toMatchObject({ standing: 'held' });
-    // Lately in the held category: one product 3 days ago, and one 40 days ago (before the review's 30 days).
+    // Lately in the held category: one product 3 days ago; one that began 40 days ago and still
+    // signals (one episode, signalling again 5 days ago); one that signalled 40 days ago only.
     const lately = `PKG-${unique()}`;
     await noteSignals(category, [lately], today - 3, config, codes());
-    await noteSignals(category, [`${lately}-EARLIER`], today - 40, config, codes());
+    await noteSignals(category, [`${lately}-STILL`, `${lately}-EARLIER`], today - 40, config, codes());
+    await noteSignals(category, [`${lately}-STILL`], today - 5, config, codes());
     const queue = (await subscribeQueue({ sns: endpoint, sqs: endpoint }, process.env.INCIDENT_ALERTS_TOPIC_ARN!, `track-review-${Date.now()}`)).url;
     const reviews: any[] = [];
     const collect = async (quietMs: number) => {
@@ -169,7 +171,15 @@ describe('track records in the live system', () => {
     const [review] = reviews;
     expect(review).toMatchObject({ weekOf: weekOf(new Date()), recentDays: 30, runbook: 'runbooks/held-category.md' });
     expect(review.categories).toEqual([
-      expect.objectContaining({ category, hits: 2, recentProducts: 1, products: [{ sku: lately, since: dayToIso(today - 3) }] }),
+      expect.objectContaining({
+        category,
+        hits: 2,
+        recentProducts: 2,
+        products: [
+          { sku: lately, since: dayToIso(today - 3), lastSignal: dayToIso(today - 3) },
+          { sku: `${lately}-STILL`, since: dayToIso(today - 40), lastSignal: dayToIso(today - 5) },
+        ],
+      }),
     ]);
     expect(review.explanation).toContain(`held back by their track record (${category})`);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
 import { cusum, weeklyCounts } from '../../../shared/detection/statistics.js';
+import { mulberry32 } from '../../../shared/platform/random.js';
 
 describe('the in-memory counter store', () => {
   it('totals a key over windows, whether it was seen on one day or many', async () => {
@@ -76,5 +77,44 @@ describe('the in-memory counter store', () => {
     const recent = new MemoryCounterStore(800, { lotRetainDays: 98 });
     for (let day = 0; day <= 97; day++) recent.countSync(`r${day}`, ['lot|P|L2|x'], day);
     expect(recent.readerAt(97).total('lot|P|L2|x', 98)).toBe(98);
+  });
+});
+
+describe('memory counter store against a plain reference', () => {
+  it('gives the totals and weekly series of a list of every count, with days out of order, within its retention', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const random = mulberry32(seed);
+      const retain = 30 + Math.floor(random() * 100);
+      const store = new MemoryCounterStore(retain, { lotRetainDays: Math.floor(retain / 2) });
+      // The reference keeps every count: key → days counted (one entry per report).
+      const reference = new Map<string, number[]>();
+      const keys = ['lot|A', 'lot|B', 'product|A', 'product|B', 'plant|P', 'total|all'];
+      let day = Math.floor(random() * 40) - 20;
+      let newest = Number.NEGATIVE_INFINITY;
+      let n = 0;
+      for (let step = 0; step < 1500; step++) {
+        if (random() < 0.1) day += Math.floor(random() * (random() < 0.05 ? 60 : 4));
+        // Now and then a report dated days back (out of order), never beyond the lots' retention.
+        const at = random() < 0.15 ? day - Math.floor(random() * Math.floor(retain / 2)) : day;
+        const chosen = keys.filter(() => random() < 0.5);
+        const id = random() < 0.1 && n > 0 ? `r${n - 1}` : `r${n++}`;
+        const counted = store.countSync(id, chosen, at);
+        if (counted) for (const k of chosen) (reference.get(k) ?? reference.set(k, []).get(k)!).push(at);
+        newest = Math.max(newest, at);
+        // Reads of windows the retention keeps (lots: half of it).
+        const key = keys[Math.floor(random() * keys.length)]!;
+        const keep = key.startsWith('lot|') ? Math.floor(retain / 2) : retain;
+        const readAt = newest - Math.floor(random() * 5);
+        const w = 1 + Math.floor(random() * (keep - 6));
+        const expected = (reference.get(key) ?? []).filter((d) => d <= readAt && d > readAt - w).length;
+        expect(store.readerAt(readAt).total(key, w), `seed ${seed} step ${step} ${key} ${w}d at ${readAt}`).toBe(expected);
+        const weeks = Math.max(1, Math.floor((keep - 6) / 7));
+        const series = store.readerAt(readAt).weekly(key, weeks);
+        const want = Array.from({ length: weeks }, (_, i) =>
+          (reference.get(key) ?? []).filter((d) => d <= readAt - 7 * (weeks - 1 - i) && d > readAt - 7 * (weeks - i)).length,
+        );
+        expect(series, `seed ${seed} step ${step} weekly ${key}`).toEqual(want);
+      }
+    }
   });
 });
