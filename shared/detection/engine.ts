@@ -61,14 +61,6 @@ export function longestWindow(config: DetectionConfig, category: Observation['ca
   );
 }
 
-const familyKeyOf = (o: Observation, config: DetectionConfig) => familyCounterKey(o, config);
-/**
- * Where the family rule's own firings are counted (one count per firing, not per report): on
- * the family's key and on the product's, each prefixed `alarm|`, so that a product can tell
- * whether the rule fired on one of its siblings lately (the family's count less its own).
- */
-const alarmKeysOf = (o: Observation, config: DetectionConfig) => familyAlarmKeys(o, config);
-
 /** Scratch for weekly series (read at once by the CUSUM, never kept). */
 const scratchWeeks: number[] = [];
 
@@ -117,7 +109,7 @@ function slowBurnPossible(o: Observation, reader: CounterReader, config: Detecti
 
 /** The family's accumulation over weeks, from its day counters (the family must exist). */
 function familyTrend(o: Observation, reader: CounterReader, config: DetectionConfig) {
-  const family = familyKeyOf(o, config)!;
+  const family = familyCounterKey(o, config)!;
   const c = config.familyBurn.cusum;
   const trend = trendOf(reader, family.id, c);
   return { family, trend: trend === QUIET_TREND ? trend : { ...trend, fired: trend.weeksSinceAlarm < c.withinWeeks } };
@@ -126,7 +118,7 @@ function familyTrend(o: Observation, reader: CounterReader, config: DetectionCon
 /** The family rule reads the family's counters only when the product itself has enough reports. */
 function familyBurnPossible(o: Observation, reader: CounterReader, config: DetectionConfig): boolean {
   const { enabled, windowDays, minCount } = config.familyBurn;
-  return enabled && familyKeyOf(o, config) !== undefined && reader.total(clusterKeys(o).product.id, windowDays) >= minCount;
+  return enabled && familyCounterKey(o, config) !== undefined && reader.total(clusterKeys(o).product.id, windowDays) >= minCount;
 }
 
 /**
@@ -146,8 +138,8 @@ export async function observe(o: Observation, store: CounterStore, config: Detec
   // One read for the three cluster keys; the family and the totals only when a cheap
   // pre-check on the product's own counters says a rule that needs them can fire.
   const clusterReader = await store.read([cluster.lot.id, cluster.product.id, cluster.plant.id], day, longest);
-  const family = familyBurnPossible(o, clusterReader, config) ? familyKeyOf(o, config) : undefined;
-  const alarms = family && config.familyBurn.siblingDays > 0 ? alarmKeysOf(o, config) : undefined;
+  const family = familyBurnPossible(o, clusterReader, config) ? familyCounterKey(o, config) : undefined;
+  const alarms = family && config.familyBurn.siblingDays > 0 ? familyAlarmKeys(o, config) : undefined;
   const familyReader = family ? await store.read([family.id, ...(alarms ? [alarms.family, alarms.product] : [])], day, longest) : undefined;
   const familyFired = familyReader !== undefined && config.familyBurn.minProductIc !== null && familyTrend(o, familyReader, config).trend.fired;
   const needTotals = familyFired || slowBurnPossible(o, clusterReader, config);
@@ -388,13 +380,13 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
 
 /**
  * The family rule fired on this product by the family's own trend (not by a sibling's): the
- * counters to add one to (`alarmKeysOf`), under an id of their own so that a redelivered
+ * counters to add one to (`familyAlarmKeys`), under an id of their own so that a redelivered
  * report counts its firing once. Both the stream and backtests count it after `evaluate`.
  */
 export function familyAlarm(o: Observation, signals: readonly Signal[], config: DetectionConfig): { id: string; keys: string[] } | undefined {
   if (config.familyBurn.siblingDays === 0) return undefined;
   if (!signals.some((s) => s.rule === 'family-burn' && s.evidence.statistic === 'cusum-weekly')) return undefined;
-  const keys = alarmKeysOf(o, config);
+  const keys = familyAlarmKeys(o, config);
   return keys ? { id: `${o.reportId}#family-alarm`, keys: [keys.family, keys.product] } : undefined;
 }
 
@@ -433,7 +425,7 @@ function familyBurn(o: Observation, reader: CounterReader, config: DetectionConf
 /** Family burn by a sibling: the rule fired on another product of the family in the last `siblingDays`, and this one has `minCount` reports of the defect. */
 function siblingBurn(o: Observation, reader: CounterReader, config: DetectionConfig, family: string): Signal['evidence'] | undefined {
   const { siblingDays, windowDays, minCount } = config.familyBurn;
-  const alarms = siblingDays > 0 ? alarmKeysOf(o, config) : undefined;
+  const alarms = siblingDays > 0 ? familyAlarmKeys(o, config) : undefined;
   if (!alarms) return undefined;
   const siblings = reader.total(alarms.family, siblingDays) - reader.total(alarms.product, siblingDays);
   if (siblings <= 0) return undefined;

@@ -1,3 +1,5 @@
+import { detached } from '../platform/strings.js';
+
 /**
  * The report ids an in-memory store has counted, so that each is counted once, and forgotten
  * after a horizon. A `Set` of a million strings costs three or four cache misses a lookup (its
@@ -74,7 +76,7 @@ export class IdSet {
     fingerprints[free] = fingerprint;
     days[free] = this.countOn(day);
     // Copied: an id cut out of a parser's buffer would keep the whole buffer alive.
-    this.ids[free] = id.length < 13 ? id : (' ' + id).slice(1);
+    this.ids[free] = detached(id);
     if (this.used > this.fingerprints.length * 0.7) this.rebuild();
     return true;
   }

@@ -1,4 +1,5 @@
 import { keyCode as normalise } from '../platform/fields.js';
+import { detached, flat } from '../platform/strings.js';
 import { DEFAULT_DETECTION_CONFIG, familyOf, type DetectionConfig } from './config.js';
 import type { DefectCategory } from '../reports/schema.js';
 
@@ -92,15 +93,6 @@ const interned = new Map<string, Map<DefectCategory, ProductKeys>>();
 const MAX_INTERNED = 100_000;
 let internedCount = 0;
 
-/** A string kept as a key, flattened once (a concatenation would be flattened at every lookup). */
-function flat(key: string): string {
-  key.charCodeAt(0);
-  return key;
-}
-
-/** Source text kept as a map key, copied: text cut out of a parser's buffer would keep the whole buffer alive. */
-const detached = (text: string) => (' ' + text).slice(1);
-
 // The latest observation asked about and its product's keys (the engine asks many times per complaint).
 let productFor: Observation | undefined;
 let productOfLatest: ProductKeys | undefined;
@@ -185,7 +177,11 @@ export function familyCounterKey(o: Observation, config: DetectionConfig = DEFAU
   return familyKeysOf(o, config);
 }
 
-/** The counters the family rule's own firings go to (on the family and on the product), when the SKU has a family. */
+/**
+ * Where the family rule's own firings are counted (one count per firing, not per report): on
+ * the family's key and on the product's, each prefixed `alarm|`, so that a product can tell
+ * whether the rule fired on one of its siblings lately (the family's count less its own).
+ */
 export function familyAlarmKeys(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): FamilyKeys['alarms'] | undefined {
   return familyKeysOf(o, config)?.alarms;
 }

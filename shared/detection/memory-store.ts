@@ -1,3 +1,4 @@
+import { flat } from '../platform/strings.js';
 import { IdSet } from './id-set.js';
 import type { CounterReader, CounterStore } from './store.js';
 
@@ -73,10 +74,12 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   countSync(reportId: string, keys: readonly string[], day: number): boolean {
-    // Checked before the day moves on: a repeat is refused while its id is remembered, and moves nothing.
-    if (this.counted.has(reportId)) return false;
-    if (day > this.newest) this.advance(day);
-    this.counted.add(reportId, day);
+    if (day > this.newest) {
+      // Checked before the day moves on: a repeat is refused while its id is remembered, and moves nothing.
+      if (this.counted.has(reportId)) return false;
+      this.advance(day);
+    }
+    if (!this.counted.add(reportId, day)) return false;
     // The keys just counted are the ones the rules read next: remembered, they skip the map.
     this.recentKeys = keys;
     for (let i = 0; i < keys.length; i++) this.recentSeries[i] = this.add(keys[i]!, day);
@@ -212,16 +215,6 @@ export class MemoryCounterStore implements CounterStore {
     }
     return out;
   }
-}
-
-/**
- * A key the store keeps, flattened: a key built by concatenation would otherwise keep alive
- * the pieces it was made of (strings cut out of a parser's buffers, which keep whole buffers
- * of the input file alive). Reading a character flattens it in place.
- */
-function flat(key: string): string {
-  key.charCodeAt(0);
-  return key;
 }
 
 /** A single-day key packs its day and count into one number: day × PACK + count. */
