@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { detectionConfigFrom } from '../../shared/detection/config.js';
-import { BacktestMapping, parseSourceTime, readRows, runBacktest, sourceCode } from '../../shared/detection/backtest.js';
+import { BacktestMapping, categoryRenaming, parseSourceTime, readRows, runBacktest, sourceCode } from '../../shared/detection/backtest.js';
 import type { Signal } from '../../shared/detection/engine.js';
 import { dayOf, dayToIso } from '../../shared/detection/keys.js';
 import { Scorer, type ScoreResult } from '../../shared/detection/scoring.js';
@@ -63,6 +63,7 @@ async function readTruth(file: string, mapping: BacktestMapping): Promise<Recall
   const recalls: Recall[] = [];
   let columns: number[] | undefined;
   let row = 1;
+  const categoryOf = categoryRenaming(mapping);
   for await (const cells of readCsv(file, csv)) {
     if (!columns) {
       const header = cells.map((c) => c.trim());
@@ -76,7 +77,7 @@ async function readTruth(file: string, mapping: BacktestMapping): Promise<Recall
     const [sku, source, date] = columns.map((i) => cells[i] ?? '');
     const time = parseSourceTime(date!);
     if (!sku!.trim() || !source!.trim() || Number.isNaN(time)) throw new Error(`truth file ${file}, data row ${row - 1}: needs a product, a category and a date as YYYY-MM-DD (got ${JSON.stringify(cells)})`);
-    recalls.push({ sku: keyCode(sourceCode(sku)), category: sourceCode(mapping.categories[source!.trim()] ?? source!.trim()), day: dayOf(time) });
+    recalls.push({ sku: keyCode(sourceCode(sku)), category: categoryOf(source), day: dayOf(time) });
   }
   return recalls;
 }

@@ -105,25 +105,61 @@ export async function* readRows(path: string, format: 'csv' | 'jsonl', csv: CsvO
   }
 }
 
-// Cluster keys are joined with `|`; a source code containing one must not split a key.
 /**
  * A source's time as epoch ms. A time without a zone is UTC, whatever the machine's zone, so a
  * backtest gives the same days everywhere: `2024-03-15`, `2024/03/15` (Excel in Japan),
- * `2024/3/5 9:07`, `2024-03-15 09:07:00`; anything with a zone or offset is read as written.
+ * `20240315` (NHTSA's flat files), `2024/3/5 9:07`, `2024-03-15 09:07:00`; anything with a
+ * zone or offset is read as written. A date that is not a day of the calendar (`2024-02-30`)
+ * is refused, with or without a zone, rather than rolled over into March.
  */
 export function parseSourceTime(value: string): number {
   const v = value.trim();
-  const local = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?$/.exec(v);
-  if (local) {
-    const [, y, mo, d, h = '0', mi = '0', sec = '0', ms = '0'] = local;
-    const t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number(ms.padEnd(3, '0')));
-    const check = new Date(t);
-    // 2024-02-30 is not a day: refuse it rather than roll over into March.
-    return check.getUTCMonth() === Number(mo) - 1 && check.getUTCDate() === Number(d) ? t : Number.NaN;
+  const last = v.charCodeAt(v.length - 1);
+  // Most exports write UTC with a `Z`: straight to the zoned reading, no local pattern to try.
+  if (last !== 90 && last !== 122) {
+    const local = LOCAL_TIME.exec(v);
+    if (local) {
+      const [, y, mo, d, h = '0', mi = '0', sec = '0', ms = '0'] = local;
+      const t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number(ms.padEnd(3, '0')));
+      return isCalendarDay(Number(y), Number(mo), Number(d)) ? t : Number.NaN;
+    }
+    const compact = COMPACT_DATE.exec(v);
+    if (compact) {
+      const [, y, mo, d] = compact;
+      return isCalendarDay(Number(y), Number(mo), Number(d)) ? Date.UTC(Number(y), Number(mo) - 1, Number(d)) : Number.NaN;
+    }
   }
-  return /(?:Z|[+-]\d{2}:?\d{2})$/i.test(v) ? Date.parse(v) : Number.NaN;
+  if (!ZONED.test(v)) return Number.NaN;
+  // The day as written (before the offset applies) must exist: Date.parse would roll 02-30 over.
+  const written = ISO_DAY.exec(v);
+  if (written && !isCalendarDay(Number(written[1]), Number(written[2]), Number(written[3]))) return Number.NaN;
+  return Date.parse(v);
 }
 
+const LOCAL_TIME = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?$/;
+const COMPACT_DATE = /^(\d{4})(\d{2})(\d{2})$/;
+const ZONED = /(?:Z|[+-]\d{2}:?\d{2})$/i;
+const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})/;
+
+function isCalendarDay(y: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  return new Date(Date.UTC(y, month - 1, day)).getUTCDate() === day;
+}
+
+/**
+ * A source's category cell as the backtest keeps it (complaints and `--truth` alike): renamed
+ * when the mapping lists it, else as written. Looked up in a map, not the mapping's object: a
+ * source's category may be any text, `constructor` and `__proto__` included.
+ */
+export function categoryRenaming(mapping: BacktestMapping): (cell: unknown) => string {
+  const renamed = new Map(Object.entries(mapping.categories));
+  return (cell) => {
+    const source = String(cell ?? '').trim();
+    return sourceCode(renamed.get(source) ?? source);
+  };
+}
+
+// Cluster keys are joined with `|`; a source code containing one must not split a key.
 export function sourceCode(value: unknown): string {
   const code = (typeof value === 'string' ? value : String(value ?? '')).trim();
   return code.includes('|') ? code.replaceAll('|', '/') : code;
@@ -171,8 +207,21 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
   // Lot keys are read only by the burst rule, over its windows and baseline: kept that long.
   const store = new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) });
   const truthy = new Set(mapping.truthy.map((v) => v.toLowerCase()));
+  const categoryOf = categoryRenaming(mapping);
+  // A map, not an object: a source's category may be any text, `constructor` and `__proto__` included.
+  const categoryCounts = new Map<string, number>();
+  /** The source's yes/no cells repeat a few values: each read once. */
+  const flags = new Map<string, boolean>();
+  const flag = (cell: unknown): boolean => {
+    const raw = String(cell ?? '');
+    let yes = flags.get(raw);
+    if (yes === undefined) {
+      yes = truthy.has(raw.trim().toLowerCase());
+      if (flags.size < 1_000) flags.set(raw, yes);
+    }
+    return yes;
+  };
   const taxonomy = options.taxonomy ?? activeCategories();
-  let distinctCategories = 0;
   const summary: BacktestSummary = {
     rows: 0,
     replayed: 0,
@@ -246,17 +295,14 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       skip('missing product, lot or plant');
       continue;
     }
-    const source = String(get('category') ?? '').trim();
-    const category = sourceCode(mapping.categories[source] ?? source);
+    const category = categoryOf(get('category'));
     if (!category) {
       skip(`no ${mapping.category}`);
       continue;
     }
-    if (summary.categories[category] !== undefined) summary.categories[category]++;
-    else if (distinctCategories < MAX_LISTED_CATEGORIES) {
-      summary.categories[category] = 1;
-      distinctCategories++;
-    }
+    const seen = categoryCounts.get(category);
+    if (seen !== undefined) categoryCounts.set(category, seen + 1);
+    else if (categoryCounts.size < MAX_LISTED_CATEGORIES) categoryCounts.set(category, 1);
     if (time < latest) summary.outOfOrder++;
     latest = Math.max(latest, time);
     const o = new ReplayedObservation(
@@ -266,8 +312,8 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       lot,
       plant,
       category,
-      mapping.injury ? truthy.has(String(get('injury') ?? '').trim().toLowerCase()) : false,
-      mapping.illness ? truthy.has(String(get('illness') ?? '').trim().toLowerCase()) : false,
+      mapping.injury ? flag(get('injury')) : false,
+      mapping.illness ? flag(get('illness')) : false,
       taxonomy.harmOf(category) !== undefined,
     );
     firstTime ??= time;
@@ -303,6 +349,7 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     ledger.advance(dayOf(lastTime));
     summary.trackRecords = ledger.all();
   }
+  summary.categories = Object.fromEntries(categoryCounts);
   if (firstTime !== undefined) summary.firstTime = new Date(firstTime).toISOString();
   if (lastTime !== undefined) summary.lastTime = new Date(lastTime).toISOString();
   summary.seconds = (performance.now() - started) / 1000;

@@ -77,6 +77,20 @@ describe('backtest', () => {
     expect(summary.candidates).toBe(0);
   });
 
+  it('keeps any text as a category, the names of object properties included', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const file = path.join(dir, 'rows.jsonl');
+    const cats = ['constructor', '__proto__', 'toString', 'constructor', 'hasOwnProperty', 'glass shard'];
+    writeFileSync(file, cats.map((cat, i) => JSON.stringify({ t: `2026-01-0${i + 1}T00:00:00Z`, sku: 'A', lot: 'L1', plant: 'P', cat })).join('\n'));
+    const summary = await runBacktest(readRows(file, 'jsonl'), {
+      config: DEFAULT_DETECTION_CONFIG,
+      mapping: BacktestMapping.parse({ time: 't', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat', categories: { 'glass shard': 'foreign_matter' } }),
+      onSignal: () => {},
+    });
+    expect(summary.replayed).toBe(6);
+    expect(Object.entries(summary.categories).sort()).toEqual([['__proto__', 1], ['constructor', 2], ['foreign_matter', 1], ['hasOwnProperty', 1], ['toString', 1]]);
+  });
+
   it('names the mapped columns a CSV does not have', async () => {
     const run = runBacktest(readRows(path.join(fixtures, 'complaints.csv'), 'csv'), {
       config: DEFAULT_DETECTION_CONFIG,
@@ -207,6 +221,13 @@ describe('backtest', () => {
     expect(iso('2024-3-5 9:07')).toBe('2024-03-05T09:07:00.000Z');
     expect(iso('2024-03-15T10:00:00+09:00')).toBe('2024-03-15T01:00:00.000Z');
     expect(iso('2025-01-01T00:19:45.884Z')).toBe('2025-01-01T00:19:45.884Z');
-    for (const bad of ['2024-02-30', '2024/13/01', 'yesterday', '', '15/03/2024']) expect(parseSourceTime(bad), bad).toBeNaN();
+    expect(iso('2024-02-29T23:30:00-02:00')).toBe('2024-03-01T01:30:00.000Z');
+    // NHTSA's flat files write dates as YYYYMMDD.
+    expect(iso('20240315')).toBe('2024-03-15T00:00:00.000Z');
+    expect(iso(' 20240229 ')).toBe('2024-02-29T00:00:00.000Z');
+    // Refused with a zone too: Date.parse alone would roll 2024-02-30 over into March.
+    for (const bad of ['2024-02-30', '2024/13/01', 'yesterday', '', '15/03/2024', '2024-02-30T00:00:00Z', '2023-02-29T10:00:00+09:00', '20240230', '20241301', '2024031']) {
+      expect(parseSourceTime(bad), bad).toBeNaN();
+    }
   });
 });
