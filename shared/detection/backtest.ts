@@ -5,7 +5,7 @@ import { readCsvBatches, type CsvOptions } from '../platform/csv.js';
 import { activeCategories, CATEGORY_CODE, type Categories } from '../reports/taxonomy.js';
 import type { DetectionConfig } from './config.js';
 import { evaluate, familyAlarm, type Signal } from './engine.js';
-import { counterKeys, dayOf, type Observation } from './keys.js';
+import { dayOf, ruleKeys, type Observation } from './keys.js';
 import { CandidateGate, TrackLedger, type Admission } from './learning.js';
 import { MemoryCounterStore } from './memory-store.js';
 
@@ -319,9 +319,9 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     firstTime ??= time;
     lastTime = time;
     summary.replayed++;
-    // The same rules as the live stream; the in-memory store is read synchronously.
+    // The same rules as the live stream, counting only the keys they read; the in-memory store is read synchronously.
     const day = dayOf(time);
-    store.countSync(o.reportId, counterKeys(o, config), day);
+    store.countSync(o.reportId, ruleKeys(o, config), day);
     options.onObservation?.(o, day);
     const { signals } = evaluate(o, store.readerAt(day), config);
     const alarm = familyAlarm(o, signals, config);

@@ -1,6 +1,6 @@
 import { keyCode as normalise } from '../platform/fields.js';
 import { detached, flat } from '../platform/strings.js';
-import { DEFAULT_DETECTION_CONFIG, familyOf, type DetectionConfig } from './config.js';
+import { burstFor, DEFAULT_DETECTION_CONFIG, familyOf, type DetectionConfig } from './config.js';
 import type { DefectCategory } from '../reports/schema.js';
 
 /**
@@ -78,8 +78,11 @@ interface ProductKeys {
   readonly totals: { readonly productAll: string; readonly categoryAll: string; readonly all: string };
   plantText?: string;
   plant?: ClusterKey;
-  familyFor?: DetectionConfig;
+  /** The configuration `family` and `readsPlant` were worked out for. */
+  configuredFor?: DetectionConfig;
   family?: FamilyKeys;
+  /** A burst rule judges the plant's key in this defect (else only a cluster summary shows it). */
+  readsPlant?: boolean;
 }
 interface FamilyKeys {
   readonly family: string;
@@ -157,15 +160,21 @@ export function totalKeys(o: Observation): ProductKeys['totals'] {
   return productKeysOf(o).totals;
 }
 
-function familyKeysOf(o: Observation, config: DetectionConfig): FamilyKeys | undefined {
+/** The product's keys with what `config` says of them worked out (once per configuration). */
+function configuredKeysOf(o: Observation, config: DetectionConfig): ProductKeys {
   const keys = productKeysOf(o);
-  if (keys.familyFor !== config) {
-    keys.familyFor = config;
+  if (keys.configuredFor !== config) {
+    keys.configuredFor = config;
+    keys.readsPlant = burstFor(config, keys.product.category).kinds.includes('plant');
     const family = config.familyBurn.enabled ? familyOf(config, keys.product.sku!) : undefined;
     const id = family === undefined ? undefined : flat(`family|${family}|${keys.product.category}`);
     keys.family = id === undefined ? undefined : { family: family!, id, alarms: { family: flat(`alarm|${id}`), product: flat(`alarm|${keys.product.id}`) } };
   }
-  return keys.family;
+  return keys;
+}
+
+function familyKeysOf(o: Observation, config: DetectionConfig): FamilyKeys | undefined {
+  return configuredKeysOf(o, config).family;
 }
 
 /**
@@ -194,6 +203,25 @@ export function counterKeys(o: Observation, config: DetectionConfig = DEFAULT_DE
   return family
     ? [c.lot.id, c.product.id, c.plant.id, t.productAll, t.categoryAll, t.all, family.id]
     : [c.lot.id, c.product.id, c.plant.id, t.productAll, t.categoryAll, t.all];
+}
+
+/**
+ * The counters the rules can read for this complaint, for a replay that shows no cluster
+ * summary (backtests): `counterKeys` without the plant's key when no burst rule judges plants
+ * in this defect, and without the lot's when the source has no lots (the lot is its product,
+ * and the burst rule skips such a lot). The same signals, fewer counters to keep.
+ */
+export function ruleKeys(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): string[] {
+  const c = clusterKeys(o);
+  const t = totalKeys(o);
+  const keys = configuredKeysOf(o, config);
+  const out: string[] = [];
+  if (c.lot.lot !== c.lot.sku) out.push(c.lot.id);
+  out.push(c.product.id);
+  if (keys.readsPlant) out.push(c.plant.id);
+  out.push(t.productAll, t.categoryAll, t.all);
+  if (keys.family) out.push(keys.family.id);
+  return out;
 }
 
 /** Days since the epoch (UTC) of an ISO time: the counters' bucket. */

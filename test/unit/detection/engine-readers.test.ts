@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { evaluate, observe, type Signal } from '../../../shared/detection/engine.js';
-import { counterKeys, dayOf, type Observation } from '../../../shared/detection/keys.js';
+import { counterKeys, dayOf, ruleKeys, type Observation } from '../../../shared/detection/keys.js';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
 import { lotHorizonDays } from '../../../shared/detection/backtest.js';
 import type { CounterReader } from '../../../shared/detection/store.js';
@@ -14,10 +14,16 @@ import { complaint } from '../../support/detection.js';
  * DynamoDB does) must raise exactly the same signals.
  */
 /** Counts and judges each row in turn, as a backtest does; `reader` may narrow what the rules see of the store. */
-function replay(rows: readonly Observation[], store: MemoryCounterStore, config = DEFAULT_DETECTION_CONFIG, reader: (r: CounterReader) => CounterReader = (r) => r): Signal[] {
+function replay(
+  rows: readonly Observation[],
+  store: MemoryCounterStore,
+  config = DEFAULT_DETECTION_CONFIG,
+  reader: (r: CounterReader) => CounterReader = (r) => r,
+  keysOf: typeof counterKeys = counterKeys,
+): Signal[] {
   return rows.flatMap((o) => {
     const day = dayOf(o.at);
-    store.countSync(o.reportId, counterKeys(o, config), day);
+    store.countSync(o.reportId, keysOf(o, config), day);
     return evaluate(o, reader(store.readerAt(day)), config).signals;
   });
 }
@@ -58,6 +64,27 @@ describe('the engine on either kind of counter reader', () => {
     expect(a.filter((s) => s.rule === 'lot-burst').length).toBeGreaterThan(5);
     expect(b).toEqual(a);
     expect(short.size).toBeLessThan(whole.size);
+  });
+
+  it('raises the same signals from only the counters the rules read (as backtests count) as from every counter', () => {
+    const { rows } = synthesize({ seed: 5, products: 50, days: 400, meanRate: 0.4, lotBursts: 8, slowBurns: 4, injuries: 3 });
+    const plants = { ...DEFAULT_DETECTION_CONFIG, lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, kinds: ['lot', 'product', 'plant'] as const } };
+    // A source without lots: each lot is its product (NHTSA's complaints).
+    const noLots = rows.map((o) => ({ ...o, lot: o.sku }));
+    for (const [config, input] of [[DEFAULT_DETECTION_CONFIG, rows], [plants, rows], [DEFAULT_DETECTION_CONFIG, noLots]] as const) {
+      const every = new MemoryCounterStore();
+      const read = new MemoryCounterStore();
+      const all = replay(input, every, config);
+      expect(all.length).toBeGreaterThan(5);
+      expect(replay(input, read, config, undefined, ruleKeys)).toEqual(all);
+      // Judging plants, every counter is read.
+      if (config === plants) expect(read.size).toBe(every.size);
+      else expect(read.size).toBeLessThan(every.size);
+    }
+    expect(replay(rows, new MemoryCounterStore(), plants).some((s) => s.key.kind === 'plant')).toBe(true);
+    expect(ruleKeys(rows[0]!, plants).some((k) => k.startsWith('plant|'))).toBe(true);
+    expect(ruleKeys(rows[0]!).some((k) => k.startsWith('plant|'))).toBe(false);
+    expect(ruleKeys(noLots[0]!).some((k) => k.startsWith('lot|'))).toBe(false);
   });
 
   // The lot's own baseline decides in these two (its product's rate is not used).
