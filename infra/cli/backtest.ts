@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { detectionConfigFrom } from '../../shared/detection/config.js';
-import { BacktestMapping, categoryRenaming, parseSourceTime, readRows, runBacktest, sourceCode } from '../../shared/detection/backtest.js';
+import { BacktestMapping, categoryRenaming, parseSourceTime, readRows, runBacktest, sourceCode, unclearFlags } from '../../shared/detection/backtest.js';
 import type { Signal } from '../../shared/detection/engine.js';
 import { dayOf, dayToIso } from '../../shared/detection/keys.js';
 import { Scorer, type ScoreResult } from '../../shared/detection/scoring.js';
-import { readCsv, type CsvEncoding, type CsvOptions } from '../../shared/platform/csv.js';
+import { CSV_ENCODINGS, readCsv, type CsvEncoding, type CsvOptions } from '../../shared/platform/csv.js';
 import { keyCode } from '../../shared/platform/fields.js';
 import { UsageError, type Command } from './common.js';
 
@@ -30,12 +30,20 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
-function parseDate(value: string | undefined, flag: string): Date | undefined {
+/**
+ * A date flag, read as the data's times are (UTC unless a zone is written). A day alone given
+ * as the end of a range (`--to`) means the end of that day: its rows are in.
+ */
+function parseDate(value: string | undefined, flag: string, end = false): Date | undefined {
   if (!value) return undefined;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new Error(`--${flag} must be a date (YYYY-MM-DD or ISO 8601), not ${value}`);
-  return d;
+  const t = parseSourceTime(value);
+  if (Number.isNaN(t)) throw new UsageError(`--${flag} must be a date or time, year first (2024-03-15 or 2024-03-15T09:00:00Z), not ${value}`);
+  const dayOnly = /^\d{4}[-/]?\d{1,2}[-/]?\d{1,2}$/.test(value.trim());
+  return new Date(end && dayOnly ? t + 86_400_000 - 1 : t);
 }
+
+/** What the time column may hold (the skip line and the truth file's errors say it). */
+const TIME_FORMATS = 'year first (2024-03-15, 2024-03-15 09:07, 2024/3/15 9:07, 20240315, optional zone Z or +09:00); set "dateOrder": "mdy" or "dmy" in the mapping for 03/15/2024 or 15.03.2024';
 
 interface Recall {
   sku: string;
@@ -75,11 +83,16 @@ async function readTruth(file: string, mapping: BacktestMapping): Promise<Recall
     }
     row++;
     const [sku, source, date] = columns.map((i) => cells[i] ?? '');
-    const time = parseSourceTime(date!);
-    if (!sku!.trim() || !source!.trim() || Number.isNaN(time)) throw new Error(`truth file ${file}, data row ${row - 1}: needs a product, a category and a date as YYYY-MM-DD (got ${JSON.stringify(cells)})`);
+    const time = parseSourceTime(date!, mapping.dateOrder);
+    if (!sku!.trim() || !source!.trim() || Number.isNaN(time)) throw new Error(`truth file ${file}, data row ${row - 1}: needs a product, a category and a date, ${TIME_FORMATS} (got ${JSON.stringify(cells)})`);
     recalls.push({ sku: keyCode(sourceCode(sku)), category: categoryOf(source), day: dayOf(time) });
   }
   return recalls;
+}
+
+/** Why a backtest replayed nothing, as an error (the summary above it says which rows were skipped). */
+function nothingReplayed(summary: { rows: number }): string {
+  return summary.rows === 0 ? 'Nothing to replay: the file has no data rows (a CSV needs a header row naming its columns, then one row per complaint).' : `Nothing was replayed: all ${summary.rows} rows were skipped (see "skipped" above). Fix the mapping or the file.`;
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
@@ -105,7 +118,7 @@ export const backtestCommand: Command = {
   group: 'qa',
   summary: 'replay a historical CSV or JSONL of complaints through the detection rules',
   usage:
-    'recall backtest --input FILE --map MAPPING.json [--truth PAST_RECALLS.csv] [--score-from DATE] [--score-to DATE] [--from DATE] [--to DATE] [--config RULES.json] [--no-learning] [--format csv|jsonl] [--delimiter C] [--encoding auto|utf-8|shift_jis] [--json]',
+    'recall backtest --input FILE --map MAPPING.json [--truth PAST_RECALLS.csv] [--score-from DATE] [--score-to DATE] [--from DATE] [--to DATE] [--config RULES.json] [--no-learning] [--format csv|jsonl] [--delimiter C] [--encoding auto|utf-8|shift_jis|windows-1252] [--sort] [--json]',
   example: 'recall backtest --input complaints.csv --map mapping.json --truth recalls.csv --score-from 2018-01-01 --score-to 2025-06-30',
   options: {
     input: { type: 'string' },
@@ -120,6 +133,7 @@ export const backtestCommand: Command = {
     config: { type: 'string' },
     format: { type: 'string' },
     'no-learning': { type: 'boolean' },
+    sort: { type: 'boolean' },
   },
   async run({ values, json }) {
     if (!values.input || !values.map) throw new UsageError('Give --input FILE and --map MAPPING.json');
@@ -137,18 +151,21 @@ export const backtestCommand: Command = {
     const format = (values.format ?? (values.input.endsWith('.jsonl') || values.input.endsWith('.ndjson') ? 'jsonl' : 'csv')) as string;
     if (format !== 'csv' && format !== 'jsonl') throw new Error(`--format must be csv or jsonl, not ${format}`);
     const from = parseDate(values.from, 'from');
-    const to = parseDate(values.to, 'to');
+    const to = parseDate(values.to, 'to', true);
     const scoreFrom = parseDate(values['score-from'], 'score-from');
-    const scoreTo = parseDate(values['score-to'], 'score-to');
+    const scoreTo = parseDate(values['score-to'], 'score-to', true);
     const delimiter = values.delimiter === '\\t' || values.delimiter === 'tab' ? '\t' : values.delimiter;
     if (delimiter !== undefined && delimiter.length !== 1) throw new UsageError(`--delimiter must be one character (or tab), not ${JSON.stringify(values.delimiter)}`);
     const encoding = values.encoding ?? 'auto';
-    if (!['auto', 'utf-8', 'shift_jis'].includes(encoding)) throw new UsageError(`--encoding must be auto, utf-8 or shift_jis (CP932), not ${encoding}`);
-    const csv: CsvOptions = { ...(delimiter ? { delimiter } : {}), encoding: encoding as CsvEncoding };
+    if (!(CSV_ENCODINGS as readonly string[]).includes(encoding)) throw new UsageError(`--encoding must be auto, utf-8, shift_jis (CP932) or windows-1252, not ${encoding}`);
+    // Without --delimiter, the header line says it (`,` `;` or tab), as for the truth file.
+    const csv: CsvOptions = { delimiter: delimiter ?? (format === 'csv' ? sniffDelimiter(values.input) : ','), encoding: encoding as CsvEncoding };
     const recalls = values.truth ? await readTruth(values.truth, parsedMapping.data) : undefined;
     const scorer = recalls ? new Scorer() : undefined;
-    let firstDay: number | undefined;
-    let lastDay: number | undefined;
+    let firstDay = Number.POSITIVE_INFINITY;
+    let lastDay = Number.NEGATIVE_INFINITY;
+    // The (product, category) keys complaints were replayed on: a recall on none of them is named.
+    const keys = recalls ? new Set<string>() : undefined;
 
     if (!json) console.log(`${'time'.padEnd(24)}  ${'rule'.padEnd(10)}  ${'key'.padEnd(48)}  evidence`);
     const out = process.stdout;
@@ -158,10 +175,12 @@ export const backtestCommand: Command = {
       ...(from ? { from } : {}),
       ...(to ? { to } : {}),
       onObservation: (o, day) => {
-        firstDay ??= day;
-        lastDay = day;
+        firstDay = Math.min(firstDay, day);
+        lastDay = Math.max(lastDay, day);
         scorer?.complaint(keyCode(o.sku), o.category, day);
+        keys?.add(`${keyCode(o.sku)}\u0000${o.category}`);
       },
+      ...(values.sort ? { sort: true } : {}),
       // With --truth the categories learn from the recalls known at each signal's day (never a later one).
       // (Commander reads `--no-learning` as learning = false.)
       ...(recalls && values.learning !== false ? { outcomes: recalls } : {}),
@@ -184,21 +203,35 @@ export const backtestCommand: Command = {
     if (process.stderr.isTTY) process.stderr.write('\n');
     // The scoring period: as given, else everything after a first year of warm-up (rules read a year back).
     const period =
-      scorer && firstDay !== undefined && lastDay !== undefined
+      scorer && summary.replayed > 0
         ? { from: scoreFrom ? dayOf(scoreFrom) : Math.min(firstDay + 365, lastDay), to: scoreTo ? dayOf(scoreTo) : lastDay }
         : undefined;
     const score = scorer && period ? scorer.result(recalls!, period) : undefined;
+    const unmatched = recalls && keys ? recalls.filter((r) => !keys.has(`${r.sku}\u0000${r.category}`)) : [];
     if (json) {
       out.write(`${JSON.stringify({ type: 'summary', ...summary })}\n`);
-      if (score && period) out.write(`${JSON.stringify({ type: 'score', from: dayToIso(period.from), to: dayToIso(period.to), ...score })}\n`);
+      if (score && period) out.write(`${JSON.stringify({ type: 'score', from: dayToIso(period.from), to: dayToIso(period.to), ...score, recallsWithoutComplaints: unmatched.length })}\n`);
+      if (summary.replayed === 0) throw new Error(nothingReplayed(summary));
       return;
     }
+    const skippedLine = Object.entries(summary.skipped)
+      .map(([reason, n]) => `${n} ${reason}${summary.skippedExamples[reason] ? ` (e.g. ${JSON.stringify(summary.skippedExamples[reason])})` : ''}`)
+      .join(', ');
+    const flagLines = Object.entries(summary.flags).map(([field, f]) => {
+      const unclear = unclearFlags(f);
+      return (
+        `${field.padEnd(17)}${f.yes} rows read as yes; values seen: ${Object.entries(f.values).map(([v, x]) => `${JSON.stringify(v)} ${x.rows}${x.yes ? ' yes' : ''}`).join(', ')}` +
+        (unclear.length ? `\n${''.padEnd(17)}read as no but not a plain no: ${unclear.join(', ')}: list them in the mapping's "truthy" if they mean yes` : '')
+      );
+    });
     const lines = [
       '',
       `rows read        ${summary.rows}`,
       `replayed         ${summary.replayed}  (${summary.firstTime ?? '-'} .. ${summary.lastTime ?? '-'})`,
-      `skipped          ${Object.entries(summary.skipped).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`,
+      `skipped          ${skippedLine || 'none'}`,
+      ...(summary.skipped[`no valid ${parsedMapping.data.time}`] ? [`${''.padEnd(17)}times are read ${TIME_FORMATS}`] : []),
       `out of order     ${summary.outOfOrder}${summary.outOfOrder ? '  (sort the file by time for a faithful replay)' : ''}`,
+      ...flagLines,
       `categories       ${Object.keys(summary.categories).length}: ${Object.entries(summary.categories).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${v}`).join(', ')}${Object.keys(summary.categories).length > 12 ? ', …' : ''}`,
       `signals          ${Object.entries(summary.signals).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
       `candidates       ${summary.candidates} cluster keys would have opened a candidate incident`,
@@ -211,7 +244,11 @@ export const backtestCommand: Command = {
       `speed            ${Math.round(summary.rowsPerSecond).toLocaleString()} rows/s (${summary.seconds.toFixed(1)} s)`,
     ];
     if (score && period) lines.push(...scoreLines(score, period));
-    else if (recalls) lines.push('', 'scored           nothing: no complaint was replayed');
+    if (unmatched.length > 0) {
+      const shown = unmatched.slice(0, 5).map((r) => `${r.sku} ${r.category}`).join(', ');
+      lines.push(`recalls unmatched ${unmatched.length} of ${recalls!.length} past recalls are on a product and category no complaint has (${shown}${unmatched.length > 5 ? ', …' : ''}): check their spelling`);
+    }
     console.log(lines.join('\n'));
+    if (summary.replayed === 0) throw new Error(nothingReplayed(summary));
   },
 };

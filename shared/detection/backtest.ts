@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import readline from 'node:readline';
 import * as z from 'zod';
 import { readCsvBatches, type CsvOptions } from '../platform/csv.js';
+import { keyCode } from '../platform/fields.js';
 import { activeCategories, CATEGORY_CODE, type Categories } from '../reports/taxonomy.js';
 import type { DetectionConfig } from './config.js';
 import { evaluate, familyAlarm, type Signal } from './engine.js';
@@ -33,8 +34,14 @@ export const BacktestMapping = z.strictObject({
   truth: z
     .strictObject({ product: z.string().min(1), category: z.string().min(1), date: z.string().min(1) })
     .default({ product: 'product', category: 'category', date: 'date' }),
-  /** Values read as "yes" in the injury and illness columns. */
+  /** Values read as "yes" in the injury and illness columns (any case); a whole number above 0 (a count of injured) is yes too. */
   truthy: z.array(z.string()).default(['1', 'true', 'yes', 'y', 't']),
+  /**
+   * How a date written with the year last is read: `mdy` (03/05/2024 is 5 March, as US
+   * exports write it) or `dmy` (05.03.2024, 05/03/2024: most of Europe). Default `ymd`: only
+   * dates with the year first are read, and a year-last date is skipped, never guessed.
+   */
+  dateOrder: z.enum(['ymd', 'mdy', 'dmy']).default('ymd'),
 });
 export type BacktestMapping = z.infer<typeof BacktestMapping>;
 
@@ -59,14 +66,30 @@ export interface BacktestOptions {
   /** Which categories are themselves harm (default: the deployment's taxonomy). */
   readonly taxonomy?: Categories;
   readonly onProgress?: (progress: { rows: number; signals: number; rowsPerSecond: number }) => void;
+  /**
+   * Reads the whole file first and replays it sorted by time (memory grows with the file).
+   * Without it the file is streamed in its order, which must be oldest first: a row more than
+   * `OUT_OF_ORDER_DAYS` earlier than one before it is skipped, and a file mostly in the wrong
+   * order (newest first) is refused.
+   */
+  readonly sort?: boolean;
+}
+
+/** The file cannot be replayed as it is (empty, no header, newest first): what to do is in the message. */
+export class BacktestInputError extends Error {
+  override readonly name = 'BacktestInputError';
 }
 
 export interface BacktestSummary {
   rows: number;
   replayed: number;
   skipped: Record<string, number>;
-  /** Rows earlier than a row before them: replayed at their own time, but flagged. */
+  /** The first value that made a row be skipped, per reason (what the user looks at). */
+  skippedExamples: Record<string, string>;
+  /** Rows earlier than a row before them (by up to `OUT_OF_ORDER_DAYS`): replayed at their own time, but flagged. */
   outOfOrder: number;
+  /** Per yes/no column (`injury`, `illness`): the rows read as yes, and the values seen (up to 20) with their counts and reading. */
+  flags: Record<string, { yes: number; values: Record<string, { rows: number; yes: boolean }> }>;
   /** Complaints per category as replayed (after any renaming). */
   categories: Record<string, number>;
   signals: Record<string, number>;
@@ -105,41 +128,47 @@ export async function* readRows(path: string, format: 'csv' | 'jsonl', csv: CsvO
   }
 }
 
+/** How a date with the year last is read (the mapping's `dateOrder`). */
+export type DateOrder = BacktestMapping['dateOrder'];
+
 /**
- * A source's time as epoch ms. A time without a zone is UTC, whatever the machine's zone, so a
- * backtest gives the same days everywhere: `2024-03-15`, `2024/03/15` (Excel in Japan),
- * `20240315` (NHTSA's flat files), `2024/3/5 9:07`, `2024-03-15 09:07:00`; anything with a
- * zone or offset is read as written. A date that is not a day of the calendar (`2024-02-30`)
- * is refused, with or without a zone, rather than rolled over into March.
+ * A source's time as epoch ms, or NaN when it is not one. Read exactly, never guessed:
+ * - year first: ISO 8601 `2024-03-15`, `2024-03-15 09:07`, `2024-03-15T09:07:00.123456`,
+ *   with slashes as Excel in Japan writes them (`2024/3/5 9:07`); `20240315` (NHTSA's flat files);
+ * - year last (`03/05/2024`, `05.03.2024 09:07`) only when `order` says which is the month;
+ * - a zone or offset when written (`Z`, `UTC`, `+09:00`, `-0500`), else UTC whatever the
+ *   machine's zone, so a backtest gives the same days everywhere;
+ * - refused: a day the calendar does not have (`2024-02-30`, rather than rolled into March),
+ *   an hour past 23, a year before 1900 (a placeholder such as `0001-01-01`), any other form.
  */
-export function parseSourceTime(value: string): number {
+export function parseSourceTime(value: string, order: DateOrder = 'ymd'): number {
   const v = value.trim();
-  const last = v.charCodeAt(v.length - 1);
-  // Most exports write UTC with a `Z`: straight to the zoned reading, no local pattern to try.
-  if (last !== 90 && last !== 122) {
-    const local = LOCAL_TIME.exec(v);
-    if (local) {
-      const [, y, mo, d, h = '0', mi = '0', sec = '0', ms = '0'] = local;
-      const t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number(ms.padEnd(3, '0')));
-      return isCalendarDay(Number(y), Number(mo), Number(d)) ? t : Number.NaN;
-    }
-    const compact = COMPACT_DATE.exec(v);
-    if (compact) {
-      const [, y, mo, d] = compact;
-      return isCalendarDay(Number(y), Number(mo), Number(d)) ? Date.UTC(Number(y), Number(mo) - 1, Number(d)) : Number.NaN;
-    }
-  }
-  if (!ZONED.test(v)) return Number.NaN;
-  // The day as written (before the offset applies) must exist: Date.parse would roll 02-30 over.
-  const written = ISO_DAY.exec(v);
-  if (written && !isCalendarDay(Number(written[1]), Number(written[2]), Number(written[3]))) return Number.NaN;
-  return Date.parse(v);
+  const ymd = YEAR_FIRST.exec(v);
+  if (ymd) return utcTime(ymd[1]!, ymd[3]!, ymd[4]!, ymd[5], ymd[6], ymd[7], ymd[8], ymd[9]);
+  const compact = COMPACT_DATE.exec(v);
+  if (compact) return utcTime(compact[1]!, compact[2]!, compact[3]!);
+  if (order === 'ymd') return Number.NaN;
+  const yearLast = YEAR_LAST.exec(v);
+  if (!yearLast) return Number.NaN;
+  const [month, day] = order === 'mdy' ? [yearLast[1]!, yearLast[3]!] : [yearLast[3]!, yearLast[1]!];
+  return utcTime(yearLast[4]!, month, day, yearLast[5], yearLast[6], yearLast[7], yearLast[8], yearLast[9]);
 }
 
-const LOCAL_TIME = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?$/;
+const TIME_OF_DAY = String.raw`(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(?:\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?$`;
+const YEAR_FIRST = new RegExp(String.raw`^(\d{4})([-/])(\d{1,2})\2(\d{1,2})` + TIME_OF_DAY, 'i');
+const YEAR_LAST = new RegExp(String.raw`^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})` + TIME_OF_DAY, 'i');
 const COMPACT_DATE = /^(\d{4})(\d{2})(\d{2})$/;
-const ZONED = /(?:Z|[+-]\d{2}:?\d{2})$/i;
-const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})/;
+
+function utcTime(y: string, mo: string, d: string, h = '0', mi = '0', sec = '0', fraction?: string, zone?: string): number {
+  const [year, month, day, hour, minute, second] = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec)];
+  if (year < 1900 || !isCalendarDay(year, month, day) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  const t = Date.UTC(year, month - 1, day, hour, minute, second, fraction ? Number(fraction.slice(0, 3).padEnd(3, '0')) : 0);
+  if (!zone || /^(?:Z|UTC|GMT)$/i.test(zone)) return t;
+  const offsetHours = Number(zone.slice(1, 3));
+  const offsetMinutes = Number(zone.slice(zone.length > 3 ? zone.length - 2 : 3) || 0);
+  if (offsetHours > 23 || offsetMinutes > 59) return Number.NaN;
+  return t - (zone[0] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+}
 
 function isCalendarDay(y: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false;
@@ -147,15 +176,27 @@ function isCalendarDay(y: number, month: number, day: number): boolean {
 }
 
 /**
- * A source's category cell as the backtest keeps it (complaints and `--truth` alike): renamed
- * when the mapping lists it, else as written. Looked up in a map, not the mapping's object: a
- * source's category may be any text, `constructor` and `__proto__` included.
+ * A source's category cell as the backtest keeps it (complaints and `--truth` alike): one
+ * spelling, one category, as product codes are (`keyCode`: NFKC, trimmed, single spaces, upper
+ * case: `engine ` and `ENGINE` are one); renamed when the mapping lists it (in any of its
+ * spellings), the taxonomy's code when it is one (`Injury` is `injury`, a harm category), else
+ * the folded value. Maps, not the mapping's object: a category may be any text, `constructor`
+ * and `__proto__` included.
  */
-export function categoryRenaming(mapping: BacktestMapping): (cell: unknown) => string {
-  const renamed = new Map(Object.entries(mapping.categories));
+export function categoryRenaming(mapping: BacktestMapping, taxonomy: Categories = activeCategories()): (cell: unknown) => string {
+  const renamed = new Map(Object.entries(mapping.categories).map(([from, to]) => [keyCode(from), to]));
+  const codes = new Map(taxonomy.codes.map((code) => [keyCode(code), code]));
+  // A source repeats a few dozen values: each folded once.
+  const seen = new Map<string, string>();
   return (cell) => {
-    const source = String(cell ?? '').trim();
-    return sourceCode(renamed.get(source) ?? source);
+    const raw = String(cell ?? '');
+    let category = seen.get(raw);
+    if (category === undefined) {
+      const folded = keyCode(raw);
+      category = sourceCode(renamed.get(folded) ?? codes.get(folded) ?? folded);
+      if (seen.size < 10_000) seen.set(raw, category);
+    }
+    return category;
   };
 }
 
@@ -202,31 +243,22 @@ export function lotHorizonDays(config: DetectionConfig): number {
   return Math.max(...bursts.map((b) => Math.max(...b.windowsDays) + b.baselineDays)) + 1 + OUT_OF_ORDER_DAYS;
 }
 
+/** Below this many rows the order of a file is not judged (a few late rows are not a newest-first file). */
+const ORDER_JUDGED_AFTER = 200;
+
 export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOptions): Promise<BacktestSummary> {
   const { mapping, config } = options;
   // Lot keys are read only by the burst rule, over its windows and baseline: kept that long.
   const store = new MemoryCounterStore(undefined, { lotRetainDays: lotHorizonDays(config) });
-  const truthy = new Set(mapping.truthy.map((v) => v.toLowerCase()));
-  const categoryOf = categoryRenaming(mapping);
-  // A map, not an object: a source's category may be any text, `constructor` and `__proto__` included.
-  const categoryCounts = new Map<string, number>();
-  /** The source's yes/no cells repeat a few values: each read once. */
-  const flags = new Map<string, boolean>();
-  const flag = (cell: unknown): boolean => {
-    const raw = String(cell ?? '');
-    let yes = flags.get(raw);
-    if (yes === undefined) {
-      yes = truthy.has(raw.trim().toLowerCase());
-      if (flags.size < 1_000) flags.set(raw, yes);
-    }
-    return yes;
-  };
   const taxonomy = options.taxonomy ?? activeCategories();
+  const categoryOf = categoryRenaming(mapping, taxonomy);
   const summary: BacktestSummary = {
     rows: 0,
     replayed: 0,
     skipped: {},
+    skippedExamples: {},
     outOfOrder: 0,
+    flags: {},
     categories: {},
     signals: {},
     candidates: 0,
@@ -234,19 +266,26 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     seconds: 0,
     rowsPerSecond: 0,
   };
-  const skip = (reason: string) => (summary.skipped[reason] = (summary.skipped[reason] ?? 0) + 1);
+  const skip = (reason: string, example: unknown) => {
+    summary.skipped[reason] = (summary.skipped[reason] ?? 0) + 1;
+    summary.skippedExamples[reason] ??= String(example ?? '').slice(0, 80);
+  };
+  // A map, not an object: a source's category may be any text.
+  const categoryCounts = new Map<string, number>();
+  const flagOf = flagReader(mapping, summary);
   const opened = new Set<string>();
   const ledger = options.outcomes && config.trackRecord ? new TrackLedger(config.trackRecord, options.outcomes) : undefined;
   const gate = new CandidateGate(ledger, (category) => taxonomy.harmOf(category) !== undefined);
   const started = performance.now();
   let lastProgress = started;
   let latest = -Infinity;
-  let firstTime: number | undefined;
-  let lastTime: number | undefined;
+  let firstTime = Infinity;
+  let lastTime = -Infinity;
+  let tooLate = 0;
+  const tooLateReason = `more than ${OUT_OF_ORDER_DAYS} days earlier than a row before it (sort the file oldest first, or give --sort)`;
 
   // For CSV, the column index of each mapped field, from the header line.
   let columns: Partial<Record<Field, number>> | undefined;
-  const missingColumns: string[] = [];
   let row: Row = {};
   const get = (field: Field): unknown => {
     if (!Array.isArray(row)) {
@@ -257,75 +296,51 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     return index === undefined ? undefined : (row as string[])[index];
   };
 
-  for await (const next of rows) {
-    row = next;
-    if (Array.isArray(row) && !columns) {
-      const header = row.map((c) => c.trim());
-      columns = {};
-      for (const field of FIELDS) {
-        const name = mapping[field];
-        if (typeof name !== 'string') continue;
-        const index = header.indexOf(name);
-        if (index >= 0) columns[field] = index;
-        else missingColumns.push(name);
-      }
-      if (missingColumns.length > 0) {
-        throw new Error(`The file has no column ${missingColumns.map((c) => JSON.stringify(c)).join(', ')} (its columns: ${header.join(', ')}). Fix the mapping.`);
-      }
-      continue;
-    }
-    summary.rows++;
-    if (!Array.isArray(row) && '__invalid' in row) {
-      skip(String(row.__invalid));
-      continue;
-    }
-    const time = parseSourceTime(String(get('time') ?? ''));
-    if (Number.isNaN(time)) {
-      skip(`no valid ${mapping.time}`);
-      continue;
-    }
-    if ((options.from && time < options.from.getTime()) || (options.to && time > options.to.getTime())) {
-      skip('outside --from/--to');
-      continue;
-    }
+  /** The row as the engine reads it, or undefined (skipped, with its reason). */
+  const observationOf = (): ReplayedObservation | undefined => {
+    if (!Array.isArray(row) && '__invalid' in row) return void skip(String(row.__invalid), '');
+    const cell = get('time');
+    const time = parseSourceTime(String(cell ?? ''), mapping.dateOrder);
+    if (Number.isNaN(time)) return void skip(`no valid ${mapping.time}`, cell);
+    if ((options.from && time < options.from.getTime()) || (options.to && time > options.to.getTime())) return void skip('outside --from/--to', cell);
     const sku = sourceCode(get('product'));
     const lot = sourceCode(get('lot'));
     const plant = sourceCode(get('plant'));
-    if (!sku || !lot || !plant) {
-      skip('missing product, lot or plant');
-      continue;
-    }
+    if (!sku || !lot || !plant) return void skip('missing product, lot or plant', !sku ? mapping.product : !lot ? mapping.lot : mapping.plant);
     const category = categoryOf(get('category'));
-    if (!category) {
-      skip(`no ${mapping.category}`);
-      continue;
-    }
-    const seen = categoryCounts.get(category);
-    if (seen !== undefined) categoryCounts.set(category, seen + 1);
-    else if (categoryCounts.size < MAX_LISTED_CATEGORIES) categoryCounts.set(category, 1);
-    if (time < latest) summary.outOfOrder++;
-    latest = Math.max(latest, time);
-    const o = new ReplayedObservation(
-      mapping.id ? String(get('id') ?? `row-${summary.rows}`) : `row-${summary.rows}`,
+    if (!category) return void skip(`no ${mapping.category}`, '');
+    const id = mapping.id ? sourceCode(get('id')) : '';
+    return new ReplayedObservation(
+      id || `row-${summary.rows}`,
       time,
       sku,
       lot,
       plant,
       category,
-      mapping.injury ? flag(get('injury')) : false,
-      mapping.illness ? flag(get('illness')) : false,
+      mapping.injury ? flagOf('injury', get('injury')) : false,
+      mapping.illness ? flagOf('illness', get('illness')) : false,
       taxonomy.harmOf(category) !== undefined,
     );
-    firstTime ??= time;
-    lastTime = time;
-    summary.replayed++;
+  };
+
+  const replay = (o: ReplayedObservation): void => {
+    const day = dayOf(o.time);
+    // A report is counted once: its id with its category (one complaint about two components is two rows, one id).
+    const countId = mapping.id ? `${o.reportId}\u0000${o.category}` : o.reportId;
     // The same rules as the live stream, counting only the keys they read; the in-memory store is read synchronously.
-    const day = dayOf(time);
-    store.countSync(o.reportId, ruleKeys(o, config), day);
+    if (!store.countSync(countId, ruleKeys(o, config), day)) return void skip(`repeated ${mapping.id} (the same report and category counted once)`, o.reportId);
+    summary.replayed++;
+    if (o.time < latest) summary.outOfOrder++;
+    latest = Math.max(latest, o.time);
+    firstTime = Math.min(firstTime, o.time);
+    lastTime = Math.max(lastTime, o.time);
+    const seen = categoryCounts.get(o.category);
+    if (seen !== undefined) categoryCounts.set(o.category, seen + 1);
+    else if (categoryCounts.size < MAX_LISTED_CATEGORIES) categoryCounts.set(o.category, 1);
     options.onObservation?.(o, day);
     const { signals } = evaluate(o, store.readerAt(day), config);
     const alarm = familyAlarm(o, signals, config);
-    if (alarm) store.countSync(alarm.id, alarm.keys, day);
+    if (alarm) store.countSync(`${countId}#family-alarm`, alarm.keys, day);
     for (const s of signals) {
       summary.signals[s.rule] = (summary.signals[s.rule] ?? 0) + 1;
       const admission = gate.admit(s, day);
@@ -336,6 +351,31 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       }
       options.onSignal(s, admission);
     }
+  };
+
+  const sorted: ReplayedObservation[] | undefined = options.sort ? [] : undefined;
+  for await (const next of rows) {
+    row = next;
+    if (Array.isArray(row) && !columns) {
+      columns = columnsOf(row, mapping);
+      continue;
+    }
+    summary.rows++;
+    const o = observationOf();
+    if (o === undefined) continue;
+    if (sorted) sorted.push(o);
+    else if (o.time < latest - OUT_OF_ORDER_DAYS * 86_400_000) {
+      // Judged on windows the store no longer holds whole: skipped, not replayed wrong.
+      skip(tooLateReason, get('time'));
+      tooLate++;
+      if (summary.rows >= ORDER_JUDGED_AFTER && tooLate * 2 > summary.rows) {
+        throw new BacktestInputError(
+          `Most rows are dated more than ${OUT_OF_ORDER_DAYS} days before a row above them (${tooLate} of ${summary.rows} so far; latest so far ` +
+            `${new Date(latest).toISOString().slice(0, 10)}, this row ${new Date(o.time).toISOString().slice(0, 10)}): the file is not oldest first (newest first, or not sorted). ` +
+            'A backtest replays complaints oldest first: sort the file by time, or give --sort (reads the whole file into memory).',
+        );
+      }
+    } else replay(o);
     if (options.onProgress && (summary.rows & 0x3ff) === 0) {
       const now = performance.now();
       if (now - lastProgress > 1000) {
@@ -345,14 +385,76 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       }
     }
   }
-  if (ledger && lastTime !== undefined) {
+  if (sorted) {
+    // By time, then by id (a file's order within a day is arbitrary, and the rules count in order: the same replay however the file was sorted).
+    sorted.sort((a, b) => a.time - b.time || (a.reportId < b.reportId ? -1 : a.reportId > b.reportId ? 1 : 0));
+    for (const o of sorted) replay(o);
+  }
+  if (ledger && summary.replayed > 0) {
     ledger.advance(dayOf(lastTime));
     summary.trackRecords = ledger.all();
   }
   summary.categories = Object.fromEntries(categoryCounts);
-  if (firstTime !== undefined) summary.firstTime = new Date(firstTime).toISOString();
-  if (lastTime !== undefined) summary.lastTime = new Date(lastTime).toISOString();
+  if (summary.replayed > 0) {
+    summary.firstTime = new Date(firstTime).toISOString();
+    summary.lastTime = new Date(lastTime).toISOString();
+  }
   summary.seconds = (performance.now() - started) / 1000;
   summary.rowsPerSecond = summary.rows / Math.max(summary.seconds, 1e-9);
   return summary;
+}
+
+/** The column index of each mapped field, from a CSV's header row; a mapped column it lacks is an error naming it. */
+function columnsOf(headerRow: readonly string[], mapping: BacktestMapping): Partial<Record<Field, number>> {
+  const header = headerRow.map((c) => c.trim());
+  const columns: Partial<Record<Field, number>> = {};
+  const missing: string[] = [];
+  for (const field of FIELDS) {
+    const name = mapping[field];
+    if (typeof name !== 'string') continue;
+    const index = header.indexOf(name);
+    if (index >= 0) columns[field] = index;
+    else missing.push(name);
+  }
+  if (missing.length > 0) {
+    const hint = header.length === 1 && /[;\t|]/.test(header[0]!) ? ' The header is one column: is the delimiter another one (--delimiter)?' : '';
+    throw new BacktestInputError(`The file has no column ${missing.map((c) => JSON.stringify(c)).join(', ')} (its columns: ${header.join(', ')}). Fix the mapping.${hint}`);
+  }
+  return columns;
+}
+
+/** Not a "yes", and nothing to warn about. */
+const PLAIN_NO = new Set(['', '0', 'false', 'no', 'n', 'f', 'none', '-', 'null', 'na', 'n/a']);
+
+/**
+ * Reads the yes/no columns (`injury`, `illness`): a value in the mapping's `truthy` (any case),
+ * or a whole number above 0 (a count of injured), is yes. Each distinct value is read once;
+ * the summary lists the values seen, so that a column read as all "no" shows why.
+ */
+function flagReader(mapping: BacktestMapping, summary: BacktestSummary): (field: 'injury' | 'illness', cell: unknown) => boolean {
+  const truthy = new Set(mapping.truthy.map((v) => v.trim().toLowerCase()));
+  const known = new Map<string, boolean>();
+  return (field, cell) => {
+    const raw = String(cell ?? '');
+    let yes = known.get(raw);
+    if (yes === undefined) {
+      const value = raw.trim().toLowerCase();
+      yes = truthy.has(value) || (/^\d+$/.test(value) && Number(value) > 0);
+      if (known.size < 1_000) known.set(raw, yes);
+    }
+    const flags = (summary.flags[field] ??= { yes: 0, values: {} });
+    if (yes) flags.yes++;
+    const shown = raw.trim().slice(0, 40);
+    const entry = Object.hasOwn(flags.values, shown) ? flags.values[shown] : undefined;
+    if (entry) entry.rows++;
+    else if (Object.keys(flags.values).length < 20) Object.defineProperty(flags.values, shown, { value: { rows: 1, yes }, enumerable: true, writable: true, configurable: true });
+    return yes;
+  };
+}
+
+/** Whether a yes/no column held values that were read as "no" but do not look like one (the mapping's `truthy` may be missing them). */
+export function unclearFlags(flags: BacktestSummary['flags'][string]): string[] {
+  return Object.entries(flags.values)
+    .filter(([value, v]) => !v.yes && !PLAIN_NO.has(value.toLowerCase()))
+    .map(([value, v]) => `${JSON.stringify(value)} (${v.rows})`);
 }

@@ -8,12 +8,18 @@ import { TextDecoder } from 'node:util';
  * delimiter. Rows come in batches (one per chunk read), so a million rows do not cost a
  * million promises; memory is bounded by the chunk and the longest row, whatever the file.
  */
-export type CsvEncoding = 'auto' | 'utf-8' | 'shift_jis';
+export type CsvEncoding = 'auto' | 'utf-8' | 'shift_jis' | 'windows-1252';
+export const CSV_ENCODINGS: readonly CsvEncoding[] = ['auto', 'utf-8', 'shift_jis', 'windows-1252'];
 
 export interface CsvOptions {
   /** One character; default `,`. `\t` for tab-separated files. */
   readonly delimiter?: string;
-  /** `auto` (default): UTF-8 when the bytes are valid UTF-8 (with or without BOM), else Shift_JIS. */
+  /**
+   * `auto` (default): UTF-8 when the bytes are valid UTF-8 (with or without BOM), else
+   * Shift_JIS when they read as Japanese text; anything else is refused with advice (a
+   * Western Windows export read as Shift_JIS would be half-width katakana, not an error).
+   * `windows-1252`: Western European Windows and Excel exports.
+   */
   readonly encoding?: CsvEncoding;
   /** A row longer than this (characters) is an error: almost always an unclosed quote. */
   readonly maxRowChars?: number;
@@ -163,9 +169,10 @@ export class CsvParser {
   }
 }
 
-/** Decodes byte chunks: BOM stripped; `auto` reads UTF-8 until a byte sequence is not UTF-8, then fails with advice. */
+/** Decodes byte chunks: BOM stripped; `auto` reads UTF-8, or Shift_JIS when the first chunk reads as Japanese text, else fails with advice. */
 function decoderFor(encoding: CsvEncoding, head: Uint8Array): TextDecoder {
   if (encoding === 'shift_jis') return new TextDecoder('shift_jis');
+  if (encoding === 'windows-1252') return new TextDecoder('windows-1252');
   if (encoding === 'utf-8') return new TextDecoder('utf-8', { fatal: true });
   const hasBom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
   if (hasBom) return new TextDecoder('utf-8', { fatal: true });
@@ -173,8 +180,43 @@ function decoderFor(encoding: CsvEncoding, head: Uint8Array): TextDecoder {
     new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
     return new TextDecoder('utf-8', { fatal: true });
   } catch {
-    return new TextDecoder('shift_jis');
+    if (looksJapanese(head)) return new TextDecoder('shift_jis');
+    throw new CsvError(
+      'the file is neither UTF-8 nor Japanese Shift_JIS; give --encoding windows-1252 (Western European Windows or Excel) or --encoding shift_jis, or convert it to UTF-8',
+      1,
+    );
   }
+}
+
+/**
+ * Whether bytes that are not UTF-8 read as Japanese Shift_JIS text: without errors, and with
+ * its kana and kanji mostly in runs (品番, 異物混入). Western text read as Shift_JIS turns ä, é,
+ * ß into half-width katakana or a kanji standing alone between Latin letters (Räder → R臈er).
+ */
+function looksJapanese(head: Uint8Array): boolean {
+  let text: string;
+  try {
+    // Streaming: the chunk may end inside a character.
+    text = new TextDecoder('shift_jis', { fatal: true }).decode(head, { stream: true });
+  } catch {
+    return false;
+  }
+  const wide = (i: number) => {
+    const c = text.charCodeAt(i);
+    return c >= 0x3000 && c < 0xe000 && !(c >= 0xff61 && c <= 0xff9f);
+  };
+  let joined = 0;
+  let alone = 0;
+  let halfWidthKana = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xff61 && c <= 0xff9f) halfWidthKana++;
+    else if (wide(i)) {
+      if ((i > 0 && wide(i - 1)) || (i + 1 < text.length && wide(i + 1))) joined++;
+      else alone++;
+    }
+  }
+  return joined > 0 && joined >= alone && joined >= halfWidthKana;
 }
 
 /** Streams a CSV file (or any byte stream) as batches of rows, the header row first. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
-import { BacktestMapping, parseSourceTime, readRows, runBacktest } from '../../../shared/detection/backtest.js';
+import { BacktestMapping, parseSourceTime, readRows, runBacktest, unclearFlags } from '../../../shared/detection/backtest.js';
 import { dayOf } from '../../../shared/detection/keys.js';
 import type { Signal } from '../../../shared/detection/engine.js';
 import { main } from '../../../infra/cli/recall.js';
@@ -71,24 +71,122 @@ describe('backtest', () => {
       onSignal: (s) => signals.push(s),
     });
     // A value the mapping does not rename stays its own category.
-    expect(summary).toMatchObject({ rows: 5, replayed: 3, outOfOrder: 1, categories: { foreign_matter: 2, mystery: 1 }, skipped: { 'not JSON': 1, 'no valid t': 1 } });
+    expect(summary).toMatchObject({ rows: 5, replayed: 3, outOfOrder: 1, categories: { foreign_matter: 2, MYSTERY: 1 }, skipped: { 'not JSON': 1, 'no valid t': 1 } });
     // An injury told in a foreign-matter complaint notifies QA (harm-report); it does not open a candidate by itself.
     expect(signals.filter((s) => s.rule === 'harm-report').map((s) => s.key.id)).toContain('lot|A/B|L1|foreign_matter');
     expect(summary.candidates).toBe(0);
   });
 
-  it('keeps any text as a category, the names of object properties included', async () => {
+  it('keeps any text as a category or a yes/no value, the names of object properties included; one spelling, one category', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
     const file = path.join(dir, 'rows.jsonl');
-    const cats = ['constructor', '__proto__', 'toString', 'constructor', 'hasOwnProperty', 'glass shard'];
-    writeFileSync(file, cats.map((cat, i) => JSON.stringify({ t: `2026-01-0${i + 1}T00:00:00Z`, sku: 'A', lot: 'L1', plant: 'P', cat })).join('\n'));
+    const rows = [
+      ['constructor', 'constructor'],
+      ['__proto__', '__proto__'],
+      ['toString', 'yes'],
+      ['Constructor ', '2'],
+      ['hasOwnProperty', 'no'],
+      ['glass  SHARD', ''],
+      ['Injury', 'X'],
+    ];
+    writeFileSync(file, rows.map(([cat, hurt], i) => JSON.stringify({ t: `2026-01-0${i + 1}T00:00:00Z`, sku: 'A', lot: 'L1', plant: 'P', cat, hurt })).join('\n'));
+    const signals: Signal[] = [];
     const summary = await runBacktest(readRows(file, 'jsonl'), {
       config: DEFAULT_DETECTION_CONFIG,
-      mapping: BacktestMapping.parse({ time: 't', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat', categories: { 'glass shard': 'foreign_matter' } }),
+      mapping: BacktestMapping.parse({ time: 't', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat', injury: 'hurt', categories: { 'Glass shard': 'foreign_matter' } }),
+      onSignal: (s) => signals.push(s),
+    });
+    expect(summary.replayed).toBe(7);
+    // Folded as product codes are (NFKC, trimmed, single spaces, upper case); renamed in any spelling; the taxonomy's own code kept.
+    expect(Object.entries(summary.categories).sort()).toEqual([['CONSTRUCTOR', 2], ['HASOWNPROPERTY', 1], ['TOSTRING', 1], ['__PROTO__', 1], ['foreign_matter', 1], ['injury', 1]]);
+    // `Injury` is the taxonomy's harm category: every report of it is a signal.
+    expect(signals.filter((s) => s.rule === 'harm').map((s) => s.key.category)).toEqual(['injury']);
+    // Yes: a truthy value or a count above 0; the values seen are listed, own keys whatever they are.
+    expect(summary.flags.injury!.yes).toBe(2);
+    expect(Object.keys(summary.flags.injury!.values).sort()).toEqual(['', '2', 'X', '__proto__', 'constructor', 'no', 'yes']);
+    expect(summary.flags.injury!.values.__proto__).toEqual({ rows: 1, yes: false });
+    expect(unclearFlags(summary.flags.injury!).sort()).toEqual(['"X" (1)', '"__proto__" (1)', '"constructor" (1)']);
+  });
+
+  /** Runs the CLI with its output captured: exit code, stdout (signals, JSON lines), console output, errors. */
+  async function cli(args: string[]) {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const code = await main(['backtest', ...args]);
+      return { code, stdout: out.mock.calls.map((c) => String(c[0])).join(''), log: log.mock.calls.map((c) => String(c[0])).join('\n'), err: err.mock.calls.map((c) => String(c[0])).join('\n') };
+    } finally {
+      out.mockRestore();
+      log.mockRestore();
+      err.mockRestore();
+    }
+  }
+  const fixtureLines = () => readFileSync(path.join(fixtures, 'complaints.csv'), 'utf8').trim().split('\n');
+  const signalsOf = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'signal');
+
+  it('refuses a file newest first, and replays it with --sort exactly as the file sorted oldest first', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const [header, ...rows] = fixtureLines();
+    const newest = path.join(dir, 'newest.csv');
+    writeFileSync(newest, [header, ...rows.reverse()].join('\n'));
+    const refused = await cli(['--input', newest, '--map', path.join(fixtures, 'mapping.json'), '--json']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/not oldest first.*give --sort/);
+    const sorted = await cli(['--input', newest, '--map', path.join(fixtures, 'mapping.json'), '--json', '--sort']);
+    const plain = await cli(['--input', path.join(fixtures, 'complaints.csv'), '--map', path.join(fixtures, 'mapping.json'), '--json']);
+    expect(sorted.code).toBe(0);
+    expect(signalsOf(sorted.stdout).length).toBeGreaterThan(5);
+    expect(signalsOf(sorted.stdout)).toEqual(signalsOf(plain.stdout));
+  });
+
+  it('counts a repeated report once, but one id over two categories as two complaints; skips a row far out of order', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const file = path.join(dir, 'rows.jsonl');
+    const row = (id: string, t: string, cat: string) => JSON.stringify({ id, t, sku: 'A', lot: 'L1', plant: 'P', cat });
+    writeFileSync(file, [row('1', '2026-01-01T00:00:00Z', 'seal'), row('1', '2026-01-01T00:00:00Z', 'seal'), row('1', '2026-01-01T00:00:00Z', 'taste'), row('2', '2026-06-01T00:00:00Z', 'seal'), row('3', '2026-01-15T00:00:00Z', 'seal')].join('\n'));
+    const summary = await runBacktest(readRows(file, 'jsonl'), {
+      config: DEFAULT_DETECTION_CONFIG,
+      mapping: BacktestMapping.parse({ time: 't', id: 'id', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat' }),
       onSignal: () => {},
     });
-    expect(summary.replayed).toBe(6);
-    expect(Object.entries(summary.categories).sort()).toEqual([['__proto__', 1], ['constructor', 2], ['foreign_matter', 1], ['hasOwnProperty', 1], ['toString', 1]]);
+    expect(summary).toMatchObject({ rows: 5, replayed: 3, categories: { SEAL: 2, TASTE: 1 } });
+    expect(Object.keys(summary.skipped)).toEqual([expect.stringMatching(/^repeated id/), expect.stringMatching(/^more than 70 days earlier/)]);
+    expect(Object.values(summary.skippedExamples)).toEqual(['1', '2026-01-15T00:00:00Z']);
+  });
+
+  it('sniffs the delimiter, refuses a Western export it would misread as Shift_JIS, reads it as windows-1252, and fails when nothing is replayed', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const [header, ...rows] = fixtureLines();
+    const semicolons = path.join(dir, 'semicolons.csv');
+    writeFileSync(semicolons, [header, ...rows].map((l) => l.replaceAll(',', ';')).join('\n'));
+    const plain = await cli(['--input', path.join(fixtures, 'complaints.csv'), '--map', path.join(fixtures, 'mapping.json'), '--json']);
+    const sniffed = await cli(['--input', semicolons, '--map', path.join(fixtures, 'mapping.json'), '--json']);
+    expect(sniffed.code).toBe(0);
+    expect(signalsOf(sniffed.stdout)).toEqual(signalsOf(plain.stdout));
+    // German category names in windows-1252: not UTF-8, and read as Shift_JIS they would be katakana and stray kanji.
+    const german = path.join(dir, 'german.csv');
+    const map = path.join(dir, 'mapping.json');
+    writeFileSync(german, Buffer.from(['case_no,received_at,item_code,lot_no,factory,complaint_type', ...['Räder', 'Airbäge', 'Lüftung', 'ÄÖÜ'].map((c, i) => `c${i},2026-01-0${i + 1},A,L,P,${c}`)].join('\n'), 'latin1'));
+    writeFileSync(map, JSON.stringify({ time: 'received_at', id: 'case_no', product: 'item_code', lot: 'lot_no', plant: 'factory', category: 'complaint_type' }));
+    const refused = await cli(['--input', german, '--map', map]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/neither UTF-8 nor Japanese Shift_JIS; give --encoding windows-1252/);
+    const read = await cli(['--input', german, '--map', map, '--encoding', 'windows-1252', '--json']);
+    expect(read.code).toBe(0);
+    const summary = read.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'summary');
+    // (Upper case for ASCII letters only, as for product codes: full case folding is not one-to-one.)
+    expect(Object.keys(summary.categories).sort()).toEqual(['AIRBäGE', 'LüFTUNG', 'RäDER', 'ÄÖÜ'].sort());
+    // Dates this mapping cannot read: every row skipped, an example shown, and a non-zero exit.
+    const us = path.join(dir, 'us.csv');
+    writeFileSync(us, 'case_no,received_at,item_code,lot_no,factory,complaint_type\nc1,03/15/2026,A,L,P,seal\n');
+    const none = await cli(['--input', us, '--map', map]);
+    expect(none.code).toBe(1);
+    expect(none.log).toMatch(/skipped\s+1 no valid received_at \(e\.g\. "03\/15\/2026"\)/);
+    expect(none.log).toMatch(/"dateOrder": "mdy"/);
+    expect(none.err).toMatch(/Nothing was replayed/);
+    writeFileSync(map, JSON.stringify({ time: 'received_at', product: 'item_code', lot: 'lot_no', plant: 'factory', category: 'complaint_type', dateOrder: 'mdy' }));
+    expect((await cli(['--input', us, '--map', map])).code).toBe(0);
   });
 
   it('names the mapped columns a CSV does not have', async () => {
@@ -165,18 +263,19 @@ describe('backtest', () => {
   });
 
   it('learns from past recalls as the replay reaches each one: a category whose signals never became a recall is held back', async () => {
-    // Every 40 days a burst of four reports on a new lot of a new product: "noise" bursts are
-    // never recalled; "seal" bursts, 20 days later, each are, 30 days after the burst.
+    // Every 40 days a burst of four reports on a new lot of a new product: NOISE bursts are
+    // never recalled; SEAL bursts, 20 days later, each are, 30 days after the burst. (A backtest
+    // keeps categories as their upper-case key code, as products: `seal` and `SEAL` are one.)
     const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
     const file = path.join(dir, 'rows.jsonl');
     const day0 = Date.parse('2020-01-01T00:00:00Z');
     const rows: string[] = [];
     const recalls: { sku: string; category: string; day: number }[] = [];
     for (let i = 0; i < 30; i++) {
-      for (const [category, offset] of [['noise', 0], ['seal', 20]] as const) {
+      for (const [category, offset] of [['NOISE', 0], ['SEAL', 20]] as const) {
         const day = i * 40 + offset;
-        for (let h = 1; h <= 4; h++) rows.push(JSON.stringify({ t: new Date(day0 + day * 86_400_000 + h * 3_600_000).toISOString(), sku: `${category}-${i}`.toUpperCase(), lot: `L-${i}`, plant: 'P1', cat: category }));
-        if (category === 'seal') recalls.push({ sku: `SEAL-${i}`, category, day: dayOf(day0) + day + 30 });
+        for (let h = 1; h <= 4; h++) rows.push(JSON.stringify({ t: new Date(day0 + day * 86_400_000 + h * 3_600_000).toISOString(), sku: `${category}-${i}`, lot: `L-${i}`, plant: 'P1', cat: category }));
+        if (category === 'SEAL') recalls.push({ sku: `SEAL-${i}`, category, day: dayOf(day0) + day + 30 });
       }
     }
     writeFileSync(file, rows.join('\n'));
@@ -191,8 +290,8 @@ describe('backtest', () => {
       return { summary, bursts: seen.filter((x) => x.s.rule === 'lot-burst') };
     };
     const learnt = await replay(recalls);
-    const noise = learnt.bursts.filter((x) => x.s.key.category === 'noise');
-    const seal = learnt.bursts.filter((x) => x.s.key.category === 'seal');
+    const noise = learnt.bursts.filter((x) => x.s.key.category === 'NOISE');
+    const seal = learnt.bursts.filter((x) => x.s.key.category === 'SEAL');
     expect(noise.length).toBeGreaterThanOrEqual(30);
     // Every seal burst is raised; noise bursts are raised until 15 of them are judged misses (a year after each), then held.
     expect(seal.every((x) => x.raised)).toBe(true);
@@ -205,10 +304,10 @@ describe('backtest', () => {
     expect(noise.filter((x) => dayOf(x.s.at) < heldFrom && !x.raised).every((x) => x.reason === 'raised-once')).toBe(true);
     expect(learnt.summary.notRaised.held).toBeGreaterThan(0);
     const records = Object.fromEntries(learnt.summary.trackRecords!.map((r) => [r.category, r]));
-    expect(records.noise).toMatchObject({ hits: 0, standing: 'held' });
-    expect(records.noise!.misses).toBeGreaterThanOrEqual(15);
+    expect(records.NOISE).toMatchObject({ hits: 0, standing: 'held' });
+    expect(records.NOISE!.misses).toBeGreaterThanOrEqual(15);
     // The last seal recall falls after the replay's last row: still pending, as it would be on that day.
-    expect(records.seal).toMatchObject({ hits: 29, misses: 0, standing: 'normal' });
+    expect(records.SEAL).toMatchObject({ hits: 29, misses: 0, standing: 'normal' });
     // Without past recalls nothing is learnt: every burst is raised.
     const plain = await replay();
     expect(plain.bursts.every((x) => x.raised)).toBe(true);
@@ -224,9 +323,19 @@ describe('backtest', () => {
     expect(iso('2024-02-29T23:30:00-02:00')).toBe('2024-03-01T01:30:00.000Z');
     // NHTSA's flat files write dates as YYYYMMDD.
     expect(iso('20240315')).toBe('2024-03-15T00:00:00.000Z');
+    expect(iso('2024-03-05 09:07:00.123456')).toBe('2024-03-05T09:07:00.123Z');
+    expect(iso('2024-03-05 09:07:00 UTC')).toBe('2024-03-05T09:07:00.000Z');
+    expect(iso('2024-03-15T10:00-0500')).toBe('2024-03-15T15:00:00.000Z');
+    // A year-last date only as the mapping's dateOrder says: never guessed.
+    expect(new Date(parseSourceTime('03/05/2024 9:07', 'mdy')).toISOString()).toBe('2024-03-05T09:07:00.000Z');
+    expect(new Date(parseSourceTime('05.03.2024', 'dmy')).toISOString()).toBe('2024-03-05T00:00:00.000Z');
+    expect(parseSourceTime('13/05/2024', 'mdy')).toBeNaN();
     expect(iso(' 20240229 ')).toBe('2024-02-29T00:00:00.000Z');
     // Refused with a zone too: Date.parse alone would roll 2024-02-30 over into March.
-    for (const bad of ['2024-02-30', '2024/13/01', 'yesterday', '', '15/03/2024', '2024-02-30T00:00:00Z', '2023-02-29T10:00:00+09:00', '20240230', '20241301', '2024031']) {
+    const refused = ['2024-02-30', '2024/13/01', 'yesterday', '', '15/03/2024', '2024-02-30T00:00:00Z', '2023-02-29T10:00:00+09:00', '20240230', '20241301', '2024031'];
+    // Day-first with a zone was guessed month-first by Date.parse; a placeholder year; an hour that rolls over.
+    refused.push('05.03.2024 09:07 +01:00', '05/03/2024 09:07 +0100', '0001-01-01', '2024-03-05T24:00:00Z', '2024-03-05 09:60');
+    for (const bad of refused) {
       expect(parseSourceTime(bad), bad).toBeNaN();
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
+import { DEFAULT_DETECTION_CONFIG, type DetectionConfig } from '../../../shared/detection/config.js';
 import { evaluate, observe, type Signal } from '../../../shared/detection/engine.js';
 import { counterKeys, dayOf, ruleKeys, type Observation } from '../../../shared/detection/keys.js';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
@@ -68,7 +68,7 @@ describe('the engine on either kind of counter reader', () => {
 
   it('raises the same signals from only the counters the rules read (as backtests count) as from every counter', () => {
     const { rows } = synthesize({ seed: 5, products: 50, days: 400, meanRate: 0.4, lotBursts: 8, slowBurns: 4, injuries: 3 });
-    const plants = { ...DEFAULT_DETECTION_CONFIG, lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, kinds: ['lot', 'product', 'plant'] as const } };
+    const plants: DetectionConfig = { ...DEFAULT_DETECTION_CONFIG, lotBurst: { ...DEFAULT_DETECTION_CONFIG.lotBurst, kinds: ['lot', 'product', 'plant'] } };
     // A source without lots: each lot is its product (NHTSA's complaints).
     const noLots = rows.map((o) => ({ ...o, lot: o.sku }));
     for (const [config, input] of [[DEFAULT_DETECTION_CONFIG, rows], [plants, rows], [DEFAULT_DETECTION_CONFIG, noLots]] as const) {
