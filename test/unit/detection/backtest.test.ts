@@ -157,9 +157,8 @@ describe('backtest', () => {
 
   it('sniffs the delimiter, refuses a Western export it would misread as Shift_JIS, reads it as windows-1252, and fails when nothing is replayed', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
-    const [header, ...rows] = fixtureLines();
     const semicolons = path.join(dir, 'semicolons.csv');
-    writeFileSync(semicolons, [header, ...rows].map((l) => l.replaceAll(',', ';')).join('\n'));
+    writeFileSync(semicolons, fixtureLines().map((l) => l.replaceAll(',', ';')).join('\n'));
     const plain = await cli(['--input', path.join(fixtures, 'complaints.csv'), '--map', path.join(fixtures, 'mapping.json'), '--json']);
     const sniffed = await cli(['--input', semicolons, '--map', path.join(fixtures, 'mapping.json'), '--json']);
     expect(sniffed.code).toBe(0);
