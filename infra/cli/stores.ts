@@ -93,6 +93,31 @@ export const noticeCommands: Record<string, Command> = {
 };
 
 /**
+ * A message from a store's queue as the notice it carries. With raw message delivery (what a
+ * store's own subscription uses, `runbooks/store-integration.md`) the body is the notice
+ * itself; without it (the local demo stores), SNS wraps it in an envelope with the subject. A
+ * notice is JSON; anything else is shown as its text.
+ */
+export function queuedNotice(text: string): { subject?: string; body: Partial<Record<'noticeId' | 'type' | 'incidentId' | 'region', string>> & Record<string, unknown> } {
+  let envelope: { Message: string; Subject?: unknown } | undefined;
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed && parsed.Type === 'Notification' && typeof parsed.Message === 'string') envelope = parsed;
+  } catch {
+    // not JSON: its text is shown
+  }
+  const message = envelope ? envelope.Message : text;
+  let body;
+  try {
+    const parsed = JSON.parse(message);
+    body = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : { text: message };
+  } catch {
+    body = { text: message };
+  }
+  return typeof envelope?.Subject === 'string' ? { subject: envelope.Subject, body } : { body };
+}
+
+/**
  * Reads the notices waiting in a store's own SQS queue (what its subscription received),
  * with the credentials and endpoint of the environment (locally the emulator: the banner of
  * `npm start` prints each demo store's queue URL). Messages stay unless --delete.
@@ -104,17 +129,7 @@ async function readQueue(queueUrl: string, remove: boolean, json: boolean) {
   const local = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname.endsWith('.localhost');
   const sqs = new SQSClient(local ? { endpoint: `${url.protocol}//localhost:${url.port}`, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {});
   const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: remove ? 30 : 0, MessageAttributeNames: ['All'] }));
-  const messages = (page.Messages ?? []).map((m) => {
-    const envelope = JSON.parse(m.Body ?? '{}');
-    // A store notice is JSON; anything else is shown as its text.
-    let body: Partial<Record<'noticeId' | 'type' | 'incidentId' | 'region', string>> & Record<string, unknown>;
-    try {
-      body = JSON.parse(envelope.Message);
-    } catch {
-      body = { text: envelope.Message };
-    }
-    return { receiptHandle: m.ReceiptHandle!, subject: envelope.Subject, body };
-  });
+  const messages = (page.Messages ?? []).map((m) => ({ receiptHandle: m.ReceiptHandle!, ...queuedNotice(m.Body ?? '') }));
   if (remove && messages.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })) }));
   sqs.destroy();
   print(json, messages.map((m) => m.body), () =>
