@@ -1,6 +1,7 @@
 import { CHANNELS, CLOCK_STATES } from '../../shared/reports/schema.js';
 import { DEADLINE_IDS, HAZARD_CLASSES, INCIDENT_STATUSES } from '../../shared/incidents/model.js';
 import { CLUSTER_KINDS } from '../../shared/detection/keys.js';
+import { CSV_ENCODINGS } from '../../shared/platform/csv.js';
 
 /**
  * What every flag means, its allowed values (from the same lists the API validates with) and
@@ -30,7 +31,7 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   sku: { description: 'product code (SKU)', example: 'CHOC-ALM-100' },
   gtin: { description: 'GTIN of 8, 12, 13 or 14 digits', example: '4901234567894' },
   name: { description: 'product name as printed on the pack', example: '"Almond chocolate 100 g"' },
-  lot: { description: 'lot code', example: 'L2026-1103-A' },
+  lot: { description: 'lot code; in an incident’s scope (declare, open, scope) a lot of a product in scope, SKU=LOT (repeat the flag)', example: 'L2026-1103-A (scope: CHOC-ALM-100=L2026-1103-A)' },
   plant: { description: 'plant code', example: 'PLANT-SAITAMA' },
   store: { description: 'store id', example: 'store-0101' },
   region: { description: 'region code', example: 'kanto' },
@@ -66,8 +67,9 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   apology: { description: 'replaces the standard apology', example: '"…and we enclose a voucher."' },
   // clusters and backtests
   window: { description: 'days the counts cover', values: ['7', '30', '90', '365'], example: '30' },
-  kind: { description: 'cluster key kind (clusters) or action kind (add-action)', values: [...CLUSTER_KINDS, 'corrective', 'preventive'], example: 'lot' },
-  input: { description: 'complaints file, CSV with a header line or JSONL, in time order', example: 'complaints.csv' },
+  kind: { description: `clusters: the cluster key kind, one of ${CLUSTER_KINDS.join(', ')}; add-action: the action kind, corrective or preventive`, example: 'lot' },
+  input: { description: 'complaints file, CSV with a header line or JSONL, oldest first (else give --sort)', example: 'complaints.csv' },
+  sort: { description: 'read the whole file and replay it by time, then id (a file newest first or unsorted; memory grows with the file)' },
   map: { description: 'JSON mapping of the file’s columns and values to the case record', example: 'test/fixtures/backtest/mapping.json' },
   config: { description: 'detection rules to try, JSON (partial, over the defaults)', example: 'rules.json' },
   format: { description: 'input format (default: from the file name)', values: ['csv', 'jsonl'] },
@@ -75,8 +77,8 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   'no-learning': { description: 'with --truth, raise every signal: the categories do not learn from the past recalls (compare with and without)' },
   'score-from': { description: 'first day scored (earlier rows only warm the rules up; default: a year after the first row)', example: '2018-01-01' },
   'score-to': { description: 'last day scored (default: the last row)', example: '2025-06-30' },
-  delimiter: { description: 'CSV delimiter, one character or tab (default ,)', example: ';' },
-  encoding: { description: 'CSV encoding (auto: UTF-8 with or without BOM, else Shift_JIS)', values: ['auto', 'utf-8', 'shift_jis'], example: 'shift_jis' },
+  delimiter: { description: 'CSV delimiter, one character or tab (default: , ; or tab, whichever the header line has most of)', example: ';' },
+  encoding: { description: 'CSV encoding (auto: UTF-8 with or without BOM, else Shift_JIS when it reads as Japanese; a Western Windows export needs windows-1252)', values: CSV_ENCODINGS, example: 'windows-1252' },
   // incidents
   status: { description: 'incident status', values: INCIDENT_STATUSES, example: 'candidate' },
   class: { description: 'hazard class (FDA): I serious harm or death, II temporary or reversible harm, III unlikely to harm', values: HAZARD_CLASSES, example: 'II' },

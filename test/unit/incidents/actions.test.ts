@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../../shared/platform/auth.js';
 import { ConflictError, ForbiddenError, UnprocessableError } from '../../../shared/platform/errors.js';
@@ -115,6 +117,15 @@ describe('incidents', () => {
       expect(checkNoticeFacts(NOTICE, declared).every((c) => c.ok)).toBe(true);
       const japanese = 'アーモンドチョコレート 100 g（CHOC-100）ロット L1103 may contain fragments of metal。お召し上がりにならず、返品してください。お問い合わせ 0120-123-456';
       expect(checkNoticeFacts(japanese, declared).every((c) => c.ok)).toBe(true);
+    });
+
+    it('passes the sample notice the README drafts for its declare example (test/fixtures/notice.txt)', () => {
+      const text = readFileSync(path.join(import.meta.dirname, '../../fixtures/notice.txt'), 'utf8');
+      const readmeExample = {
+        hazard: 'may contain pieces of plastic film',
+        scope: { products: [{ sku: 'CHOC-ALM-100', name: 'Almond chocolate 100 g' }], lots: [{ sku: 'CHOC-ALM-100', lotCode: 'L2026-1103-A' }], regions: ['kanto', 'kansai'] },
+      } as Pick<Incident, 'scope' | 'hazard'>;
+      expect(checkNoticeFacts(text, readmeExample).filter((c) => !c.ok)).toEqual([]);
     });
 
     it('refuses to store a notice that misses facts (422 listing each)', () => {
