@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ApiError, request, type ApiOptions } from './api.js';
 import { UsageError, print, type Command } from './common.js';
 import { detectionCommands } from './detection.js';
-import { flagHelp } from './flags.js';
+import { FLAG_DOCS, flagHelp } from './flags.js';
 import { incidentCommands } from './incidents.js';
 import { reportCommands } from './reports.js';
 import { noticeCommands, storeCommands } from './stores.js';
@@ -96,6 +96,8 @@ function build(out: { exitCode: number }): Program {
       if (!spec || flag === 'help') continue;
       const option = new Option(spec.type === 'boolean' ? `--${flag}` : `--${flag} <value>`, flagHelp(flag, command.docs?.[flag]));
       if (spec.multiple) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+      // A flag with a fixed list of values (the lists the API validates with) is checked here: a typo exits 2, nothing sent.
+      else if (FLAG_DOCS[flag]?.values && flag !== 'clock' && !command.docs?.[flag]) option.choices([...FLAG_DOCS[flag]!.values!]);
       leaf.addOption(option);
     }
     leaf.option('--api-url <url>', flagHelp('api-url')).option('--token <jwt>', flagHelp('token')).option('--json', flagHelp('json'));

@@ -5,7 +5,10 @@ import { text } from '../platform/fields.js';
 export const NoticeIdPath = z.strictObject({ id: z.string().regex(/^withdrawal-[0-9A-Z]{26}-s?[0-9a-f]{2,64}$/, 'a store notice id (withdrawal-…)') });
 
 const quantity = z.number().int('a whole number of units').min(0).max(10_000_000);
-export const AckCreate = z.strictObject({ quantityOnHand: quantity, quantityRemoved: quantity, note: text(1000).optional() });
+export const AckCreate = z
+  .strictObject({ quantityOnHand: quantity, quantityRemoved: quantity, note: text(1000).optional() })
+  // A store removes what it had: more is a typo, and an acknowledgement cannot be changed once given.
+  .refine((a) => a.quantityRemoved <= a.quantityOnHand, { path: ['quantityRemoved'], message: 'cannot be more than quantityOnHand (the units the store had)' });
 export type AckCreate = z.infer<typeof AckCreate>;
 
 export const StoreNoticesQuery = z.strictObject({ all: z.enum(['true', 'false']).default('false') });
