@@ -272,6 +272,13 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
   };
   // A map, not an object: a source's category may be any text.
   const categoryCounts = new Map<string, number>();
+  // A short prefix per category for the ids counted (the category's own text would lengthen every id kept).
+  const categoryIndexes = new Map<string, number>();
+  const categoryIndex = (category: string) => {
+    let index = categoryIndexes.get(category);
+    if (index === undefined) categoryIndexes.set(category, (index = categoryIndexes.size));
+    return index;
+  };
   const flagOf = flagReader(mapping, summary);
   const opened = new Set<string>();
   const ledger = options.outcomes && config.trackRecord ? new TrackLedger(config.trackRecord, options.outcomes) : undefined;
@@ -326,7 +333,7 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
   const replay = (o: ReplayedObservation): void => {
     const day = dayOf(o.time);
     // A report is counted once: its id with its category (one complaint about two components is two rows, one id).
-    const countId = mapping.id ? `${o.reportId}\u0000${o.category}` : o.reportId;
+    const countId = mapping.id ? `${categoryIndex(o.category)}\u0000${o.reportId}` : o.reportId;
     // The same rules as the live stream, counting only the keys they read; the in-memory store is read synchronously.
     if (!store.countSync(countId, ruleKeys(o, config), day)) return void skip(`repeated ${mapping.id} (the same report and category counted once)`, o.reportId);
     summary.replayed++;
@@ -433,22 +440,30 @@ const PLAIN_NO = new Set(['', '0', 'false', 'no', 'n', 'f', 'none', '-', 'null',
  */
 function flagReader(mapping: BacktestMapping, summary: BacktestSummary): (field: 'injury' | 'illness', cell: unknown) => boolean {
   const truthy = new Set(mapping.truthy.map((v) => v.trim().toLowerCase()));
-  const known = new Map<string, boolean>();
+  // Per column, each distinct cell read once: whether it is yes, and its line in the summary (up to 20 values listed).
+  type Seen = { yes: boolean; listed?: { rows: number; yes: boolean } };
+  const known = { injury: new Map<string, Seen>(), illness: new Map<string, Seen>() };
   return (field, cell) => {
     const raw = String(cell ?? '');
-    let yes = known.get(raw);
-    if (yes === undefined) {
-      const value = raw.trim().toLowerCase();
-      yes = truthy.has(value) || (/^\d+$/.test(value) && Number(value) > 0);
-      if (known.size < 1_000) known.set(raw, yes);
-    }
+    const cells = known[field];
+    let seen = cells.get(raw);
     const flags = (summary.flags[field] ??= { yes: 0, values: {} });
-    if (yes) flags.yes++;
-    const shown = raw.trim().slice(0, 40);
-    const entry = Object.hasOwn(flags.values, shown) ? flags.values[shown] : undefined;
-    if (entry) entry.rows++;
-    else if (Object.keys(flags.values).length < 20) Object.defineProperty(flags.values, shown, { value: { rows: 1, yes }, enumerable: true, writable: true, configurable: true });
-    return yes;
+    if (seen === undefined) {
+      const value = raw.trim().toLowerCase();
+      seen = { yes: truthy.has(value) || (/^\d+$/.test(value) && Number(value) > 0) };
+      const shown = raw.trim().slice(0, 40);
+      const listed = Object.hasOwn(flags.values, shown) ? flags.values[shown] : undefined;
+      if (listed) seen.listed = listed;
+      else if (Object.keys(flags.values).length < 20) {
+        seen.listed = { rows: 0, yes: seen.yes };
+        // Defined, not assigned: a value may be any text, `__proto__` included.
+        Object.defineProperty(flags.values, shown, { value: seen.listed, enumerable: true, writable: true, configurable: true });
+      }
+      if (cells.size < 1_000) cells.set(raw, seen);
+    }
+    if (seen.yes) flags.yes++;
+    if (seen.listed) seen.listed.rows++;
+    return seen.yes;
   };
 }
 
