@@ -156,9 +156,13 @@ export const incidentCommands: Record<string, Command> = {
       const { body } = await request<IncidentRead | IncidentAt>(api, 'GET', `/incidents/${encodeURIComponent(id)}${query}`);
       print(json, body, () => {
         if ('state' in body) return `Incident ${body.id} as of version ${body.version} (${body.asOf}; now at ${body.currentVersion}):\n${JSON.stringify(body.state, null, 2)}`;
-        const evidence = Object.values(body.keys).map((k) => ({ key: k.key.id, rules: Object.keys(k.evidence).join(', '), evidence: JSON.stringify(Object.values(k.evidence).map((s) => s!.evidence)) }));
+        const evidence = Object.values(body.keys).map((k) => ({ key: k.key.id, rules: Object.keys(k.evidence).join(', ') }));
+        // Each signal's evidence in the words QA judges it by (every rule writes an explanation; the figures are in --json).
+        const why = Object.values(body.keys).flatMap((k) =>
+          Object.entries(k.evidence).map(([rule, s]) => `  ${rule} on ${k.key.id}: ${typeof s!.evidence.explanation === 'string' ? s!.evidence.explanation : JSON.stringify(s!.evidence)}`),
+        );
         const timeline = table(body.timeline.map((e) => ({ v: e.version, at: e.at, by: e.by, action: e.action, changed: Object.keys(e.changes).join(', '), note: e.note ?? '' })), ['v', 'at', 'by', 'action', 'changed', 'note'], 60);
-        return [summary(body), '', table(evidence, ['key', 'rules', 'evidence'], 90), '', timeline].join('\n');
+        return [summary(body), '', table(evidence, ['key', 'rules']), '', 'Evidence (figures: --json):', ...why, '', timeline].join('\n');
       });
     },
   },

@@ -265,6 +265,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 }
 
 function describeEvidence(e: Record<string, unknown>): string {
+  // Every rule explains itself in words QA can judge.
+  if (typeof e.explanation === 'string') return e.explanation;
   if (e.statistic === 'prr') return `PRR ${e.prr} (χ² ${e.chi2}, ${e.a} reports in ${e.windowDays} days)`;
   if (e.statistic === 'poisson-upper-tail') return `${e.count} in ${e.windowDays} day(s), ${e.expected} expected (p ${e.pValue})`;
   if (e.injury || e.illness) return 'a report of harm';
