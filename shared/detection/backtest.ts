@@ -159,20 +159,25 @@ const YEAR_FIRST = new RegExp(String.raw`^(\d{4})([-/])(\d{1,2})\2(\d{1,2})` + T
 const YEAR_LAST = new RegExp(String.raw`^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})` + TIME_OF_DAY, 'i');
 const COMPACT_DATE = /^(\d{4})(\d{2})(\d{2})$/;
 
-function utcTime(y: string, mo: string, d: string, h = '0', mi = '0', sec = '0', fraction?: string, zone?: string): number {
-  const [year, month, day, hour, minute, second] = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec)];
-  if (year < 1900 || !isCalendarDay(year, month, day) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
-  const t = Date.UTC(year, month - 1, day, hour, minute, second, fraction ? Number(fraction.slice(0, 3).padEnd(3, '0')) : 0);
-  if (!zone || /^(?:Z|UTC|GMT)$/i.test(zone)) return t;
-  const offsetHours = Number(zone.slice(1, 3));
-  const offsetMinutes = Number(zone.slice(zone.length > 3 ? zone.length - 2 : 3) || 0);
+function utcTime(y: string, mo: string, d: string, h?: string, mi?: string, sec?: string, fraction?: string, zone?: string): number {
+  const year = +y;
+  const month = +mo;
+  const day = +d;
+  const hour = h === undefined ? 0 : +h;
+  const minute = mi === undefined ? 0 : +mi;
+  const second = sec === undefined ? 0 : +sec;
+  if (year < 1900 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  const t = Date.UTC(year, month - 1, day, hour, minute, second, fraction ? +fraction.slice(0, 3).padEnd(3, '0') : 0);
+  if (zone === undefined || zone === 'Z' || zone === 'z' || /^(?:Z|UTC|GMT)$/i.test(zone)) return t;
+  const offsetHours = +zone.slice(1, 3);
+  const offsetMinutes = zone.length > 3 ? +zone.slice(zone.length - 2) : 0;
   if (offsetHours > 23 || offsetMinutes > 59) return Number.NaN;
-  return t - (zone[0] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  return t - (zone.charCodeAt(0) === 45 ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
 }
 
-function isCalendarDay(y: number, month: number, day: number): boolean {
-  if (month < 1 || month > 12 || day < 1) return false;
-  return new Date(Date.UTC(y, month - 1, day)).getUTCDate() === day;
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /**
