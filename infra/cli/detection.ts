@@ -7,7 +7,7 @@ import type { ClusterPage, TrackRecordPage } from './types.js';
 export const detectionCommands: Record<string, Command> = {
   clusters: {
     group: 'qa',
-    summary: 'the busiest cluster keys over a window, with counts and the latest statistic',
+    summary: "the busiest cluster keys over a window, with counts (over the days up to each key's last report) and the latest signal",
     usage: 'recall clusters [--window 7|30|90|365] [--kind lot|product|plant] [--limit N] [--csv]',
     options: { ...stringOptions('window', 'kind', 'limit'), csv: { type: 'boolean' } },
     docs: { kind: 'cluster key kind' },
@@ -15,18 +15,19 @@ export const detectionCommands: Record<string, Command> = {
     async run({ values, api, json }) {
       const query = queryOf(values, ['window', 'kind', 'limit']);
       const { body } = await request<ClusterPage>(api, 'GET', `/clusters?${query}`);
+      // The window asked for first, then the others (each once); counted up to the key's last report.
+      const windows = [String(body.window), ...['7', '30', '365'].filter((w) => w !== String(body.window))];
       const rows = body.items.map((c) => ({
         key: c.key.id,
-        [`count ${body.window}d`]: c.count,
-        '7d': c.counts['7'],
-        '30d': c.counts['30'],
-        '365d': c.counts['365'],
-        last: c.lastReportAt,
+        ...Object.fromEntries(windows.map((w, i) => [`${w}d`, i === 0 ? c.count : c.counts[w as keyof typeof c.counts]])),
+        'last report': c.lastReportAt,
         signal: c.latestSignal
-          ? [c.latestSignal.rule, c.latestSignal.evidence.pValue ?? c.latestSignal.evidence.prr, c.notRaised ? '(not raised: track record)' : undefined].filter((x) => x !== undefined && x !== '').join(' ')
+          ? [c.latestSignal.rule, c.latestSignal.evidence.statistic, c.latestSignal.evidence.pValue ?? c.latestSignal.evidence.ic025 ?? c.latestSignal.evidence.prr, c.notRaised ? '(not raised: track record)' : undefined]
+              .filter((x) => x !== undefined && x !== '')
+              .join(' ')
           : '',
       }));
-      printList(json, !!values.csv, body, rows, ['key', `count ${body.window}d`, '7d', '30d', '365d', 'last', 'signal'], 60);
+      printList(json, !!values.csv, body, rows, ['key', ...windows.map((w) => `${w}d`), 'last report', 'signal'], 60);
     },
   },
   'track-records': {

@@ -162,7 +162,7 @@ export const incidentCommands: Record<string, Command> = {
           Object.entries(k.evidence).map(([rule, s]) => `  ${rule} on ${k.key.id}: ${typeof s!.evidence.explanation === 'string' ? s!.evidence.explanation : JSON.stringify(s!.evidence)}`),
         );
         const timeline = table(body.timeline.map((e) => ({ v: e.version, at: e.at, by: e.by, action: e.action, changed: Object.keys(e.changes).join(', '), note: e.note ?? '' })), ['v', 'at', 'by', 'action', 'changed', 'note'], 60);
-        return [summary(body), '', table(evidence, ['key', 'rules']), '', 'Evidence (figures: --json):', ...why, '', timeline].join('\n');
+        return [summary(body), '', table(evidence, ['key', 'rules'], 90), '', 'Evidence (figures: --json):', ...why, '', timeline].join('\n');
       });
     },
   },

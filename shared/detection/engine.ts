@@ -222,7 +222,7 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
           minCount: burst.minCount,
           explanation:
             `${count} reports of ${o.category} on this ${key.kind} in ${windowDays} day(s) against ${fmt(expected)} expected from its last ` +
-            `${burst.baselineDays} days: P = ${fmt(p, 6)} by chance (signal below ${burst.alpha}, at least ${burst.minCount} reports and ${burst.minRatio}× expected)`,
+            `${burst.baselineDays} days: P = ${p > 0 && p < 1e-6 ? p.toExponential(1) : fmt(p, 6)} by chance (signal below ${burst.alpha}, at least ${burst.minCount} reports and ${burst.minRatio}× expected)`,
         });
         break; // the shortest window that shows the burst is its evidence
       }
