@@ -5,7 +5,7 @@ import { BacktestMapping, categoryRenaming, parseSourceTime, readRows, runBackte
 import type { Signal } from '../../shared/detection/engine.js';
 import { dayOf, dayToIso } from '../../shared/detection/keys.js';
 import { Scorer, type ScoreResult } from '../../shared/detection/scoring.js';
-import { CSV_ENCODINGS, readCsv, type CsvEncoding, type CsvOptions } from '../../shared/platform/csv.js';
+import { CSV_ENCODINGS, CsvError, readCsv, type CsvEncoding, type CsvOptions } from '../../shared/platform/csv.js';
 import { keyCode } from '../../shared/platform/fields.js';
 import { UsageError, type Command } from './common.js';
 
@@ -62,12 +62,27 @@ function sniffDelimiter(file: string): string {
 
 /**
  * Reads the past recalls: one row per recall on a product and category (columns from the
- * mapping's `truth`); encoding detected, delimiter from its header line (`--delimiter` and
- * `--encoding` describe the complaints file).
+ * mapping's `truth`); delimiter from its header line; encoding detected (UTF-8, or Shift_JIS
+ * read as Japanese), else the complaints file's `--encoding` (a truth file from the same
+ * Western Windows system), so a UTF-8 truth file beside a windows-1252 export is read right.
  */
-async function readTruth(file: string, mapping: BacktestMapping): Promise<Recall[]> {
+async function readTruth(file: string, mapping: BacktestMapping, encoding: CsvEncoding): Promise<Recall[]> {
   if (!existsSync(file)) throw new UsageError(`truth file not found: ${file}`);
-  const csv: CsvOptions = { delimiter: sniffDelimiter(file) };
+  const delimiter = sniffDelimiter(file);
+  try {
+    return await readTruthRows(file, mapping, { delimiter, encoding: 'auto' });
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    if (encoding === 'auto') throw new Error(`truth file ${file}: ${error.message}`);
+    try {
+      return await readTruthRows(file, mapping, { delimiter, encoding });
+    } catch (again) {
+      throw again instanceof CsvError ? new Error(`truth file ${file}: ${again.message}`) : again;
+    }
+  }
+}
+
+async function readTruthRows(file: string, mapping: BacktestMapping, csv: CsvOptions): Promise<Recall[]> {
   const recalls: Recall[] = [];
   let columns: number[] | undefined;
   let row = 1;
@@ -160,7 +175,7 @@ export const backtestCommand: Command = {
     if (!(CSV_ENCODINGS as readonly string[]).includes(encoding)) throw new UsageError(`--encoding must be auto, utf-8, shift_jis (CP932) or windows-1252, not ${encoding}`);
     // Without --delimiter, the header line says it (`,` `;` or tab), as for the truth file.
     const csv: CsvOptions = { delimiter: delimiter ?? (format === 'csv' ? sniffDelimiter(values.input) : ','), encoding: encoding as CsvEncoding };
-    const recalls = values.truth ? await readTruth(values.truth, parsedMapping.data) : undefined;
+    const recalls = values.truth ? await readTruth(values.truth, parsedMapping.data, encoding as CsvEncoding) : undefined;
     const scorer = recalls ? new Scorer() : undefined;
     let firstDay = Number.POSITIVE_INFINITY;
     let lastDay = Number.NEGATIVE_INFINITY;

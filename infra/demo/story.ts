@@ -120,11 +120,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   } else {
     // A running stack: the stream processor works through the year in the background. Wait
     // for what the story needs (an empty list a second ago says nothing), up to three minutes.
+    // The injury candidate (merged in the story) may follow the others: waited for while the list still changes.
     const waitSeconds = 180;
+    let last = '';
+    let unchangedFor = 0;
     for (let waited = 0; ; waited += 2) {
       candidates = await listCandidates();
       const found = storyOf(candidates);
-      if ((found.real && found.noise) || waited >= waitSeconds) break;
+      const now = JSON.stringify(candidates.map((c) => [c.id, c.reportCount]));
+      unchangedFor = now === last ? unchangedFor + 2 : 0;
+      last = now;
+      if ((found.real && found.noise && (found.injury || unchangedFor >= 10)) || waited >= waitSeconds) break;
       if (waited % 10 === 0) say(`  waiting for detection to work through the year: ${candidates.length} candidate(s) so far…`);
       await new Promise((r) => setTimeout(r, 2000));
     }

@@ -117,7 +117,11 @@ export async function* readRows(path: string, format: 'csv' | 'jsonl', csv: CsvO
     return;
   }
   const lines = readline.createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
+  let first = true;
+  for await (const read of lines) {
+    // A byte-order mark (what Windows editors write) is not part of the first object.
+    const line = first && read.charCodeAt(0) === 0xfeff ? read.slice(1) : read;
+    first = false;
     if (line.trim() === '') continue;
     try {
       const value: unknown = JSON.parse(line);
@@ -184,13 +188,14 @@ function daysInMonth(year: number, month: number): number {
  * A source's category cell as the backtest keeps it (complaints and `--truth` alike): one
  * spelling, one category, as product codes are (`keyCode`: NFKC, trimmed, single spaces, upper
  * case: `engine ` and `ENGINE` are one); renamed when the mapping lists it (in any of its
- * spellings), the taxonomy's code when it is one (`Injury` is `injury`, a harm category), else
+ * spellings, to the folded name or the taxonomy's code), the taxonomy's code when it is one (`Injury` is `injury`, a harm category), else
  * the folded value. Maps, not the mapping's object: a category may be any text, `constructor`
  * and `__proto__` included.
  */
 export function categoryRenaming(mapping: BacktestMapping, taxonomy: Categories = activeCategories()): (cell: unknown) => string {
-  const renamed = new Map(Object.entries(mapping.categories).map(([from, to]) => [keyCode(from), to]));
   const codes = new Map(taxonomy.codes.map((code) => [keyCode(code), code]));
+  // The names renamed to are folded too (`brakes` is `BRAKES`, `Foreign_matter` the code `foreign_matter`).
+  const renamed = new Map(Object.entries(mapping.categories).map(([from, to]) => [keyCode(from), codes.get(keyCode(to)) ?? keyCode(to)]));
   // A source repeats a few dozen values: each folded once.
   const seen = new Map<string, string>();
   return (cell) => {
@@ -224,6 +229,9 @@ class ReplayedObservation implements Observation {
     readonly injury: boolean,
     readonly illness: boolean,
     readonly categoryIsHarm: boolean,
+    /** The yes/no cells as read (counted into the summary when the row is replayed). */
+    readonly injuryCell?: FlagCell,
+    readonly illnessCell?: FlagCell,
   ) {}
   get at(): string {
     return (this.iso ??= new Date(this.time).toISOString());
@@ -284,7 +292,7 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     if (index === undefined) categoryIndexes.set(category, (index = categoryIndexes.size));
     return index;
   };
-  const flagOf = flagReader(mapping, summary);
+  const flags = flagReader(mapping, summary);
   const opened = new Set<string>();
   const ledger = options.outcomes && config.trackRecord ? new TrackLedger(config.trackRecord, options.outcomes) : undefined;
   const gate = new CandidateGate(ledger, (category) => taxonomy.harmOf(category) !== undefined);
@@ -322,6 +330,8 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     const category = categoryOf(get('category'));
     if (!category) return void skip(`no ${mapping.category}`, '');
     const id = mapping.id ? sourceCode(get('id')) : '';
+    const injury = mapping.injury ? flags.read('injury', get('injury')) : undefined;
+    const illness = mapping.illness ? flags.read('illness', get('illness')) : undefined;
     return new ReplayedObservation(
       id || `row-${summary.rows}`,
       time,
@@ -329,9 +339,11 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       lot,
       plant,
       category,
-      mapping.injury ? flagOf('injury', get('injury')) : false,
-      mapping.illness ? flagOf('illness', get('illness')) : false,
+      injury?.yes ?? false,
+      illness?.yes ?? false,
       taxonomy.harmOf(category) !== undefined,
+      injury,
+      illness,
     );
   };
 
@@ -342,6 +354,8 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     // The same rules as the live stream, counting only the keys they read; the in-memory store is read synchronously.
     if (!store.countSync(countId, ruleKeys(o, config), day)) return void skip(`repeated ${mapping.id} (the same report and category counted once)`, o.reportId);
     summary.replayed++;
+    if (o.injuryCell) flags.count('injury', o.injuryCell);
+    if (o.illnessCell) flags.count('illness', o.illnessCell);
     if (o.time < latest) summary.outOfOrder++;
     latest = Math.max(latest, o.time);
     firstTime = Math.min(firstTime, o.time);
@@ -365,6 +379,28 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     }
   };
 
+  const margin = OUT_OF_ORDER_DAYS * 86_400_000;
+  /** Rows judged for their order so far (the ones not skipped for another reason). */
+  let ordered = 0;
+  /** A row dated far after every row before it: replayed when the next row confirms the file moved on (a gap in the data), else skipped as a stray. */
+  let ahead: { o: ReplayedObservation; cell: unknown } | undefined;
+  const inOrder = (o: ReplayedObservation, cell: unknown) => {
+    ordered++;
+    if (o.time < latest - margin) {
+      // Judged on windows the store no longer holds whole: skipped, not replayed wrong.
+      skip(tooLateReason, cell);
+      tooLate++;
+      if (ordered >= ORDER_JUDGED_AFTER && tooLate * 2 > ordered) {
+        throw new BacktestInputError(
+          `Most rows are dated more than ${OUT_OF_ORDER_DAYS} days before a row above them (${tooLate} of ${ordered} so far; latest so far ` +
+            `${new Date(latest).toISOString().slice(0, 10)}, this row ${new Date(o.time).toISOString().slice(0, 10)}): the file is not oldest first (newest first, or not sorted). ` +
+            'A backtest replays complaints oldest first: sort the file by time, or give --sort (reads the whole file into memory).',
+        );
+      }
+    } else if (o.time > latest + margin && latest !== Number.NEGATIVE_INFINITY) ahead = { o, cell };
+    else replay(o);
+  };
+
   const sorted: ReplayedObservation[] | undefined = options.sort ? [] : undefined;
   for await (const next of rows) {
     row = next;
@@ -376,18 +412,15 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     const o = observationOf();
     if (o === undefined) continue;
     if (sorted) sorted.push(o);
-    else if (o.time < latest - OUT_OF_ORDER_DAYS * 86_400_000) {
-      // Judged on windows the store no longer holds whole: skipped, not replayed wrong.
-      skip(tooLateReason, get('time'));
-      tooLate++;
-      if (summary.rows >= ORDER_JUDGED_AFTER && tooLate * 2 > summary.rows) {
-        throw new BacktestInputError(
-          `Most rows are dated more than ${OUT_OF_ORDER_DAYS} days before a row above them (${tooLate} of ${summary.rows} so far; latest so far ` +
-            `${new Date(latest).toISOString().slice(0, 10)}, this row ${new Date(o.time).toISOString().slice(0, 10)}): the file is not oldest first (newest first, or not sorted). ` +
-            'A backtest replays complaints oldest first: sort the file by time, or give --sort (reads the whole file into memory).',
-        );
+    else {
+      if (ahead) {
+        const held = ahead;
+        ahead = undefined;
+        if (o.time >= held.o.time - margin) replay(held.o);
+        else skip(`dated more than ${OUT_OF_ORDER_DAYS} days after the rows around it (a mistyped date?)`, held.cell);
       }
-    } else replay(o);
+      inOrder(o, get('time'));
+    }
     if (options.onProgress && (summary.rows & 0x3ff) === 0) {
       const now = performance.now();
       if (now - lastProgress > 1000) {
@@ -397,9 +430,11 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
       }
     }
   }
+  // The last row far ahead of the others has no row after it to say otherwise.
+  if (ahead) replay(ahead.o);
   if (sorted) {
-    // By time, then by id (a file's order within a day is arbitrary, and the rules count in order: the same replay however the file was sorted).
-    sorted.sort((a, b) => a.time - b.time || (a.reportId < b.reportId ? -1 : a.reportId > b.reportId ? 1 : 0));
+    // By time, then by content (a file's order within a day is arbitrary, and the rules count in order: the same replay however the file was sorted).
+    sorted.sort(mapping.id ? (a, b) => a.time - b.time || compareText(a.reportId, b.reportId) || sameTime(a, b) : (a, b) => a.time - b.time || sameTime(a, b));
     for (const o of sorted) replay(o);
   }
   if (ledger && summary.replayed > 0) {
@@ -415,6 +450,11 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
   summary.rowsPerSecond = summary.rows / Math.max(summary.seconds, 1e-9);
   return summary;
 }
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Two rows of the same time (and id) in an order of their content alone. */
+const sameTime = (a: ReplayedObservation, b: ReplayedObservation) =>
+  compareText(a.sku, b.sku) || compareText(a.lot, b.lot) || compareText(a.category, b.category) || compareText(a.plant, b.plant) || Number(a.injury) - Number(b.injury) || Number(a.illness) - Number(b.illness);
 
 /** The column index of each mapped field, from a CSV's header row; a mapped column it lacks is an error naming it. */
 function columnsOf(headerRow: readonly string[], mapping: BacktestMapping): Partial<Record<Field, number>> {
@@ -443,33 +483,45 @@ const PLAIN_NO = new Set(['', '0', 'false', 'no', 'n', 'f', 'none', '-', 'null',
  * or a whole number above 0 (a count of injured), is yes. Each distinct value is read once;
  * the summary lists the values seen, so that a column read as all "no" shows why.
  */
-function flagReader(mapping: BacktestMapping, summary: BacktestSummary): (field: 'injury' | 'illness', cell: unknown) => boolean {
+function flagReader(mapping: BacktestMapping, summary: BacktestSummary) {
   const truthy = new Set(mapping.truthy.map((v) => v.trim().toLowerCase()));
   // Per column, each distinct cell read once: whether it is yes, and its line in the summary (up to 20 values listed).
-  type Seen = { yes: boolean; listed?: { rows: number; yes: boolean } };
-  const known = { injury: new Map<string, Seen>(), illness: new Map<string, Seen>() };
-  return (field, cell) => {
-    const raw = String(cell ?? '');
-    const cells = known[field];
-    let seen = cells.get(raw);
-    const flags = (summary.flags[field] ??= { yes: 0, values: {} });
-    if (seen === undefined) {
-      const value = raw.trim().toLowerCase();
-      seen = { yes: truthy.has(value) || (/^\d+$/.test(value) && Number(value) > 0) };
-      const shown = raw.trim().slice(0, 40);
-      const listed = Object.hasOwn(flags.values, shown) ? flags.values[shown] : undefined;
-      if (listed) seen.listed = listed;
-      else if (Object.keys(flags.values).length < 20) {
-        seen.listed = { rows: 0, yes: seen.yes };
-        // Defined, not assigned: a value may be any text, `__proto__` included.
-        Object.defineProperty(flags.values, shown, { value: seen.listed, enumerable: true, writable: true, configurable: true });
+  const known = { injury: new Map<string, FlagCell>(), illness: new Map<string, FlagCell>() };
+  return {
+    read(field: 'injury' | 'illness', cell: unknown): FlagCell {
+      const raw = String(cell ?? '');
+      const cells = known[field];
+      let seen = cells.get(raw);
+      if (seen === undefined) {
+        const value = raw.trim().toLowerCase();
+        seen = { yes: truthy.has(value) || (/^\d+$/.test(value) && Number(value) > 0), shown: raw.trim().slice(0, 40) };
+        if (cells.size < 1_000) cells.set(raw, seen);
       }
-      if (cells.size < 1_000) cells.set(raw, seen);
-    }
-    if (seen.yes) flags.yes++;
-    if (seen.listed) seen.listed.rows++;
-    return seen.yes;
+      return seen;
+    },
+    /** A replayed row's cell counted into the summary (rows skipped are not). */
+    count(field: 'injury' | 'illness', seen: FlagCell): void {
+      const flags = (summary.flags[field] ??= { yes: 0, values: {} });
+      if (seen.yes) flags.yes++;
+      if (seen.listed === undefined) {
+        const listed = Object.hasOwn(flags.values, seen.shown) ? flags.values[seen.shown] : undefined;
+        if (listed) seen.listed = listed;
+        else if (Object.keys(flags.values).length < 20) {
+          seen.listed = { rows: 0, yes: seen.yes };
+          // Defined, not assigned: a value may be any text, `__proto__` included.
+          Object.defineProperty(flags.values, seen.shown, { value: seen.listed, enumerable: true, writable: true, configurable: true });
+        } else seen.listed = null;
+      }
+      if (seen.listed) seen.listed.rows++;
+    },
   };
+}
+
+/** One distinct yes/no cell: its reading and its line in the summary (null: not listed, 20 are). */
+interface FlagCell {
+  readonly yes: boolean;
+  readonly shown: string;
+  listed?: { rows: number; yes: boolean } | null;
 }
 
 /** Whether a yes/no column held values that were read as "no" but do not look like one (the mapping's `truthy` may be missing them). */

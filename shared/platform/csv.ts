@@ -190,8 +190,9 @@ function decoderFor(encoding: CsvEncoding, head: Uint8Array): TextDecoder {
 
 /**
  * Whether bytes that are not UTF-8 read as Japanese Shift_JIS text: without errors, and with
- * its kana and kanji mostly in runs (品番, 異物混入). Western text read as Shift_JIS turns ä, é,
- * ß into half-width katakana or a kanji standing alone between Latin letters (Räder → R臈er).
+ * its runs of kana and kanji (品番, 異物混入, ﾁｮｺﾚｰﾄ) mostly standing apart from Latin letters.
+ * Western text read as Shift_JIS turns an accented letter and the letter after it into a
+ * kanji inside a word (Räder → R臈er, référence → r馭駻ence), or into private-use characters.
  */
 function looksJapanese(head: Uint8Array): boolean {
   let text: string;
@@ -201,22 +202,23 @@ function looksJapanese(head: Uint8Array): boolean {
   } catch {
     return false;
   }
-  const wide = (i: number) => {
-    const c = text.charCodeAt(i);
-    return c >= 0x3000 && c < 0xe000 && !(c >= 0xff61 && c <= 0xff9f);
+  // Kana, kanji, full-width forms and half-width katakana (not the private-use area).
+  const japanese = (c: number) => (c >= 0x3000 && c <= 0x9fff) || (c >= 0xff01 && c <= 0xff9f);
+  const letter = (i: number) => {
+    const c = i >= 0 && i < text.length ? text.charCodeAt(i) : 0;
+    return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
   };
-  let joined = 0;
-  let alone = 0;
-  let halfWidthKana = 0;
+  let apart = 0;
+  let inWords = 0;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xff61 && c <= 0xff9f) halfWidthKana++;
-    else if (wide(i)) {
-      if ((i > 0 && wide(i - 1)) || (i + 1 < text.length && wide(i + 1))) joined++;
-      else alone++;
-    }
+    if (!japanese(text.charCodeAt(i))) continue;
+    let end = i;
+    while (end + 1 < text.length && japanese(text.charCodeAt(end + 1))) end++;
+    if (letter(i - 1) || letter(end + 1)) inWords++;
+    else apart++;
+    i = end;
   }
-  return joined > 0 && joined >= alone && joined >= halfWidthKana;
+  return apart > inWords;
 }
 
 /** Streams a CSV file (or any byte stream) as batches of rows, the header row first. */
@@ -232,7 +234,10 @@ export async function* readCsvBatches(source: string | AsyncIterable<Uint8Array>
     try {
       text = decoder.decode(data, { stream: true });
     } catch {
-      throw new CsvError(`the file is not valid UTF-8 after byte ${bytes.toLocaleString('en')}; give --encoding shift_jis (Excel in Japan) or convert it`, parser.lineNumber);
+      throw new CsvError(
+        `the file is not valid UTF-8 after byte ${bytes.toLocaleString('en')} (in the rows from here on); give --encoding windows-1252 (Western European Windows or Excel) or --encoding shift_jis (Excel in Japan), or convert it to UTF-8`,
+        parser.lineNumber,
+      );
     }
     bytes += data.byteLength;
     const rows = parser.push(text);
@@ -242,7 +247,7 @@ export async function* readCsvBatches(source: string | AsyncIterable<Uint8Array>
   try {
     tail = decoder?.decode() ?? '';
   } catch {
-    throw new CsvError(`the file ends inside a character: it is not valid UTF-8; give --encoding shift_jis (Excel in Japan) or convert it`, parser.lineNumber);
+    throw new CsvError(`the file ends inside a character: it is not valid UTF-8; give --encoding windows-1252 (Western European Windows or Excel) or --encoding shift_jis (Excel in Japan), or convert it to UTF-8`, parser.lineNumber);
   }
   const rest = parser.push(tail);
   const last = [...rest, ...parser.end()];

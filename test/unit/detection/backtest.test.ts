@@ -88,17 +88,19 @@ describe('backtest', () => {
       ['hasOwnProperty', 'no'],
       ['glass  SHARD', ''],
       ['Injury', 'X'],
+      ['Brake', 'no'],
+      ['BRAKES', 'no'],
     ];
     writeFileSync(file, rows.map(([cat, hurt], i) => JSON.stringify({ t: `2026-01-0${i + 1}T00:00:00Z`, sku: 'A', lot: 'L1', plant: 'P', cat, hurt })).join('\n'));
     const signals: Signal[] = [];
     const summary = await runBacktest(readRows(file, 'jsonl'), {
       config: DEFAULT_DETECTION_CONFIG,
-      mapping: BacktestMapping.parse({ time: 't', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat', injury: 'hurt', categories: { 'Glass shard': 'foreign_matter' } }),
+      mapping: BacktestMapping.parse({ time: 't', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat', injury: 'hurt', categories: { 'Glass shard': 'Foreign_Matter', Brake: 'brakes' } }),
       onSignal: (s) => signals.push(s),
     });
-    expect(summary.replayed).toBe(7);
-    // Folded as product codes are (NFKC, trimmed, single spaces, upper case); renamed in any spelling; the taxonomy's own code kept.
-    expect(Object.entries(summary.categories).sort()).toEqual([['CONSTRUCTOR', 2], ['HASOWNPROPERTY', 1], ['TOSTRING', 1], ['__PROTO__', 1], ['foreign_matter', 1], ['injury', 1]]);
+    expect(summary.replayed).toBe(9);
+    // Folded as product codes are (NFKC, trimmed, single spaces, upper case); renamed in any spelling, to a name folded too; the taxonomy's own code kept.
+    expect(Object.entries(summary.categories).sort()).toEqual([['BRAKES', 2], ['CONSTRUCTOR', 2], ['HASOWNPROPERTY', 1], ['TOSTRING', 1], ['__PROTO__', 1], ['foreign_matter', 1], ['injury', 1]]);
     // `Injury` is the taxonomy's harm category: every report of it is a signal.
     expect(signals.filter((s) => s.rule === 'harm').map((s) => s.key.category)).toEqual(['injury']);
     // Yes: a truthy value or a count above 0; the values seen are listed, own keys whatever they are.
@@ -140,19 +142,54 @@ describe('backtest', () => {
     expect(signalsOf(sorted.stdout)).toEqual(signalsOf(plain.stdout));
   });
 
-  it('counts a repeated report once, but one id over two categories as two complaints; skips a row far out of order', async () => {
+  it('counts a repeated report once, but one id over two categories as two complaints; skips a stray date, keeps a gap in the data', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
     const file = path.join(dir, 'rows.jsonl');
-    const row = (id: string, t: string, cat: string) => JSON.stringify({ id, t, sku: 'A', lot: 'L1', plant: 'P', cat });
-    writeFileSync(file, [row('1', '2026-01-01T00:00:00Z', 'seal'), row('1', '2026-01-01T00:00:00Z', 'seal'), row('1', '2026-01-01T00:00:00Z', 'taste'), row('2', '2026-06-01T00:00:00Z', 'seal'), row('3', '2026-01-15T00:00:00Z', 'seal')].join('\n'));
+    const row = (id: string, t: string, cat: string) => JSON.stringify({ id, t: `${t}T00:00:00Z`, sku: 'A', lot: 'L1', plant: 'P', cat, hurt: 'yes' });
+    const rows = [
+      row('1', '2026-01-01', 'seal'),
+      row('1', '2026-01-01', 'seal'), // a redelivered row
+      row('1', '2026-01-01', 'taste'), // the same complaint, another component
+      row('2', '2026-06-01', 'seal'), // far ahead of the rows around it: a mistyped date
+      row('3', '2026-01-15', 'seal'),
+      row('4', '2026-09-01', 'seal'), // far ahead, and the next row follows it: a gap in the data
+      row('5', '2026-09-02', 'seal'),
+      row('6', '2026-01-20', 'seal'), // far behind the latest
+    ];
+    writeFileSync(file, rows.join('\n'));
     const summary = await runBacktest(readRows(file, 'jsonl'), {
       config: DEFAULT_DETECTION_CONFIG,
-      mapping: BacktestMapping.parse({ time: 't', id: 'id', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat' }),
+      mapping: BacktestMapping.parse({ time: 't', id: 'id', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat', injury: 'hurt' }),
       onSignal: () => {},
     });
-    expect(summary).toMatchObject({ rows: 5, replayed: 3, categories: { SEAL: 2, TASTE: 1 } });
-    expect(Object.keys(summary.skipped)).toEqual([expect.stringMatching(/^repeated id/), expect.stringMatching(/^more than 70 days earlier/)]);
-    expect(Object.values(summary.skippedExamples)).toEqual(['1', '2026-01-15T00:00:00Z']);
+    expect(summary).toMatchObject({ rows: 8, replayed: 5, categories: { SEAL: 4, TASTE: 1 }, lastTime: '2026-09-02T00:00:00.000Z' });
+    expect(Object.keys(summary.skipped)).toEqual([expect.stringMatching(/^repeated id/), expect.stringMatching(/^dated more than 70 days after the rows around it/), expect.stringMatching(/^more than 70 days earlier/)]);
+    expect(Object.values(summary.skippedExamples)).toEqual(['1', '2026-06-01T00:00:00Z', '2026-01-20T00:00:00Z']);
+    // Only the rows replayed are counted in the yes/no summary.
+    expect(summary.flags.injury).toEqual({ yes: 5, values: { yes: { rows: 5, yes: true } } });
+  });
+
+  it('refuses a file mostly out of order however many rows --from/--to leave out, and sorts rows without ids by their content', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const [header, ...rows] = fixtureLines();
+    const newest = path.join(dir, 'newest.csv');
+    writeFileSync(newest, [header, ...rows.reverse()].join('\n'));
+    const refused = await cli(['--input', newest, '--map', path.join(fixtures, 'mapping.json'), '--to', '2025-06-30', '--json']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/not oldest first/);
+    // Without ids, rows of the same time are ordered by what they hold, not by their place in the file.
+    const map = path.join(dir, 'mapping.json');
+    const { id: _id, ...withoutId } = JSON.parse(readFileSync(path.join(fixtures, 'mapping.json'), 'utf8'));
+    writeFileSync(map, JSON.stringify(withoutId));
+    const daysOnly = (lines: string[]) => lines.map((l) => l.replace(/T\d\d:\d\d:\d\d\.\d+Z/, ''));
+    const forward = path.join(dir, 'forward.csv');
+    writeFileSync(forward, [header, ...daysOnly(rows.slice().reverse())].join('\n'));
+    writeFileSync(newest, [header, ...daysOnly(rows)].join('\n'));
+    const keysOf = (out: string) => signalsOf(out).map((x) => [x.at, x.rule, x.key]);
+    const a = await cli(['--input', forward, '--map', map, '--json', '--sort']);
+    const b = await cli(['--input', newest, '--map', map, '--json', '--sort']);
+    expect(keysOf(a.stdout).length).toBeGreaterThan(5);
+    expect(keysOf(b.stdout)).toEqual(keysOf(a.stdout));
   });
 
   it('sniffs the delimiter, refuses a Western export it would misread as Shift_JIS, reads it as windows-1252, and fails when nothing is replayed', async () => {

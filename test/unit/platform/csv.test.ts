@@ -67,6 +67,18 @@ describe('CSV reader', () => {
     await expect(all(bytes(cp932), { encoding: 'utf-8' })).rejects.toThrow(/not valid UTF-8.*--encoding shift_jis/);
   });
 
+  it('tells Japanese Shift_JIS from Western windows-1252 exports, which it refuses with advice rather than misread', async () => {
+    // Half-width katakana, as point-of-sale exports write product names: ﾁｮｺﾚｰﾄ (one byte each in Shift_JIS).
+    const halfWidth = (text: string) => Buffer.from([...text].map((c) => (c.charCodeAt(0) >= 0xff61 ? c.charCodeAt(0) - 0xff61 + 0xa1 : c.charCodeAt(0))));
+    expect(await all(bytes(halfWidth('sku,name\n1,ﾁｮｺﾚｰﾄ ﾊﾞｰ\n2,ｸｯｷｰ\n')))).toEqual([['sku', 'name'], ['1', 'ﾁｮｺﾚｰﾄ ﾊﾞｰ'], ['2', 'ｸｯｷｰ']]);
+    // French, German and Spanish in windows-1252: read as Shift_JIS they would be kanji inside words (référence → r馭駻ence).
+    const western = Buffer.from('code;category\n1;élément chauffant\n2;référence erronée\n3;Räder\n4;señal\n', 'latin1');
+    await expect(all(bytes(western), { delimiter: ';' })).rejects.toThrow(/neither UTF-8 nor Japanese Shift_JIS; give --encoding windows-1252/);
+    expect((await all(bytes(western), { delimiter: ';', encoding: 'windows-1252' })).map((r) => r[1])).toEqual(['category', 'élément chauffant', 'référence erronée', 'Räder', 'señal']);
+    // Western bytes after the first chunk (detection saw ASCII only): the advice names both encodings.
+    await expect(all(bytes(Buffer.from('a\n1\n'), western), { delimiter: ';' })).rejects.toThrow(/not valid UTF-8 after byte 4.*--encoding windows-1252.*--encoding shift_jis/);
+  });
+
   it('takes another delimiter, tab included', async () => {
     expect(await all(bytes('a;b\n"1;2";3\n'), { delimiter: ';' })).toEqual([['a', 'b'], ['1;2', '3']]);
     expect(await all(bytes('a\tb\n1\t2\n'), { delimiter: '\t' })).toEqual([['a', 'b'], ['1', '2']]);
