@@ -281,6 +281,14 @@ export const catalog = [
     publishes: [],
   },
   {
+    id: 'correct-acknowledgement',
+    entry: 'functions/correct-acknowledgement.ts',
+    description: "QA corrects a store's acknowledged quantities, with the reason; the figures before stay in the record",
+    trigger: { kind: 'http', method: 'PUT', path: '/notices/{id}/acks/{storeId}', roles: ['qa', 'admin'] },
+    table: 'readWrite',
+    publishes: [],
+  },
+  {
     id: 'store-notices',
     entry: 'functions/store-notices.ts',
     description: "A store's open withdrawal notices, for when its queue lost a message",

@@ -44,6 +44,25 @@ export const storeCommands: Record<string, Command> = {
       print(json, ack, () => `Acknowledged ${ack.noticeId} for ${ack.storeId}: ${ack.quantityRemoved} removed, ${ack.quantityOnHand} on hand${headers.get('idempotent-replayed') ? ' (already recorded)' : ''}`);
     },
   },
+  'store correct-ack': {
+    summary: "correct a store's acknowledged quantities, with the reason (QA); the figures before stay in the record",
+    usage: 'recall store correct-ack NOTICE_ID --store STORE_ID --on-hand N --removed N --reason TEXT',
+    options: stringOptions('store', 'on-hand', 'removed', 'reason'),
+    group: 'qa',
+    example: 'recall store correct-ack withdrawal-01M8…-6b616e746f --store store-0101 --on-hand 24 --removed 24 --reason "recounted with the store manager"',
+    async run({ positionals, values, api, json }) {
+      const noticeId = requireId(positionals, this.usage, 'notice id');
+      if (!values.store || !values.reason) throw new UsageError('Give --store STORE_ID and --reason TEXT (why the figures change: it stays in the record)');
+      const body = { quantityOnHand: nonNegative(values['on-hand'], 'on-hand'), quantityRemoved: nonNegative(values.removed, 'removed'), reason: values.reason };
+      const { body: ack, headers } = await request<Acknowledgement>(api, 'PUT', `/notices/${encodeURIComponent(noticeId)}/acks/${encodeURIComponent(values.store)}`, body);
+      const before = ack.corrections?.at(-1)?.before;
+      print(json, ack, () =>
+        headers.get('idempotent-replayed')
+          ? `Already corrected: ${ack.storeId} ${ack.quantityRemoved} removed, ${ack.quantityOnHand} on hand`
+          : `Corrected ${ack.noticeId} for ${ack.storeId}: ${ack.quantityRemoved} removed, ${ack.quantityOnHand} on hand (was ${before?.quantityRemoved} removed, ${before?.quantityOnHand} on hand; correction ${ack.corrections?.length})`,
+      );
+    },
+  },
   'store register': {
     summary: 'add or update a store in the store directory (admin)',
     usage: 'recall store register STORE_ID --region REGION --name NAME',

@@ -24,6 +24,15 @@ export interface Acknowledgement {
   readonly note?: string;
   readonly at: string;
   readonly by: string;
+  /** QA's corrections of the figures, oldest first: who, when, why, and the figures before (the audit trail). */
+  readonly corrections?: readonly AckCorrectionRecord[];
+}
+
+export interface AckCorrectionRecord {
+  readonly at: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly before: { readonly quantityOnHand: number; readonly quantityRemoved: number };
 }
 
 /** A published recall notice, as the public page shows it. No personal data, by construction. */

@@ -48,6 +48,33 @@ export async function putAcknowledgement(ack: Acknowledgement): Promise<{ create
   }
 }
 
+/** A store's acknowledgement of a notice, if it gave one. */
+export async function getAcknowledgement(noticeId: string, storeId: string): Promise<Acknowledgement | undefined> {
+  const found = await dynamo().send(new GetCommand({ TableName: tableName(), Key: ackKey(noticeId, storeId), ConsistentRead: true }));
+  return found.Item?.record as Acknowledgement | undefined;
+}
+
+/**
+ * Replaces an acknowledgement with its corrected version, if it is still the one read
+ * (`expectedCorrections`: how many corrections it had): false when someone corrected it meanwhile.
+ */
+export async function replaceAcknowledgement(ack: Acknowledgement, expectedCorrections: number): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: { ...ackKey(ack.noticeId, ack.storeId), kind: 'notice-ack', record: ack, corrected: expectedCorrections + 1 },
+        ConditionExpression: expectedCorrections === 0 ? 'attribute_exists(pk) AND attribute_not_exists(corrected)' : 'corrected = :n',
+        ...(expectedCorrections === 0 ? {} : { ExpressionAttributeValues: { ':n': expectedCorrections } }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
 async function queryAll(input: { pk: string; prefix?: string; index?: string; limit?: number; newestFirst?: boolean }): Promise<Record<string, unknown>[]> {
   const { items } = await queryPages(
     {

@@ -10,7 +10,7 @@ import { storesInScope } from '../stores/use-cases.js';
 import { effectiveness, type Effectiveness } from './effectiveness.js';
 import type { Acknowledgement } from './model.js';
 import * as repo from './repository.js';
-import type { AckCreate } from './schema.js';
+import type { AckCorrection, AckCreate } from './schema.js';
 
 /** A store user acts for its own store only; QA and admins may act for any. */
 function requireOwnStore(principal: Principal, storeId: string): void {
@@ -47,9 +47,43 @@ export async function acknowledgeNotice(deps: { clock: Clock }, noticeId: string
   if (result.created) return { acknowledgement: ack, replayed: false };
   const existing = result.existing!;
   if (existing.quantityOnHand !== ack.quantityOnHand || existing.quantityRemoved !== ack.quantityRemoved) {
-    throw new ConflictError(`Store ${storeId} already acknowledged ${noticeId} at ${existing.at} with ${existing.quantityOnHand} on hand and ${existing.quantityRemoved} removed; ask QA to correct it.`);
+    throw new ConflictError(
+      `Store ${storeId} already acknowledged ${noticeId} at ${existing.at} with ${existing.quantityOnHand} on hand and ${existing.quantityRemoved} removed; ` +
+        `ask QA to correct it (npx recall store correct-ack ${noticeId} --store ${storeId} --on-hand N --removed N --reason "…").`,
+    );
   }
   return { acknowledgement: existing, replayed: true };
+}
+
+/**
+ * QA corrects a store's acknowledgement (a figure the store mistyped, a recount): the new
+ * figures replace the old for effectiveness, and the record keeps every correction with who,
+ * when, why and the figures before. The same figures again change nothing (a retry).
+ */
+export async function correctAcknowledgement(deps: { clock: Clock }, noticeId: string, storeId: string, input: AckCorrection, principal: Principal) {
+  const existing = await repo.getAcknowledgement(noticeId, storeId);
+  if (!existing) {
+    const notice = await repo.getNotice(noticeId);
+    throw new NotFoundError(notice ? `Store ${storeId} has not acknowledged ${noticeId}: the store acknowledges it first (npx recall store ack).` : `No store notice ${noticeId}.`);
+  }
+  const last = existing.corrections?.at(-1);
+  if (existing.quantityOnHand === input.quantityOnHand && existing.quantityRemoved === input.quantityRemoved && (!last || last.reason === input.reason)) {
+    return { acknowledgement: existing, replayed: true };
+  }
+  const corrections = existing.corrections ?? [];
+  const corrected: Acknowledgement = {
+    ...existing,
+    quantityOnHand: input.quantityOnHand,
+    quantityRemoved: input.quantityRemoved,
+    corrections: [
+      ...corrections,
+      { at: deps.clock.now().toISOString(), by: principal.userId, reason: input.reason, before: { quantityOnHand: existing.quantityOnHand, quantityRemoved: existing.quantityRemoved } },
+    ],
+  };
+  if (!(await repo.replaceAcknowledgement(corrected, corrections.length))) {
+    throw new ConflictError(`The acknowledgement of ${noticeId} by ${storeId} was corrected by someone else meanwhile: read it again (npx recall store inbox --store ${storeId} --all).`);
+  }
+  return { acknowledgement: corrected, replayed: false };
 }
 
 /** Stores in scope against the acknowledgements of every withdrawal notice of the incident. */

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { httpRoutes } from '../../../functions/catalog.js';
 import { handler as acknowledge } from '../../../functions/acknowledge-notice.js';
+import { handler as correctAck } from '../../../functions/correct-acknowledgement.js';
 import { handler as listStores } from '../../../functions/list-stores.js';
 import { handler as publicNotices } from '../../../functions/public-notices.js';
 import { handler as putStore } from '../../../functions/put-store.js';
@@ -17,6 +18,7 @@ import { users } from '../../support/users.js';
 /** Who may call each notice and store endpoint (and the taxonomy every client reads, and what detection sees and learnt), as the issues give it. */
 const ROUTE_ROLES: Record<string, Role[] | 'public'> = {
   'POST /notices/{id}/acks': ['store'],
+  'PUT /notices/{id}/acks/{storeId}': ['qa', 'admin'],
   'GET /stores/{id}/notices': ['store', 'qa', 'admin'],
   'PUT /stores/{id}': ['admin'],
   'GET /stores': ['qa', 'executive', 'admin'],
@@ -35,6 +37,8 @@ const REPORT = '01ZZZZZZZZZZZZZZZZZZZZZZZZ';
 // Bodies that pass no validation: a caller the route admits gets 400 or 404, never 403.
 const CALLS: Record<string, (user: User, body?: unknown, query?: Record<string, string>) => ReturnType<typeof call>> = {
   'POST /notices/{id}/acks': (u, body = {}) => call(acknowledge, httpEvent({ method: 'POST', path: `/notices/${NOTICE}/acks`, pathParameters: { id: NOTICE }, body, ...as(u) })),
+  'PUT /notices/{id}/acks/{storeId}': (u, body = {}) =>
+    call(correctAck, httpEvent({ method: 'PUT', path: `/notices/${NOTICE}/acks/store-0101`, pathParameters: { id: NOTICE, storeId: 'store-0101' }, body, ...as(u) })),
   'GET /stores/{id}/notices': (u, _b, query) => call(storeNotices, httpEvent({ path: '/stores/store-0101/notices', pathParameters: { id: 'store-0101' }, ...(query ? { query } : {}), ...as(u) })),
   'PUT /stores/{id}': (u, body = {}) => call(putStore, httpEvent({ method: 'PUT', path: '/stores/x', pathParameters: { id: 'x' }, body, ...as(u) })),
   'GET /stores': (u, _b, query = {}) => call(listStores, httpEvent({ path: '/stores', query, ...as(u) })),

@@ -4,6 +4,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { handler as acknowledge } from '../../../functions/acknowledge-notice.js';
+import { handler as correctAck } from '../../../functions/correct-acknowledgement.js';
 import { handler as getReport } from '../../../functions/get-report.js';
 import { handler as onTableChange } from '../../../functions/on-table-change.js';
 import { handler as publicNotices } from '../../../functions/public-notices.js';
@@ -143,6 +144,38 @@ describe('notices', () => {
       expect((await ack('withdrawal-01ZZZZZZZZZZZZZZZZZZZZZZZZ-00', STORES[2]!.storeId)).status).toBe(404);
       const effectiveness = await api.effectiveness(id);
       expect(effectiveness.body).toMatchObject({ storesInScope: 2, acknowledged: 1, notResponded: [STORES[3]!.storeId], level: 'B', targetPercent: 90, met: false });
+    });
+
+    it('lets QA correct a store\'s figures, with the reason, keeping the figures before; the store itself cannot', async () => {
+      const id = await declaredIncident(regionsScope(`FIX-${unique()}`, [STORES[2]!.region]));
+      const noticeId = (await step(id, { action: 'issue-withdrawal' })).body!.withdrawals[0].noticeId as string;
+      const storeId = STORES[2]!.storeId;
+      const correct = (body: unknown, user: Parameters<typeof httpEvent>[0]['user'] = users.qa, store = storeId) =>
+        call(correctAck, httpEvent({ method: 'PUT', path: `/notices/${noticeId}/acks/${store}`, pathParameters: { id: noticeId, storeId: store }, body, user }));
+      // Nothing to correct before the store acknowledges.
+      expect((await correct({ quantityOnHand: 9, quantityRemoved: 9, reason: 'recount' })).status).toBe(404);
+      expect((await ack(noticeId, storeId, 5)).status).toBe(201);
+      // The store's second, different answer is refused with what to do.
+      const again = await call(acknowledge, httpEvent({ method: 'POST', path: `/notices/${noticeId}/acks`, pathParameters: { id: noticeId }, body: { quantityOnHand: 9, quantityRemoved: 9 }, user: storeUser(storeId) }));
+      expect(again.status).toBe(409);
+      expect(again.body!.detail).toContain(`npx recall store correct-ack ${noticeId} --store ${storeId}`);
+      expect((await correct({ quantityOnHand: 9, quantityRemoved: 9, reason: 'recount' }, storeUser(storeId))).status).toBe(403);
+      const fields = async (body: unknown) => {
+        const refused = await correct(body);
+        expect(refused.status).toBe(400);
+        return refused.body!.errors.map((e: { field: string }) => e.field);
+      };
+      expect(await fields({ quantityOnHand: 3, quantityRemoved: 9, reason: 'typo' })).toEqual(['quantityRemoved']);
+      expect(await fields({ quantityOnHand: 3, quantityRemoved: 2 })).toEqual(['reason']);
+      const fixed = await correct({ quantityOnHand: 9, quantityRemoved: 9, reason: 'the store counted the back room later' });
+      expect(fixed.status).toBe(200);
+      expect(fixed.body).toMatchObject({ quantityOnHand: 9, quantityRemoved: 9, corrections: [{ by: 'u-qa', reason: 'the store counted the back room later', before: { quantityOnHand: 6, quantityRemoved: 5 } }] });
+      // A retry changes nothing; effectiveness counts the corrected figures.
+      const retried = await correct({ quantityOnHand: 9, quantityRemoved: 9, reason: 'the store counted the back room later' });
+      expect(retried.headers['idempotent-replayed']).toBe('true');
+      expect(retried.body!.corrections).toHaveLength(1);
+      expect((await api.effectiveness(id)).body).toMatchObject({ acknowledged: 1, unitsRemoved: 9 });
+      expect((await correct({ quantityOnHand: 9, quantityRemoved: 8, reason: 'one unit was sold before the notice' })).body!.corrections).toHaveLength(2);
     });
 
     it('re-notifies silent stores by store id, then escalates them to QA once', async () => {
