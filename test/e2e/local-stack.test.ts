@@ -139,6 +139,10 @@ describe('local stack (npm start)', () => {
     expect(notice).toBeDefined();
     expect((await cli('store.shibuya', 'store', 'ack', notice.noticeId, '--on-hand', '4', '--removed', '4')).stdout).toContain('4 removed');
     await expect(cli('store.umeda', 'store', 'ack', notice.noticeId, '--on-hand', '1', '--removed', '1')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('403') });
+    // QA corrects the store's figures (the route has two path parameters, through the local router too).
+    expect((await cli('qa.tanaka', 'store', 'correct-ack', notice.noticeId, '--store', 'store-0101', '--on-hand', '6', '--removed', '6', '--reason', 'recounted')).stdout).toContain(
+      'Corrected',
+    );
     expect((await cli('qa.tanaka', 'incidents', 'effectiveness', opened.id)).stdout).toContain('1 of 1 stores acknowledged (100 %), target met');
     await expect(cli('exec.suzuki', 'incidents', 'hold', '--location', 'X')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Give the incident id') });
     expect((await cli('exec.suzuki', 'incidents', 'report', opened.id)).stdout).toContain('# Recall status report: Metal in wafers');
