@@ -65,7 +65,7 @@ export const reportCommands: Record<string, Command> = {
   'report submit': {
     summary: 'file a case record from a JSON file or from flags',
     usage:
-      'recall report submit --file report.json | --sku S --name N --lot L --plant P --store ID --region R --category C --description D --contact-name N [--contact-phone P] [--contact-email E] [--production-date D] [--best-before D] [--injury] [--illness] [--idempotency-key K]',
+      'recall report submit --file report.json | --sku S --name N --lot L --plant P --store ID --region R --category C --description D --contact-name N (--contact-phone P | --contact-email E) (--production-date D | --best-before D) [--injury] [--illness] [--idempotency-key K]',
     group: 'desk',
     options: {
       ...stringOptions('file', 'sku', 'gtin', 'name', 'lot', 'plant', 'store', 'region', 'category', 'description', 'channel', 'received-at', 'production-date', 'best-before', 'purchase-date', 'contact-name', 'contact-phone', 'contact-email', 'idempotency-key'),
