@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/emulators.js';
 import { localClientConfig } from '../../infra/local/provision.js';
 import { isRunning, startLocalProcess, type LocalProcess } from '../support/local-process.js';
+import { fixtureReportNow } from '../support/reports.js';
 
 let local: LocalProcess;
 
@@ -84,7 +85,9 @@ describe('local stack (npm start)', () => {
       promisify(execFile)(process.execPath, [path.join(import.meta.dirname, '../../infra/cli/bin.mjs'), ...args], {
         env: { ...process.env, RECALL_API_URL: local.url, RECALL_TOKEN: local.tokens['agent.sato'] },
       });
-    const filed = JSON.parse((await cli('report', 'submit', '--file', path.join(import.meta.dirname, '../fixtures/report.json'), '--json')).stdout);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'report-')), 'report.json');
+    writeFileSync(file, JSON.stringify(fixtureReportNow()));
+    const filed = JSON.parse((await cli('report', 'submit', '--file', file, '--json')).stdout);
     expect(filed.id).toMatch(/^[0-9A-Z]{26}$/);
     const listed = JSON.parse((await cli('report', 'list', '--sku', 'CHOC-ALM-100', '--json')).stdout);
     expect(listed.items.map((r: { id: string }) => r.id)).toContain(filed.id);
@@ -158,7 +161,7 @@ describe('local stack (npm start)', () => {
     const response = await fetch(`${local.url}/reports`, {
       method: 'POST',
       headers: { authorization: `Bearer ${local.tokens['agent.sato']}`, 'content-type': 'application/json' },
-      body: readFileSync(path.join(import.meta.dirname, '../fixtures/report.json'), 'utf8'),
+      body: JSON.stringify(fixtureReportNow()),
     });
     expect(response.status).toBe(201);
     const { id } = (await response.json()) as { id: string };
