@@ -75,7 +75,7 @@ export interface BacktestOptions {
   readonly sort?: boolean;
 }
 
-/** The file cannot be replayed as it is (empty, no header, newest first): what to do is in the message. */
+/** The file cannot be replayed as it is (a mapped column missing, rows newest first): what to do is in the message. */
 export class BacktestInputError extends Error {
   override readonly name = 'BacktestInputError';
 }
@@ -172,7 +172,7 @@ function utcTime(y: string, mo: string, d: string, h?: string, mi?: string, sec?
   const second = sec === undefined ? 0 : +sec;
   if (year < 1900 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
   const t = Date.UTC(year, month - 1, day, hour, minute, second, fraction ? +fraction.slice(0, 3).padEnd(3, '0') : 0);
-  if (zone === undefined || zone === 'Z' || zone === 'z' || /^(?:Z|UTC|GMT)$/i.test(zone)) return t;
+  if (zone === undefined || /^(?:Z|UTC|GMT)$/i.test(zone)) return t;
   const offsetHours = +zone.slice(1, 3);
   const offsetMinutes = zone.length > 3 ? +zone.slice(zone.length - 2) : 0;
   if (offsetHours > 23 || offsetMinutes > 59) return Number.NaN;
