@@ -459,6 +459,10 @@ const sameTime = (a: ReplayedObservation, b: ReplayedObservation) =>
 /** The column index of each mapped field, from a CSV's header row; a mapped column it lacks is an error naming it. */
 function columnsOf(headerRow: readonly string[], mapping: BacktestMapping): Partial<Record<Field, number>> {
   const header = headerRow.map((c) => c.trim());
+  // Control characters in a header: a binary file (a spreadsheet's .xlsx, an archive), not text.
+  if (header.some((c) => /[\u0000-\u0008\u000e-\u001f]/.test(c))) {
+    throw new BacktestInputError('The file is not text: its first line holds control characters. Export the sheet as CSV (or JSONL) and give that file.');
+  }
   const columns: Partial<Record<Field, number>> = {};
   const missing: string[] = [];
   for (const field of FIELDS) {

@@ -171,6 +171,10 @@ export class CsvParser {
 
 /** Decodes byte chunks: BOM stripped; `auto` reads UTF-8, or Shift_JIS when the first chunk reads as Japanese text, else fails with advice. */
 function decoderFor(encoding: CsvEncoding, head: Uint8Array): TextDecoder {
+  // A zip archive (what an Excel workbook is) read as text is noise: say what it is.
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
+    throw new CsvError('the file is a zip archive (an Excel .xlsx workbook?), not text: export the sheet as CSV and give that file', 1);
+  }
   if (encoding === 'shift_jis') return new TextDecoder('shift_jis');
   if (encoding === 'windows-1252') return new TextDecoder('windows-1252');
   if (encoding === 'utf-8') return new TextDecoder('utf-8', { fatal: true });

@@ -213,6 +213,17 @@ describe('backtest', () => {
     const summary = read.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'summary');
     // (Upper case for ASCII letters only, as for product codes: full case folding is not one-to-one.)
     expect(Object.keys(summary.categories).sort()).toEqual(['AIRBäGE', 'LüFTUNG', 'RäDER', 'ÄÖÜ'].sort());
+    // A spreadsheet given as it is (an .xlsx is a zip archive), or other binary: named as not text.
+    const xlsx = path.join(dir, 'complaints.xlsx');
+    writeFileSync(xlsx, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00, 0x08, 0x00, 0xe3, 0x9f, 0x21, 0x00, 0x0a, 0x61, 0x2c, 0x62]));
+    const zipped = await cli(['--input', xlsx, '--map', map, '--format', 'csv']);
+    expect(zipped.code).toBe(1);
+    expect(zipped.err).toMatch(/zip archive \(an Excel \.xlsx workbook\?\), not text: export the sheet as CSV/);
+    const binaryFile = path.join(dir, 'complaints.bin');
+    writeFileSync(binaryFile, Buffer.from([0x00, 0x01, 0x02, 0x2c, 0x41, 0x0a, 0x42, 0x2c, 0x43, 0x0a]));
+    const binary = await cli(['--input', binaryFile, '--map', map, '--format', 'csv']);
+    expect(binary.code).toBe(1);
+    expect(binary.err).toMatch(/not text.*Export the sheet as CSV/);
     // Dates this mapping cannot read: every row skipped, an example shown, and a non-zero exit.
     const us = path.join(dir, 'us.csv');
     writeFileSync(us, 'case_no,received_at,item_code,lot_no,factory,complaint_type\nc1,03/15/2026,A,L,P,seal\n');
