@@ -15,8 +15,10 @@ export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: Options;
-  /** What a flag means for this command when it differs from `flags.ts`. */
+  /** What a flag means for this command when it differs from `flags.ts` (with its own `e.g.` when the general example does not fit). */
   readonly docs?: Readonly<Record<string, string>>;
+  /** The values a flag takes for this command, checked before anything is sent (default: its list in `flags.ts`, if any). */
+  readonly choices?: Readonly<Record<string, readonly string[]>>;
   /** A complete example for the help (default: the usage). */
   readonly example?: string;
   /** Who uses it, for the grouped help. */

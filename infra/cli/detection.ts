@@ -2,6 +2,7 @@ import { request } from './api.js';
 import { backtestCommand } from './backtest.js';
 import { printList, queryOf, stringOptions, type Command } from './common.js';
 import type { ClusterPage, TrackRecordPage } from './types.js';
+import { CLUSTER_KINDS } from '../../shared/detection/keys.js';
 
 /** `recall clusters`, `recall track-records` and `recall backtest`: what detection sees and has learnt, live and on history. */
 export const detectionCommands: Record<string, Command> = {
@@ -10,7 +11,8 @@ export const detectionCommands: Record<string, Command> = {
     summary: "the busiest cluster keys over a window, with counts (over the days up to each key's last report) and the latest signal",
     usage: 'recall clusters [--window 7|30|90|365] [--kind lot|product|plant] [--limit N] [--csv]',
     options: { ...stringOptions('window', 'kind', 'limit'), csv: { type: 'boolean' } },
-    docs: { kind: 'cluster key kind' },
+    docs: { kind: `cluster key kind, one of ${CLUSTER_KINDS.join(', ')}` },
+    choices: { kind: CLUSTER_KINDS },
     example: 'recall clusters --window 365 --kind product --limit 10',
     async run({ values, api, json }) {
       const query = queryOf(values, ['window', 'kind', 'limit']);

@@ -111,5 +111,7 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
 export function flagHelp(name: string, override?: string): string {
   const doc = FLAG_DOCS[name];
   const description = override ?? doc?.description ?? name;
-  return [description, doc?.values ? `one of: ${doc.values.join(', ')}` : '', doc?.example ? `e.g. --${name} ${doc.example}` : ''].filter(Boolean).join('; ');
+  // An override with its own example replaces the general one (a reason to dismiss is no reason to correct).
+  const example = doc?.example && !override?.includes('e.g.') ? `e.g. --${name} ${doc.example}` : '';
+  return [description, doc?.values && !override ? `one of: ${doc.values.join(', ')}` : '', example].filter(Boolean).join('; ');
 }

@@ -73,10 +73,14 @@ function groupedHelp(): string {
 
 const kebab = (camel: string) => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-function build(out: { exitCode: number }): Program {
+function build(out: { exitCode: number }, json = false): Program {
   // Positional options: the program's own flags (--version) only before the command, so an
   // incident action's `--version N` is never taken for it.
-  const program = new Program('recall').version(VERSION, '--version').enablePositionalOptions().exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const program = new Program('recall').version(VERSION, '--version').enablePositionalOptions().exitOverride().configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    // A command line the CLI cannot parse, as JSON when JSON was asked for (scripts read stderr too).
+    outputError: (s, write) => write(json ? `${JSON.stringify({ error: 'usage', message: s.replace(/^error: /, '').trim() })}\n` : s),
+  });
   program.helpInformation = groupedHelp;
   const parents = new Map<string, Program>();
   for (const [name, command] of Object.entries(commands)) {
@@ -97,7 +101,10 @@ function build(out: { exitCode: number }): Program {
       const option = new Option(spec.type === 'boolean' ? `--${flag}` : `--${flag} <value>`, flagHelp(flag, command.docs?.[flag]));
       if (spec.multiple) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
       // A flag with a fixed list of values (the lists the API validates with) is checked here: a typo exits 2, nothing sent.
-      else if (FLAG_DOCS[flag]?.values && flag !== 'clock' && !command.docs?.[flag]) option.choices([...FLAG_DOCS[flag]!.values!]);
+      else {
+        const choices = command.choices?.[flag] ?? (command.docs?.[flag] || flag === 'clock' ? undefined : FLAG_DOCS[flag]?.values);
+        if (choices) option.choices([...choices]);
+      }
       leaf.addOption(option);
     }
     leaf.option('--api-url <url>', flagHelp('api-url')).option('--token <jwt>', flagHelp('token')).option('--json', flagHelp('json'));
@@ -141,7 +148,7 @@ async function execute(command: Command, values: Record<string, any>, positional
 
 export async function main(argv: string[]): Promise<number> {
   const out = { exitCode: 0 };
-  const program = build(out);
+  const program = build(out, argv.includes('--json'));
   if (argv.length === 0) {
     console.log(groupedHelp());
     return 0;

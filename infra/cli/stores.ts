@@ -49,10 +49,12 @@ export const storeCommands: Record<string, Command> = {
     usage: 'recall store correct-ack NOTICE_ID --store STORE_ID --on-hand N --removed N --reason TEXT',
     options: stringOptions('store', 'on-hand', 'removed', 'reason'),
     group: 'qa',
+    docs: { reason: 'why the figures change (it stays in the record), e.g. --reason "recounted with the store manager"' },
     example: 'recall store correct-ack withdrawal-01M8…-6b616e746f --store store-0101 --on-hand 24 --removed 24 --reason "recounted with the store manager"',
     async run({ positionals, values, api, json }) {
       const noticeId = requireId(positionals, this.usage, 'notice id');
-      if (!values.store || !values.reason) throw new UsageError('Give --store STORE_ID and --reason TEXT (why the figures change: it stays in the record)');
+      if (!values.store) throw new UsageError('Give --store STORE_ID: the store whose acknowledgement is corrected');
+      if (!values.reason) throw new UsageError('Give --reason TEXT: why the figures change (it stays in the record)');
       const body = { quantityOnHand: nonNegative(values['on-hand'], 'on-hand'), quantityRemoved: nonNegative(values.removed, 'removed'), reason: values.reason };
       const { body: ack, headers } = await request<Acknowledgement>(api, 'PUT', `/notices/${encodeURIComponent(noticeId)}/acks/${encodeURIComponent(values.store)}`, body);
       const before = ack.corrections?.at(-1)?.before;

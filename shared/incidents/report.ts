@@ -98,7 +98,17 @@ export function statusReportMarkdown(r: StatusReport): string {
       ? [
           `Level ${r.storeAcknowledgements.level} (target ${r.storeAcknowledgements.targetPercent} %): ${r.storeAcknowledgements.acknowledged} of ${r.storeAcknowledgements.storesInScope} stores acknowledged (${r.storeAcknowledgements.achievedPercent} %) — ${r.storeAcknowledgements.met ? 'target met' : 'target not met'}; ${r.storeAcknowledgements.unitsRemoved} units removed, ${r.storeAcknowledgements.unitsOnHand} on hand.`,
           '',
-          mdTable(['store', 'region', 'acknowledged', 'on hand', 'removed'], r.storeAcknowledgements.byStore.map((b) => [b.storeId, b.region, b.acknowledgedAt ?? 'not responded', b.quantityOnHand ?? '', b.quantityRemoved ?? ''])),
+          mdTable(
+            ['store', 'region', 'acknowledged', 'on hand', 'removed', 'corrected'],
+            r.storeAcknowledgements.byStore.map((b) => [
+              b.storeId,
+              b.region,
+              b.acknowledgedAt ?? 'not responded',
+              b.quantityOnHand ?? '',
+              b.quantityRemoved ?? '',
+              (b.corrections ?? []).map((c) => `${c.at} ${c.by}: ${c.reason} (was ${c.before.quantityOnHand} on hand, ${c.before.quantityRemoved} removed)`).join('; ') || '—',
+            ]),
+          ),
         ].join('\n')
       : '_no store withdrawal issued_',
     '',

@@ -54,7 +54,7 @@ export const Scope = z
   .superRefine((s, ctx) => {
     const skus = new Set((s.products ?? []).map((p) => p.sku));
     (s.lots ?? []).forEach((l, i) => {
-      if (!skus.has(l.sku)) ctx.addIssue({ code: 'custom', path: ['lots', i, 'sku'], message: 'a lot belongs to a product in scope: add the product first' });
+      if (!skus.has(l.sku)) ctx.addIssue({ code: 'custom', path: ['lots', i, 'sku'], message: 'a lot belongs to a product in scope: list its product too (a scope is given whole: what is left out is removed)' });
     });
   });
 export type ScopeInput = z.infer<typeof Scope>;

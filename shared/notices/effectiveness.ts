@@ -18,7 +18,7 @@ export interface Effectiveness {
   readonly met: boolean;
   /** Why the target cannot be judged (no store in the directory for the scope). */
   readonly problem?: string;
-  readonly byStore: readonly { storeId: string; region: string; acknowledgedAt?: string; quantityOnHand?: number; quantityRemoved?: number }[];
+  readonly byStore: readonly { storeId: string; region: string; acknowledgedAt?: string; quantityOnHand?: number; quantityRemoved?: number; corrections?: Acknowledgement['corrections'] }[];
 }
 
 export function effectiveness(stores: readonly Store[], acks: readonly Acknowledgement[], target: { level: string; targetPercent: number }): Effectiveness {
@@ -43,7 +43,13 @@ export function effectiveness(stores: readonly Store[], acks: readonly Acknowled
     ...(stores.length === 0 && target.targetPercent > 0 ? { problem: 'no store of the scope is in the store directory' } : {}),
     byStore: stores.map((s) => {
       const a = byStore.get(s.storeId);
-      return { storeId: s.storeId, region: s.region, ...(a ? { acknowledgedAt: a.at, quantityOnHand: a.quantityOnHand, quantityRemoved: a.quantityRemoved } : {}) };
+      return {
+        storeId: s.storeId,
+        region: s.region,
+        ...(a ? { acknowledgedAt: a.at, quantityOnHand: a.quantityOnHand, quantityRemoved: a.quantityRemoved } : {}),
+        // QA's corrections of the store's figures: who, when, why, the figures before.
+        ...(a?.corrections?.length ? { corrections: a.corrections } : {}),
+      };
     }),
   };
 }

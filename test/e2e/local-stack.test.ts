@@ -148,7 +148,10 @@ describe('local stack (npm start)', () => {
     );
     expect((await cli('qa.tanaka', 'incidents', 'effectiveness', opened.id)).stdout).toContain('1 of 1 stores acknowledged (100 %), target met');
     await expect(cli('exec.suzuki', 'incidents', 'hold', '--location', 'X')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Give the incident id') });
-    expect((await cli('exec.suzuki', 'incidents', 'report', opened.id)).stdout).toContain('# Recall status report: Metal in wafers');
+    const report = (await cli('exec.suzuki', 'incidents', 'report', opened.id)).stdout;
+    expect(report).toContain('# Recall status report: Metal in wafers');
+    // The store's corrected figures, with QA's reason and the figures before.
+    expect(report).toMatch(/store-0101 .*\| 6 +\| 6 +\| .*recounted \(was 4 on hand, 4 removed\)/);
   });
 
   it('prints a token for each demo user', () => {

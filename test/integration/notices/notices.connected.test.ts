@@ -174,7 +174,10 @@ describe('notices', () => {
       const retried = await correct({ quantityOnHand: 9, quantityRemoved: 9, reason: 'the store counted the back room later' });
       expect(retried.headers['idempotent-replayed']).toBe('true');
       expect(retried.body!.corrections).toHaveLength(1);
-      expect((await api.effectiveness(id)).body).toMatchObject({ acknowledged: 1, unitsRemoved: 9 });
+      const effective = (await api.effectiveness(id)).body!;
+      expect(effective).toMatchObject({ acknowledged: 1, unitsRemoved: 9 });
+      // The incident's own record shows the correction, not just the new figures.
+      expect(effective.byStore.find((b: { storeId: string }) => b.storeId === storeId).corrections).toMatchObject([{ reason: 'the store counted the back room later', before: { quantityRemoved: 5 } }]);
       expect((await correct({ quantityOnHand: 9, quantityRemoved: 8, reason: 'one unit was sold before the notice' })).body!.corrections).toHaveLength(2);
     });
 
