@@ -33,6 +33,8 @@ export const handler = httpRoute({ roles: ['qa', 'executive', 'admin'] }, async 
         standing: harm ? 'normal' : r.standing,
         hits: r.hits,
         misses: r.misses,
+        // Of the misses, QA's dismissals not yet a year old (a recall may still make them hits).
+        ...(r.dismissed ? { dismissed: r.dismissed } : {}),
         pending: r.pending,
         rate: Number(r.rate.toFixed(4)),
         explanation: harm ? `${r.category} is a harm category: its signals are never held back` : r.explanation,

@@ -44,8 +44,8 @@ export const detectionCommands: Record<string, Command> = {
         console.log('learning from outcomes is off (DETECTION_CONFIG trackRecord is null): every signal is raised');
         return;
       }
-      const rows = body.items.map((r) => ({ category: r.category, standing: r.standing, hits: r.hits, misses: r.misses, pending: r.pending, rate: r.rate.toFixed(2) }));
-      printList(json, !!values.csv, body, rows, ['category', 'standing', 'hits', 'misses', 'pending', 'rate'], 40);
+      const rows = body.items.map((r) => ({ category: r.category, standing: r.standing, hits: r.hits, misses: r.misses, 'of them dismissed': r.dismissed ?? 0, pending: r.pending, rate: r.rate.toFixed(2) }));
+      printList(json, !!values.csv, body, rows, ['category', 'standing', 'hits', 'misses', 'of them dismissed', 'pending', 'rate'], 40);
       if (!json && !values.csv && body.overall && body.thresholds) {
         const t = body.thresholds;
         console.log(

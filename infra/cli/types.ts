@@ -27,7 +27,7 @@ export interface TrackRecordPage {
   learning: boolean;
   overall?: { hits: number; misses: number; rate: number };
   thresholds?: { minOutcomes: number; onceBelow: number; holdOutcomes: number; holdBelow: number };
-  items: { category: string; label: string; standing: 'normal' | 'once' | 'held'; hits: number; misses: number; pending: number; rate: number; explanation: string }[];
+  items: { category: string; label: string; standing: 'normal' | 'once' | 'held'; hits: number; misses: number; dismissed?: number; pending: number; rate: number; explanation: string }[];
 }
 export type ReplySent = Awaited<ReturnType<typeof sendReply>>;
 export type RepliesSent = Awaited<ReturnType<typeof sendIncidentReplies>>;

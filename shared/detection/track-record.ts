@@ -62,7 +62,10 @@ export type Standing = 'normal' | 'once' | 'held';
 
 export interface CategoryRecord {
   readonly hits: number;
+  /** Judged misses, QA's dismissals not yet judged included (see `dismissed`). */
   readonly misses: number;
+  /** Of the misses, episodes QA dismissed that a year has not judged yet: misses unless a recall follows. */
+  readonly dismissed?: number;
 }
 
 export interface StandingOf extends CategoryRecord {
@@ -93,8 +96,9 @@ export function standingOf(record: CategoryRecord, category: string, config: Tra
         : judged >= config.minOutcomes && rate < config.onceBelow * overallRate
           ? 'once'
           : 'normal';
+  const dismissedNote = record.dismissed ? ` (${record.dismissed} of them dismissed by QA, misses unless a recall follows)` : '';
   const seen =
-    `${record.hits} of the ${judged} judged signal episodes of ${category} were followed by a recall within ${config.judgedAfterDays} days ` +
+    `${record.hits} of the ${judged} judged signal episodes${dismissedNote} of ${category} were followed by a recall within ${config.judgedAfterDays} days ` +
     `(rate ${fmt(rate)}; every category: ${overall.hits} of ${overall.hits + overall.misses}, rate ${fmt(overallRate)})`;
   const explanation =
     standing === 'held'
@@ -104,7 +108,7 @@ export function standingOf(record: CategoryRecord, category: string, config: Tra
         : exempt
           ? `${seen}: every signal of ${category} is raised (trackRecord.neverHold)`
           : seen;
-  return { hits: record.hits, misses: record.misses, standing, rate, overallRate, explanation };
+  return { hits: record.hits, misses: record.misses, ...(record.dismissed ? { dismissed: record.dismissed } : {}), standing, rate, overallRate, explanation };
 }
 
 /**
@@ -118,7 +122,7 @@ export interface CategoryTrack {
   hits: number;
   misses: number;
   /** Per product, its episodes: the day each began, the day it last signalled (when later), and whether it was a hit or late. */
-  episodes: Record<string, { start: number; last?: number; hit?: true; late?: true }[]>;
+  episodes: Record<string, { start: number; last?: number; hit?: true; late?: true; dismissed?: true }[]>;
   recalled: Record<string, number>;
 }
 
@@ -174,6 +178,30 @@ export function trackSignal(track: CategoryTrack, sku: string, day: number, conf
     episodes.push({ start: day, hit: true });
   } else episodes.push(recalled === undefined ? { start: day } : { start: day, late: true });
   return true;
+}
+
+/**
+ * QA dismissed a candidate on the product at `day`: its episode then (the latest begun by that
+ * day, not judged yet) counts as a miss at once (`recordOf`), without waiting the year; a
+ * recall in its judging period still makes it a hit. Returns whether anything changed.
+ */
+export function trackDismissal(track: CategoryTrack, sku: string, day: number): boolean {
+  const episodes = track.episodes[sku] ?? [];
+  for (let i = episodes.length - 1; i >= 0; i--) {
+    const e = episodes[i]!;
+    if (e.start > day) continue;
+    if (e.hit || e.late || e.dismissed) return false;
+    e.dismissed = true;
+    return true;
+  }
+  return false;
+}
+
+/** The record a track stands on: its judged hits and misses, and QA's dismissals not judged yet as misses. */
+export function recordOf(track: CategoryTrack): CategoryRecord {
+  let dismissed = 0;
+  for (const episodes of Object.values(track.episodes)) for (const e of episodes) if (e.dismissed && !e.hit && !e.late) dismissed++;
+  return dismissed ? { hits: track.hits, misses: track.misses + dismissed, dismissed } : { hits: track.hits, misses: track.misses };
 }
 
 /** A recall (or declared incident) on the product at `day`: its episodes from the judging period before it up to `hitBeforeDays` after, not judged yet, are hits. */

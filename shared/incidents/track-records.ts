@@ -7,8 +7,10 @@ import { jitteredBackoff, retryingConflicts } from '../platform/retry.js';
 import {
   emptyTrack,
   rateOf,
+  recordOf,
   settleTrack,
   standingOf,
+  trackDismissal,
   trackRecall,
   trackSignal,
   type CategoryRecord,
@@ -104,7 +106,7 @@ async function overallWith(category: string, fresh: CategoryRecord, categories: 
   const key = categories.join('\u0000');
   if (!othersCache || othersCache.key !== key || now - othersCache.at > OVERALL_CACHE_MS) {
     const all = await readAll(categories, day, config);
-    othersCache = { at: now, key, records: new Map([...all].map(([c, t]) => [c, { hits: t.hits, misses: t.misses }])) };
+    othersCache = { at: now, key, records: new Map([...all].map(([c, t]) => [c, recordOf(t)])) };
   }
   let hits = fresh.hits;
   let misses = fresh.misses;
@@ -140,7 +142,7 @@ export async function noteSignals(
     for (const sku of new Set(skus)) changed = trackSignal(t, sku, day, config) || changed;
     return changed;
   });
-  const record = { hits: stored.track.hits, misses: stored.track.misses };
+  const record = recordOf(stored.track);
   const standing = standingOf(record, category, config, await overallWith(category, record, categories, day, config, now));
   const told = stored.told ?? 'normal';
   if (standing.standing === told) return standing;
@@ -165,17 +167,36 @@ export async function noteDeclared(pairs: readonly { sku: string; category: stri
   }
 }
 
+/**
+ * QA dismissed candidates on these products and defects on `day`: their episodes then count
+ * as misses at once, not a year later (a recall in their judging period still makes them
+ * hits). QA's judgement is the fastest outcome the system gets; a category whose candidates QA
+ * keeps dismissing is held back sooner.
+ */
+export async function noteDismissed(pairs: readonly { sku: string; category: string }[], day: number, config: TrackRecordConfig): Promise<void> {
+  const byCategory = new Map<string, Set<string>>();
+  for (const p of pairs) (byCategory.get(p.category) ?? byCategory.set(p.category, new Set()).get(p.category)!).add(p.sku);
+  for (const [category, skus] of byCategory) {
+    await update(category, (t) => {
+      let changed = settleTrack(t, day, config);
+      for (const sku of skus) changed = trackDismissal(t, sku, day) || changed;
+      return changed;
+    });
+  }
+}
+
 /** Every listed category's record and standing as it stands on `day`, in the order given, and the overall record (GET /track-records). */
 export async function standingsNow(categories: readonly string[], day: number, config: TrackRecordConfig) {
   return standingsOf(await readAll(categories, day, config), categories, config);
 }
 
 function standingsOf(all: Map<string, CategoryTrack>, categories: readonly string[], config: TrackRecordConfig) {
-  const overall = [...all.values()].reduce((sum, t) => ({ hits: sum.hits + t.hits, misses: sum.misses + t.misses }), { hits: 0, misses: 0 });
+  const overall = [...all.values()].map(recordOf).reduce((sum, r) => ({ hits: sum.hits + r.hits, misses: sum.misses + r.misses }), { hits: 0, misses: 0 });
   const items = categories.map((category) => {
     const track = all.get(category)!;
-    const pending = Object.values(track.episodes).reduce((n, episodes) => n + episodes.filter((e) => !e.hit && !e.late).length, 0);
-    return { category, ...standingOf({ hits: track.hits, misses: track.misses }, category, config, overall), pending };
+    // Not judged yet (QA's dismissals are judged: misses).
+    const pending = Object.values(track.episodes).reduce((n, episodes) => n + episodes.filter((e) => !e.hit && !e.late && !e.dismissed).length, 0);
+    return { category, ...standingOf(recordOf(track), category, config, overall), pending };
   });
   return { overall: { ...overall, rate: rateOf(overall) }, items };
 }

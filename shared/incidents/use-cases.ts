@@ -135,6 +135,7 @@ export async function runAction(deps: IncidentDeps, id: string, input: IncidentA
   }
   await repo.saveIncidents(writes, now);
   if (input.action === 'declare' || (input.action === 'update-scope' && ACTIVE_STATUSES.includes(next.status))) await learnFromDeclared(deps, next, now);
+  if (input.action === 'dismiss') await learnFromDismissed(deps, incident, now);
   return incidentView(next, facts, now, principal);
 }
 
@@ -160,11 +161,34 @@ async function learnFromDeclared(deps: IncidentDeps, incident: Incident, now: Da
   if (pairs.length === 0) return;
   // The recall is dated when it was declared: a scope update later adds products, not a second recall.
   const day = dayOf(incident.declared?.at ?? now.toISOString());
+  await learning('a declared incident', incident.id, () => tracks.noteDeclared(pairs, day, config));
+}
+
+/**
+ * A dismissed candidate teaches detection too: QA judged it no problem, so the signal episodes
+ * of its products and defects count as misses at once rather than a year later (a recall in
+ * their judging period still makes them hits). After the dismissal is saved, as for a declaration.
+ */
+async function learnFromDismissed(deps: IncidentDeps, incident: Incident, now: Date): Promise<void> {
+  const config = deps.trackRecord;
+  if (!config) return;
+  const seen = new Set<string>();
+  const pairs = Object.values(incident.keys).flatMap(({ key }) => {
+    if (!key.sku || seen.has(`${key.sku}\u0000${key.category}`)) return [];
+    seen.add(`${key.sku}\u0000${key.category}`);
+    return [{ sku: key.sku, category: key.category }];
+  });
+  if (pairs.length === 0) return;
+  await learning('a dismissed candidate', incident.id, () => tracks.noteDismissed(pairs, dayOf(now.toISOString()), config));
+}
+
+/** A track-record update after the incident's change is saved: retried on failure, then logged (a statistic never undoes a decision). */
+async function learning(what: string, incidentId: string, note: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await tracks.noteDeclared(pairs, day, config);
+      return await note();
     } catch (error) {
-      if (attempt >= 3) return logger.error('track record not updated for a declared incident', { incidentId: incident.id, error: String(error) });
+      if (attempt >= 3) return logger.error(`track record not updated for ${what}`, { incidentId, error: String(error) });
       await jitteredBackoff(attempt);
     }
   }

@@ -121,8 +121,8 @@ describe('local stack (npm start)', () => {
     expect(opened).toMatchObject({ status: 'declared', hazardClass: 'I' });
     // What detection learnt per category is on the local stack too (the gateway routes GET /track-records).
     const records = (await cli('qa.tanaka', 'track-records')).stdout;
-    expect(records).toMatch(/category\s+standing\s+hits\s+misses\s+pending\s+rate/);
-    expect(records).toMatch(/foreign_matter\s+normal\s+\d+\s+\d+\s+\d+\s+\d\.\d\d/);
+    expect(records).toMatch(/category\s+standing\s+hits\s+misses\s+of them dismissed\s+pending\s+rate/);
+    expect(records).toMatch(/foreign_matter\s+normal\s+\d+\s+\d+\s+\d+\s+\d+\s+\d\.\d\d/);
     expect(records).toMatch(/every category: \d+ hits of \d+ judged, rate \d\.\d\d; once below 1 × that \(after 5 judged\), held below 0\.4 × \(after 15\)/);
     const early = await cli('qa.tanaka', 'incidents', 'contain', opened.id).catch((e) => e);
     expect(early.code).toBe(1);

@@ -12,7 +12,7 @@ import { subscribeQueue } from '../../../infra/local/provision.js';
 import type { StreamPoller } from '../../../infra/local/stream-poller.js';
 import { dayOf, dayToIso } from '../../../shared/detection/keys.js';
 import { DEFAULT_TRACK_RECORD } from '../../../shared/detection/track-record.js';
-import { forgetCachedRecords, noteDeclared, noteSignals, standingsNow } from '../../../shared/incidents/track-records.js';
+import { forgetCachedRecords, noteDeclared, noteDismissed, noteSignals, standingsNow } from '../../../shared/incidents/track-records.js';
 import { forgetReviewedWeek, reviewHeldCategories, weekOf } from '../../../shared/incidents/use-cases.js';
 import { activeCategories } from '../../../shared/reports/taxonomy.js';
 import { dynamo } from '../../../shared/platform/aws.js';
@@ -186,6 +186,36 @@ describe('track records in the live system', () => {
     // Learning off: there is nothing to review.
     forgetReviewedWeek();
     expect(await reviewHeldCategories({ clock: { now: () => new Date() }, trackRecord: null }, codes())).toMatchObject({ reviewed: false, held: 0 });
+  });
+
+  it('counts a candidate QA dismissed as a miss at once, not a year on; a later recall still makes it a hit', async () => {
+    await forget();
+    const config = DEFAULT_TRACK_RECORD;
+    const today = dayOf(new Date());
+    // A lot burst on a fresh product opens a candidate; the stream notes its signal episode.
+    const sku = `LID-${unique()}`;
+    for (let n = 0; n < 3; n++) {
+      const body = validReport({ product: { sku, name: 'Jar lid' }, lotCode: 'J1', defect: { category: good, description: `cracked lid ${n}` } });
+      expect((await call(submit, httpEvent({ method: 'POST', path: '/reports', body, user: users.agent }))).status).toBe(201);
+    }
+    const [candidate] = await eventually(
+      async () => ((await incidentsApi.list({ status: 'candidate', limit: '100' })).body!.items as any[]).filter((i) => i.key?.sku === sku),
+      (items) => items.length > 0,
+    );
+    forgetCachedRecords();
+    expect(await standingNow(good, today, config)).toMatchObject({ hits: 0, misses: 0, pending: 1 });
+    expect((await incidentsApi.act(candidate.id, { action: 'dismiss', expectedVersion: candidate.version, reason: 'one jar dropped in the shop' })).status).toBe(201);
+    const dismissed = await standingNow(good, today, config);
+    expect(dismissed).toMatchObject({ hits: 0, misses: 1, dismissed: 1, pending: 0 });
+    expect(dismissed.explanation).toMatch(/^0 of the 1 judged signal episodes \(1 of them dismissed by QA, misses unless a recall follows\) of container_damage/);
+    // Dismissing again (another candidate of the same episode) changes nothing.
+    await noteDismissed([{ sku, category: good }], today, config);
+    expect(await standingNow(good, today, config)).toMatchObject({ misses: 1, dismissed: 1 });
+    // QA was wrong: a recall declared within the judging period turns it into a hit.
+    await noteDeclared([{ sku, category: good }], today, config);
+    expect(await standingNow(good, today, config)).toMatchObject({ hits: 1, misses: 0, pending: 0 });
+    expect((await standingNow(good, today, config)).dismissed).toBeUndefined();
+    await forget();
   });
 
   it('shows the track records to QA, executives and admins only', async () => {

@@ -3,7 +3,7 @@ import { DEFAULT_DETECTION_CONFIG, detectionConfigFrom } from '../../../shared/d
 import type { Signal } from '../../../shared/detection/engine.js';
 import { productKey, lotKey, plantKey } from '../../../shared/detection/keys.js';
 import { CandidateGate, TrackLedger } from '../../../shared/detection/learning.js';
-import { DEFAULT_TRACK_RECORD, standingOf } from '../../../shared/detection/track-record.js';
+import { DEFAULT_TRACK_RECORD, emptyTrack, recordOf, settleTrack, standingOf, trackDismissal, trackRecall, trackSignal } from '../../../shared/detection/track-record.js';
 
 const config = DEFAULT_TRACK_RECORD; // episodes 90 d, judged after 365 d, hit up to 30 d before
 const signalOn = (ledger: TrackLedger, sku: string, category: string, day: number) => {
@@ -70,6 +70,26 @@ describe("a category's track record", () => {
     expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 5, misses: 400 }).standing).toBe('normal');
     expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 1, misses: 15 }).standing).toBe('normal');
     expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 5, misses: 15 }).standing).toBe('held');
+  });
+
+  it("counts an episode QA dismissed as a miss at once, until a recall judges it, and once when its year is up", () => {
+    const t = emptyTrack();
+    trackSignal(t, 'A', 10, config);
+    trackSignal(t, 'B', 10, config);
+    expect(trackDismissal(t, 'A', 20)).toBe(true);
+    expect(trackDismissal(t, 'A', 21)).toBe(false); // already dismissed
+    expect(trackDismissal(t, 'C', 21)).toBe(false); // no episode to judge
+    expect(trackDismissal(t, 'B', 5)).toBe(false); // its episode began after that day
+    expect(recordOf(t)).toEqual({ hits: 0, misses: 1, dismissed: 1 });
+    expect(standingOf(recordOf(t), 'seal', config, recordOf(t)).explanation).toMatch(/^0 of the 1 judged signal episodes \(1 of them dismissed by QA, misses unless a recall follows\) of seal/);
+    settleTrack(t, 10 + 366, config);
+    expect(recordOf(t)).toEqual({ hits: 0, misses: 2 });
+    // A recall within the judging period overrides the dismissal.
+    const u = emptyTrack();
+    trackSignal(u, 'A', 10, config);
+    trackDismissal(u, 'A', 12);
+    trackRecall(u, 'A', 200, config);
+    expect(recordOf(u)).toEqual({ hits: 1, misses: 0 });
   });
 
   it('is configured with the detection rules, and can be switched off', () => {
