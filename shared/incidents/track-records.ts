@@ -154,11 +154,16 @@ export async function noteSignals(
   return { ...standing, changedFrom: told };
 }
 
+/** Products and defects grouped by defect: one record to change per category. */
+function byCategory(pairs: readonly { sku: string; category: string }[]): Map<string, Set<string>> {
+  const grouped = new Map<string, Set<string>>();
+  for (const p of pairs) (grouped.get(p.category) ?? grouped.set(p.category, new Set()).get(p.category)!).add(p.sku);
+  return grouped;
+}
+
 /** An incident was declared on these products and defects on `day`: their episodes of the judging period are hits. */
 export async function noteDeclared(pairs: readonly { sku: string; category: string }[], day: number, config: TrackRecordConfig): Promise<void> {
-  const byCategory = new Map<string, Set<string>>();
-  for (const p of pairs) (byCategory.get(p.category) ?? byCategory.set(p.category, new Set()).get(p.category)!).add(p.sku);
-  for (const [category, skus] of byCategory) {
+  for (const [category, skus] of byCategory(pairs)) {
     await update(category, (t) => {
       settleTrack(t, day, config);
       for (const sku of skus) trackRecall(t, sku, day, config);
@@ -174,9 +179,7 @@ export async function noteDeclared(pairs: readonly { sku: string; category: stri
  * keeps dismissing is held back sooner.
  */
 export async function noteDismissed(pairs: readonly { sku: string; category: string }[], day: number, config: TrackRecordConfig): Promise<void> {
-  const byCategory = new Map<string, Set<string>>();
-  for (const p of pairs) (byCategory.get(p.category) ?? byCategory.set(p.category, new Set()).get(p.category)!).add(p.sku);
-  for (const [category, skus] of byCategory) {
+  for (const [category, skus] of byCategory(pairs)) {
     await update(category, (t) => {
       let changed = settleTrack(t, day, config);
       for (const sku of skus) changed = trackDismissal(t, sku, day) || changed;
