@@ -38,7 +38,7 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   category: { description: 'defect category code of the deployment’s taxonomy (`recall taxonomy` lists them)', example: 'foreign_matter' },
   description: { description: 'what happened, in the customer’s words', example: '"plastic film in the bar"' },
   channel: { description: 'how the complaint arrived', values: CHANNELS, example: 'phone' },
-  'received-at': { description: `when the complaint was received (${ISO}; default now; within the last 365 days)`, example: '2026-11-20T09:12:00+09:00' },
+  'received-at': { description: `when the complaint was received (${ISO}; default now; within the last 365 days; with --file it replaces the file's)`, example: '2026-11-20T09:12:00+09:00' },
   'production-date': { description: 'production date, YYYY-MM-DD', example: '2026-11-03' },
   'best-before': { description: 'best-before date, YYYY-MM-DD', example: '2027-05-03' },
   'purchase-date': { description: 'purchase date, YYYY-MM-DD', example: '2026-11-15' },

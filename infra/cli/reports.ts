@@ -76,6 +76,8 @@ export const reportCommands: Record<string, Command> = {
       let body: unknown;
       try {
         body = values.file ? JSON.parse(readFileSync(values.file, 'utf8')) : reportFromFlags(values);
+        // With a file, --received-at replaces its time (refiling a sample as received lately).
+        if (values.file && values['received-at'] && body && typeof body === 'object' && !Array.isArray(body)) body = { ...body, receivedAt: values['received-at'] };
       } catch (error) {
         if (error instanceof SyntaxError) throw new UsageError(`${values.file} is not valid JSON: ${error.message}`);
         throw error;

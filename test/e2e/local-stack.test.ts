@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -85,9 +85,10 @@ describe('local stack (npm start)', () => {
       promisify(execFile)(process.execPath, [path.join(import.meta.dirname, '../../infra/cli/bin.mjs'), ...args], {
         env: { ...process.env, RECALL_API_URL: local.url, RECALL_TOKEN: local.tokens['agent.sato'] },
       });
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'report-')), 'report.json');
-    writeFileSync(file, JSON.stringify(fixtureReportNow()));
-    const filed = JSON.parse((await cli('report', 'submit', '--file', file, '--json')).stdout);
+    // The README's sample, refiled as received a day ago (--received-at replaces the file's time).
+    const receivedAt = new Date(Date.now() - 86_400_000).toISOString();
+    const filed = JSON.parse((await cli('report', 'submit', '--file', path.join(import.meta.dirname, '../fixtures/report.json'), '--received-at', receivedAt, '--json')).stdout);
+    expect(filed.receivedAt).toBe(receivedAt);
     expect(filed.id).toMatch(/^[0-9A-Z]{26}$/);
     const listed = JSON.parse((await cli('report', 'list', '--sku', 'CHOC-ALM-100', '--json')).stdout);
     expect(listed.items.map((r: { id: string }) => r.id)).toContain(filed.id);
