@@ -69,17 +69,16 @@ function sniffDelimiter(file: string): string {
 async function readTruth(file: string, mapping: BacktestMapping, encoding: CsvEncoding): Promise<Recall[]> {
   if (!existsSync(file)) throw new UsageError(`truth file not found: ${file}`);
   const delimiter = sniffDelimiter(file);
-  try {
-    return await readTruthRows(file, mapping, { delimiter, encoding: 'auto' });
-  } catch (error) {
-    if (!(error instanceof CsvError)) throw error;
-    if (encoding === 'auto') throw new Error(`truth file ${file}: ${error.message}`);
+  const tries: CsvEncoding[] = encoding === 'auto' ? ['auto'] : ['auto', encoding];
+  for (const [i, tried] of tries.entries()) {
     try {
-      return await readTruthRows(file, mapping, { delimiter, encoding });
-    } catch (again) {
-      throw again instanceof CsvError ? new Error(`truth file ${file}: ${again.message}`) : again;
+      return await readTruthRows(file, mapping, { delimiter, encoding: tried });
+    } catch (error) {
+      if (!(error instanceof CsvError)) throw error;
+      if (i === tries.length - 1) throw new Error(`truth file ${file}: ${error.message}`);
     }
   }
+  throw new Error('unreachable');
 }
 
 async function readTruthRows(file: string, mapping: BacktestMapping, csv: CsvOptions): Promise<Recall[]> {
@@ -192,8 +191,9 @@ export const backtestCommand: Command = {
       onObservation: (o, day) => {
         firstDay = Math.min(firstDay, day);
         lastDay = Math.max(lastDay, day);
-        scorer?.complaint(keyCode(o.sku), o.category, day);
-        keys?.add(`${keyCode(o.sku)}\u0000${o.category}`);
+        const sku = keyCode(o.sku);
+        scorer?.complaint(sku, o.category, day);
+        keys?.add(`${sku}\u0000${o.category}`);
       },
       ...(values.sort ? { sort: true } : {}),
       // With --truth the categories learn from the recalls known at each signal's day (never a later one).

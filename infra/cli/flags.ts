@@ -69,7 +69,7 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   window: { description: 'days the counts cover', values: ['7', '30', '90', '365'], example: '30' },
   kind: { description: `clusters: the cluster key kind, one of ${CLUSTER_KINDS.join(', ')}; add-action: the action kind, corrective or preventive`, example: 'lot' },
   input: { description: 'complaints file, CSV with a header line or JSONL, oldest first (else give --sort)', example: 'complaints.csv' },
-  sort: { description: 'read the whole file and replay it by time, then id (a file newest first or unsorted; memory grows with the file)' },
+  sort: { description: 'read the whole file and replay it by time, then id, then content (a file newest first or unsorted; memory grows with the file)' },
   map: { description: 'JSON mapping of the file’s columns and values to the case record', example: 'test/fixtures/backtest/mapping.json' },
   config: { description: 'detection rules to try, JSON (partial, over the defaults)', example: 'rules.json' },
   format: { description: 'input format (default: from the file name)', values: ['csv', 'jsonl'] },

@@ -434,7 +434,8 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
   if (ahead) replay(ahead.o);
   if (sorted) {
     // By time, then by content (a file's order within a day is arbitrary, and the rules count in order: the same replay however the file was sorted).
-    sorted.sort(mapping.id ? (a, b) => a.time - b.time || compareText(a.reportId, b.reportId) || sameTime(a, b) : (a, b) => a.time - b.time || sameTime(a, b));
+    const byId = mapping.id !== undefined;
+    sorted.sort((a, b) => a.time - b.time || (byId ? compareText(a.reportId, b.reportId) : 0) || sameTime(a, b));
     for (const o of sorted) replay(o);
   }
   if (ledger && summary.replayed > 0) {

@@ -1,6 +1,6 @@
 import type { Signal } from './engine.js';
 import { opensCandidate } from './signals.js';
-import { emptyTrack, recordOf, settleTrack, standingOf, trackRecall, trackSignal, type CategoryRecord, type CategoryTrack, type StandingOf, type TrackRecordConfig } from './track-record.js';
+import { emptyTrack, settleTrack, standingOf, trackRecall, trackSignal, type CategoryRecord, type CategoryTrack, type StandingOf, type TrackRecordConfig } from './track-record.js';
 
 /**
  * Learning from outcomes in a replay (backtests and the bench): the ledger of every
@@ -53,10 +53,10 @@ export class TrackLedger {
   overall(): CategoryRecord {
     let hits = 0;
     let misses = 0;
+    // A replay has no QA dismissals: the judged counts are the record (no walk over every episode per signal).
     for (const t of this.tracks.values()) {
-      const r = recordOf(t);
-      hits += r.hits;
-      misses += r.misses;
+      hits += t.hits;
+      misses += t.misses;
     }
     return { hits, misses };
   }
@@ -64,7 +64,7 @@ export class TrackLedger {
   /** The category's record as known now. */
   standing(category: string): StandingOf {
     const t = this.tracks.get(category);
-    return standingOf(t ? recordOf(t) : { hits: 0, misses: 0 }, category, this.config, this.overall());
+    return standingOf({ hits: t?.hits ?? 0, misses: t?.misses ?? 0 }, category, this.config, this.overall());
   }
 
   /** Every category's record as known now, worst first (what the backtest prints). */

@@ -194,12 +194,13 @@ export async function standingsNow(categories: readonly string[], day: number, c
 }
 
 function standingsOf(all: Map<string, CategoryTrack>, categories: readonly string[], config: TrackRecordConfig) {
-  const overall = [...all.values()].map(recordOf).reduce((sum, r) => ({ hits: sum.hits + r.hits, misses: sum.misses + r.misses }), { hits: 0, misses: 0 });
+  const records = new Map([...all].map(([category, track]) => [category, recordOf(track)]));
+  const overall = [...records.values()].reduce((sum, r) => ({ hits: sum.hits + r.hits, misses: sum.misses + r.misses }), { hits: 0, misses: 0 });
   const items = categories.map((category) => {
     const track = all.get(category)!;
     // Not judged yet (QA's dismissals are judged: misses).
     const pending = Object.values(track.episodes).reduce((n, episodes) => n + episodes.filter((e) => !e.hit && !e.late && !e.dismissed).length, 0);
-    return { category, ...standingOf(recordOf(track), category, config, overall), pending };
+    return { category, ...standingOf(records.get(category)!, category, config, overall), pending };
   });
   return { overall: { ...overall, rate: rateOf(overall) }, items };
 }

@@ -172,12 +172,8 @@ async function learnFromDeclared(deps: IncidentDeps, incident: Incident, now: Da
 async function learnFromDismissed(deps: IncidentDeps, incident: Incident, now: Date): Promise<void> {
   const config = deps.trackRecord;
   if (!config) return;
-  const seen = new Set<string>();
-  const pairs = Object.values(incident.keys).flatMap(({ key }) => {
-    if (!key.sku || seen.has(`${key.sku}\u0000${key.category}`)) return [];
-    seen.add(`${key.sku}\u0000${key.category}`);
-    return [{ sku: key.sku, category: key.category }];
-  });
+  // Per product key (plant-wide keys have no product); `noteDismissed` groups them by defect, once each.
+  const pairs = Object.values(incident.keys).flatMap(({ key }) => (key.sku ? [{ sku: key.sku, category: key.category }] : []));
   if (pairs.length === 0) return;
   await learning('a dismissed candidate', incident.id, () => tracks.noteDismissed(pairs, dayOf(now.toISOString()), config));
 }

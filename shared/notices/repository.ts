@@ -43,8 +43,7 @@ export async function putAcknowledgement(ack: Acknowledgement): Promise<{ create
     return { created: true };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    const existing = await dynamo().send(new GetCommand({ TableName: tableName(), Key: ackKey(ack.noticeId, ack.storeId), ConsistentRead: true }));
-    return { created: false, existing: existing.Item?.record as Acknowledgement };
+    return { created: false, existing: (await getAcknowledgement(ack.noticeId, ack.storeId))! };
   }
 }
 
@@ -56,15 +55,16 @@ export async function getAcknowledgement(noticeId: string, storeId: string): Pro
 
 /**
  * Replaces an acknowledgement with its corrected version, if it is still the one read
- * (`expectedCorrections`: how many corrections it had): false when someone corrected it meanwhile.
+ * (`expectedCorrections`: how many corrections its record had): false when someone corrected it meanwhile.
  */
 export async function replaceAcknowledgement(ack: Acknowledgement, expectedCorrections: number): Promise<boolean> {
   try {
     await dynamo().send(
       new PutCommand({
         TableName: tableName(),
-        Item: { ...ackKey(ack.noticeId, ack.storeId), kind: 'notice-ack', record: ack, corrected: expectedCorrections + 1 },
-        ConditionExpression: expectedCorrections === 0 ? 'attribute_exists(pk) AND attribute_not_exists(corrected)' : 'corrected = :n',
+        Item: { ...ackKey(ack.noticeId, ack.storeId), kind: 'notice-ack', record: ack },
+        ConditionExpression: expectedCorrections === 0 ? 'attribute_exists(pk) AND attribute_not_exists(#record.corrections)' : 'size(#record.corrections) = :n',
+        ExpressionAttributeNames: { '#record': 'record' },
         ...(expectedCorrections === 0 ? {} : { ExpressionAttributeValues: { ':n': expectedCorrections } }),
       }),
     );
