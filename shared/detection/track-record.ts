@@ -15,16 +15,26 @@ import * as z from 'zod';
  *   had been recalled before. Until judged it counts for nothing.
  * - Every episode is judged, raised to QA or not: a category held back keeps learning from
  *   the recalls that come anyway, so it is not held for ever on an early run of bad luck.
- * - The rate is (hits + ½) / (judged + 1): the product stays at ease with a category it has
- *   seen little of.
+ * - The rate is (hits + ½) / (judged + 1): holding a category back gives it the benefit of
+ *   the doubt, half a hit it has not had.
  *
  * Standing, against the rate over every category (the deployment's own: a category is judged
  * against its neighbours, not against a fixed share that would hold everything back where
- * recalls are rare): `held` (no candidates; signals are still recorded and shown) after
- * `holdOutcomes` judged episodes at a rate below `holdBelow` × the overall rate; `once` after
- * `minOutcomes` below `onceBelow` × the overall rate: a product and defect raised once is not
- * raised again (in a replay, its first candidate is its only one; live, a key QA dismissed
- * does not reopen however its evidence grows); else `normal`. Harm categories are never
+ * recalls are rare):
+ * - `held` (no candidates; signals are still recorded and shown) after `holdOutcomes` judged
+ *   episodes at a rate below `holdBelow` × the overall rate: with the half hit, a category as
+ *   poor as the rest where recalls are rare everywhere (0 of 15 when 1 in 80 is the rule) is
+ *   not held for it;
+ * - `once` after `minOutcomes` judged episodes with fewer hits than `onceBelow` × what the
+ *   overall rate predicts of them (its own hits / judged below that fraction of the overall
+ *   rate, without the half hit): a product and defect raised once is not raised again (in a
+ *   replay, its first candidate is its only one; live, a key QA dismissed does not reopen
+ *   however its evidence grows). The half hit is not given here: `once` takes nothing from a
+ *   key never raised, and with it a category with no hit in 5, 6 or 7 episodes stood above
+ *   an overall rate under 1 in 13, as every category's does while recalls are still few (on
+ *   the real data, in the first two years of the scoring period: 12 false alarms fewer, for
+ *   one recall detected fewer over the whole period);
+ * - else `normal`. Harm categories are never
  * judged: every report of harm is looked at. Plant-wide keys are not judged either (a track
  * record is per product and defect). Nothing is judged before every category together has
  * `minOverallHits` hits: a deployment that has seen no recall has nothing to compare against.
@@ -87,13 +97,15 @@ export function standingOf(record: CategoryRecord, category: string, config: Tra
   const judged = record.hits + record.misses;
   const rate = rateOf(record);
   const overallRate = rateOf(overall);
+  // The hits the overall rate predicts of this many judged episodes.
+  const expectedHits = judged * overallRate;
   const exempt = config.neverHold.includes(category);
   const standing: Standing =
     exempt || overall.hits < config.minOverallHits
       ? 'normal'
       : judged >= config.holdOutcomes && rate < config.holdBelow * overallRate
         ? 'held'
-        : judged >= config.minOutcomes && rate < config.onceBelow * overallRate
+        : judged >= config.minOutcomes && record.hits < config.onceBelow * expectedHits
           ? 'once'
           : 'normal';
   const dismissedNote = record.dismissed ? ` (${record.dismissed} of them dismissed by QA, misses unless a recall follows)` : '';
@@ -104,7 +116,7 @@ export function standingOf(record: CategoryRecord, category: string, config: Tra
     standing === 'held'
       ? `${seen}: signals of ${category} are held back (recorded, not raised as candidates) while its rate stays below ${config.holdBelow} × the overall rate`
       : standing === 'once'
-        ? `${seen}: a product and defect raised once is not raised again (live: a key QA dismissed does not reopen, however its evidence grows) while its rate stays below ${config.onceBelow} × the overall rate`
+        ? `${seen}: ${record.hits} hit(s) where the overall rate predicts ${fmt(expectedHits)}, so a product and defect raised once is not raised again (live: a key QA dismissed does not reopen, however its evidence grows) while its hits stay below ${config.onceBelow} × what the overall rate predicts`
         : exempt
           ? `${seen}: every signal of ${category} is raised (trackRecord.neverHold)`
           : seen;

@@ -48,26 +48,34 @@ describe("a category's track record", () => {
     expect(record(ledger, 'other', 1566)).toEqual({ hits: 0, misses: 0, standing: 'normal' });
   });
 
-  it('judges a category against every category together: once below the overall rate after 5 judged episodes, held below 0.4 × it after 15', () => {
-    // rate = (hits + ½) / (judged + 1); overall: 30 hits of 120 judged, rate 30.5 / 121 = 0.252.
+  it('judges a category against every category together: once with fewer hits than the overall rate predicts after 5 judged episodes, held below 0.4 × it after 15', () => {
+    // Overall: 30 hits of 120 judged, rate (30 + ½) / (120 + 1) = 0.252.
     const overall = { hits: 30, misses: 90 };
     const at = (hits: number, misses: number) => standingOf({ hits, misses }, 'x', config, overall).standing;
     expect(at(0, 4)).toBe('normal'); // 4 judged: too few
-    expect(at(0, 5)).toBe('once'); // 0.5 / 6 = 0.083 < 0.252
-    expect(at(1, 5)).toBe('once'); // 1.5 / 7 = 0.214
-    expect(at(2, 4)).toBe('normal'); // 2.5 / 7 = 0.357
+    expect(at(0, 5)).toBe('once'); // 0 hits where 5 × 0.252 = 1.26 are predicted
+    expect(at(1, 5)).toBe('once'); // 1 < 6 × 0.252 = 1.51
+    expect(at(2, 4)).toBe('normal'); // 2 ≥ 1.51
+    expect(at(2, 6)).toBe('once'); // 2 < 8 × 0.252 = 2.02
     expect(at(0, 14)).toBe('once'); // 14 judged: not held yet
+    // Held: rate = (hits + ½) / (judged + 1), the half hit the benefit of the doubt.
     expect(at(0, 15)).toBe('held'); // 0.5 / 16 = 0.031 < 0.4 × 0.252 = 0.101
     expect(at(1, 14)).toBe('held'); // 1.5 / 16 = 0.094
-    expect(at(2, 14)).toBe('once'); // 2.5 / 17 = 0.147: not held, below 0.252
+    expect(at(2, 14)).toBe('once'); // 2.5 / 17 = 0.147: not held; 2 < 16 × 0.252 = 4.03
     const held = standingOf({ hits: 0, misses: 15 }, 'UNKNOWN', config, overall);
     expect(held).toMatchObject({ rate: 0.5 / 16, overallRate: 30.5 / 121 });
     expect(held.explanation).toBe(
       '0 of the 15 judged signal episodes of UNKNOWN were followed by a recall within 365 days (rate 0.031; every category: 30 of 120, rate 0.252): signals of UNKNOWN are held back (recorded, not raised as candidates) while its rate stays below 0.4 × the overall rate',
     );
-    // Where recalls are rare everywhere, a category as poor as the rest is not held back; and
-    // before every category together has 5 hits, none is judged.
-    expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 5, misses: 400 }).standing).toBe('normal');
+    // Where recalls are rare everywhere, a category as poor as the rest is not held back
+    // (0.5 / 16 = 0.031 against 0.4 × 5.5 / 406 = 0.005), though with no hit where 0.2 are
+    // predicted it raises each key once; and before every category together has 5 hits, none is judged.
+    expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 5, misses: 400 }).standing).toBe('once');
+    // While recalls are few, a category with no hit is below the rest long before its half hit says so: 0 of 6 against 6 of 100.
+    const early = standingOf({ hits: 0, misses: 6 }, 'LIGHTS', config, { hits: 6, misses: 94 });
+    expect(early).toMatchObject({ standing: 'once', rate: 0.5 / 7, overallRate: 6.5 / 101 });
+    expect(early.rate).toBeGreaterThan(early.overallRate);
+    expect(early.explanation).toContain('0 hit(s) where the overall rate predicts 0.386, so a product and defect raised once is not raised again');
     expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 1, misses: 15 }).standing).toBe('normal');
     expect(standingOf({ hits: 0, misses: 15 }, 'x', config, { hits: 5, misses: 15 }).standing).toBe('held');
   });
