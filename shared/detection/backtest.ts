@@ -6,7 +6,7 @@ import { keyCode } from '../platform/fields.js';
 import { activeCategories, CATEGORY_CODE, type Categories } from '../reports/taxonomy.js';
 import type { DetectionConfig } from './config.js';
 import { evaluate, familyAlarm, type Signal } from './engine.js';
-import { dayOf, ruleKeys, type Observation } from './keys.js';
+import { dayOf, ruleLotKey, sharedRuleKeys, type Observation } from './keys.js';
 import { CandidateGate, TrackLedger, type Admission } from './learning.js';
 import { MemoryCounterStore } from './memory-store.js';
 
@@ -352,7 +352,7 @@ export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOpt
     // A report is counted once: its id with its category (one complaint about two components is two rows, one id).
     const countId = mapping.id ? `${categoryIndex(o.category)}\u0000${o.reportId}` : o.reportId;
     // The same rules as the live stream, counting only the keys they read; the in-memory store is read synchronously.
-    if (!store.countSync(countId, ruleKeys(o, config), day)) return void skip(`repeated ${mapping.id} (the same report and category counted once)`, o.reportId);
+    if (!store.countGroupSync(countId, ruleLotKey(o), sharedRuleKeys(o, config), day)) return void skip(`repeated ${mapping.id} (the same report and category counted once)`, o.reportId);
     summary.replayed++;
     if (o.injuryCell) flags.count('injury', o.injuryCell);
     if (o.illnessCell) flags.count('illness', o.illnessCell);

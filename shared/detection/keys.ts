@@ -83,6 +83,19 @@ interface ProductKeys {
   family?: FamilyKeys;
   /** A burst rule judges the plant's key in this defect (else only a cluster summary shows it). */
   readsPlant?: boolean;
+  /** The product's keys the rules read (`sharedRuleKeys`), for the configuration and plant they were built for. */
+  ruleGroup?: CounterGroup & { readonly plant: ClusterKey | undefined };
+}
+
+/**
+ * Keys counted together for every complaint about one product and defect, one object shared
+ * by all of them, with a slot where a counter store may keep its handles on their counters
+ * (the in-memory store's `countGroupSync`: counted without a lookup a key).
+ */
+export interface CounterGroup {
+  readonly keys: readonly string[];
+  /** The store's, opaque to everyone else. */
+  handles?: unknown;
 }
 interface FamilyKeys {
   readonly family: string;
@@ -91,8 +104,12 @@ interface FamilyKeys {
   readonly alarms: { readonly family: string; readonly product: string };
 }
 
-/** SKU as written → defect → its keys. Cleared whole at this many products × defects (a mis-mapped column could hold a million values). */
-const interned = new Map<string, Map<DefectCategory, ProductKeys>>();
+/**
+ * Defect → SKU as written → its keys: the defects are few, so the first map stays in cache and
+ * one lookup a complaint reaches far. Cleared whole at this many products × defects (a
+ * mis-mapped column could hold a million values).
+ */
+const interned = new Map<DefectCategory, Map<string, ProductKeys>>();
 const MAX_INTERNED = 100_000;
 let internedCount = 0;
 
@@ -108,21 +125,20 @@ function productKeysOf(o: Observation): ProductKeys {
 }
 
 function lookupProductKeys(o: Observation): ProductKeys {
-  let byCategory = interned.get(o.sku);
-  if (byCategory === undefined) {
+  let bySku = interned.get(o.category);
+  let keys = bySku?.get(o.sku);
+  if (keys === undefined) {
     if (internedCount >= MAX_INTERNED) {
       interned.clear();
       internedCount = 0;
+      bySku = undefined;
     }
-    interned.set(detached(o.sku), (byCategory = new Map()));
-  }
-  let keys = byCategory.get(o.category);
-  if (keys === undefined) {
+    if (bySku === undefined) interned.set(detached(o.category), (bySku = new Map()));
     internedCount++;
     const category = detached(o.category);
     const product = productKey(detached(o.sku), category);
-    byCategory.set(
-      category,
+    bySku.set(
+      detached(o.sku),
       (keys = {
         product: { ...product, id: flat(product.id) },
         totals: { productAll: flat(`total|product|${product.sku!}`), categoryAll: flat(`total|category|${category}`), all: 'total|all' },
@@ -165,6 +181,7 @@ function configuredKeysOf(o: Observation, config: DetectionConfig): ProductKeys 
   const keys = productKeysOf(o);
   if (keys.configuredFor !== config) {
     keys.configuredFor = config;
+    keys.ruleGroup = undefined;
     keys.readsPlant = burstFor(config, keys.product.category).kinds.includes('plant');
     const family = config.familyBurn.enabled ? familyOf(config, keys.product.sku!) : undefined;
     const id = family === undefined ? undefined : flat(`family|${family}|${keys.product.category}`);
@@ -212,16 +229,34 @@ export function counterKeys(o: Observation, config: DetectionConfig = DEFAULT_DE
  * and the burst rule skips such a lot). The same signals, fewer counters to keep.
  */
 export function ruleKeys(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): string[] {
-  const c = clusterKeys(o);
-  const t = totalKeys(o);
+  const lot = ruleLotKey(o);
+  const shared = sharedRuleKeys(o, config).keys;
+  return lot === undefined ? [...shared] : [lot, ...shared];
+}
+
+/** The lot's key among `ruleKeys`: undefined when the lot is its product (the source has no lots). */
+export function ruleLotKey(o: Observation): string | undefined {
+  const lot = clusterKeys(o).lot;
+  return lot.lot !== lot.sku ? lot.id : undefined;
+}
+
+/**
+ * The rest of `ruleKeys`: the product's, its plant's (when a burst rule judges plants), the
+ * totals and the family's, as one group shared by every complaint about the product and
+ * defect (never mutate it): the same object each time while the configuration and plant stay.
+ */
+export function sharedRuleKeys(o: Observation, config: DetectionConfig = DEFAULT_DETECTION_CONFIG): CounterGroup {
   const keys = configuredKeysOf(o, config);
-  const out: string[] = [];
-  if (c.lot.lot !== c.lot.sku) out.push(c.lot.id);
-  out.push(c.product.id);
-  if (keys.readsPlant) out.push(c.plant.id);
+  const plant = keys.readsPlant ? plantKeyOf(o, keys) : undefined;
+  const group = keys.ruleGroup;
+  if (group && group.plant === plant) return group;
+  const t = keys.totals;
+  const out: string[] = [keys.product.id];
+  if (plant) out.push(plant.id);
   out.push(t.productAll, t.categoryAll, t.all);
   if (keys.family) out.push(keys.family.id);
-  return out;
+  keys.ruleGroup = { keys: out, plant };
+  return keys.ruleGroup;
 }
 
 /** Days since the epoch (UTC) of an ISO time: the counters' bucket. */

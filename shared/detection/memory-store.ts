@@ -1,5 +1,6 @@
 import { flat } from '../platform/strings.js';
 import { IdSet } from './id-set.js';
+import type { CounterGroup } from './keys.js';
 import type { CounterReader, CounterStore } from './store.js';
 
 /** A reader that can also give a key's weekly counts in one pass (the in-memory store's). */
@@ -47,14 +48,22 @@ const upTo = (s: Series, n: number) => s[2 * n]!;
 export class MemoryCounterStore implements CounterStore {
   /**
    * Every key: its series once it has reports on two days or more; before that (most lots)
-   * day × PACK + count, a number, so a new key costs no objects. One map: one lookup a key.
+   * day × PACK + count, a number, so a new key costs no objects. Lots in a map of their own:
+   * they are most of the keys, and the other keys' map stays small enough to stay in cache.
    */
-  private readonly keys = new Map<string, Series | number>();
+  private readonly lots = new Map<string, Series | number>();
+  private readonly others = new Map<string, Series | number>();
   private readonly counted = new IdSet();
   private newest = Number.NEGATIVE_INFINITY;
   private lastSweep = Number.NEGATIVE_INFINITY;
+  /** Bumped by every sweep: a group's handles resolved before it may name series swept since. */
+  private generation = 0;
+  /** The keys just counted and what the store held for each after counting (the rules read them next). */
   private recentKeys: readonly string[] = [];
-  private readonly recentSeries: (Series | number)[] = [];
+  private recentSeries: readonly (Series | number)[] = [];
+  private readonly recentScratch: (Series | number)[] = [];
+  private recentLot: string | undefined;
+  private recentLotHeld: Series | number | undefined;
 
   private readonly lotRetainDays: number;
 
@@ -66,7 +75,11 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   private retentionOf(key: string): number {
-    return key.startsWith('lot|') ? this.lotRetainDays : this.retainDays;
+    return isLot(key) ? this.lotRetainDays : this.retainDays;
+  }
+
+  private mapOf(key: string): Map<string, Series | number> {
+    return isLot(key) ? this.lots : this.others;
   }
 
   async count(reportId: string, keys: readonly string[], day: number): Promise<boolean> {
@@ -74,17 +87,65 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   countSync(reportId: string, keys: readonly string[], day: number): boolean {
+    if (!this.countOnce(reportId, day)) return false;
+    // The keys just counted are the ones the rules read next: remembered, they skip the map.
+    const held = this.recentScratch;
+    for (let i = 0; i < keys.length; i++) held[i] = this.add(keys[i]!, day);
+    held.length = keys.length;
+    this.remember(undefined, undefined, keys, held);
+    return true;
+  }
+
+  /**
+   * `countSync` for a complaint's lot (if any) and a group of keys that recur together (its
+   * product's keys: `sharedRuleKeys` in keys.ts gives every complaint about a product and
+   * defect the same group object). The group keeps the store's handles on its series, so
+   * its keys are counted without a lookup; only the lot is looked up. Returns false when
+   * this report was counted before.
+   */
+  countGroupSync(reportId: string, lot: string | undefined, group: CounterGroup, day: number): boolean {
+    if (!this.countOnce(reportId, day)) return false;
+    const handles = this.handlesOf(group);
+    const { series, retain } = handles;
+    for (let i = 0; i < series.length; i++) countOn(series[i]!, day, retain[i]!);
+    this.remember(lot, lot === undefined ? undefined : this.add(lot, day), group.keys, series);
+    return true;
+  }
+
+  /** Whether `reportId` is new (and now remembered); moves the store's day on first. */
+  private countOnce(reportId: string, day: number): boolean {
     if (day > this.newest) {
       // Checked before the day moves on: a repeat is refused while its id is remembered, and moves nothing.
       if (this.counted.has(reportId)) return false;
       this.advance(day);
     }
-    if (!this.counted.add(reportId, day)) return false;
-    // The keys just counted are the ones the rules read next: remembered, they skip the map.
+    return this.counted.add(reportId, day);
+  }
+
+  private remember(lot: string | undefined, lotHeld: Series | number | undefined, keys: readonly string[], held: readonly (Series | number)[]): void {
+    this.recentLot = lot;
+    this.recentLotHeld = lotHeld;
     this.recentKeys = keys;
-    for (let i = 0; i < keys.length; i++) this.recentSeries[i] = this.add(keys[i]!, day);
-    this.recentSeries.length = keys.length;
-    return true;
+    this.recentSeries = held;
+  }
+
+  /** The group's series in this store, resolved once per sweep (a sweep may drop a series, and a later report make a new one). */
+  private handlesOf(group: CounterGroup): GroupHandles {
+    const cached = group.handles as GroupHandles | undefined;
+    if (cached && cached.store === this && cached.generation === this.generation) return cached;
+    const handles: GroupHandles = { store: this, generation: this.generation, series: group.keys.map((k) => this.seriesOf(k)), retain: group.keys.map((k) => this.retentionOf(k)) };
+    group.handles = handles;
+    return handles;
+  }
+
+  /** The key's series, made one when it holds none or a single day. */
+  private seriesOf(key: string): Series {
+    const map = this.mapOf(key);
+    const held = map.get(key);
+    if (typeof held === 'object') return held;
+    const s: Series = held === undefined ? [0] : [0, Math.floor(held / PACK), held % PACK];
+    map.set(flat(key), s);
+    return s;
   }
 
   async read(_keys: readonly string[], day: number, _longestDays?: number): Promise<CounterReader> {
@@ -98,7 +159,7 @@ export class MemoryCounterStore implements CounterStore {
 
   /** How many keys are held (for progress output). */
   get size(): number {
-    return this.keys.size;
+    return this.lots.size + this.others.size;
   }
 
   /** How many report ids are remembered for counting once (bounded by `retainDays`). */
@@ -108,19 +169,21 @@ export class MemoryCounterStore implements CounterStore {
 
   /** What the store holds for a key: the series of the keys just counted without a map lookup. */
   private lookup(key: string): Series | number | undefined {
+    if (key === this.recentLot) return this.recentLotHeld;
     const recent = this.recentKeys;
     for (let i = 0; i < recent.length; i++) if (recent[i] === key) return this.recentSeries[i];
-    return this.keys.get(key);
+    return this.mapOf(key).get(key);
   }
 
   /** Counts one report on `day` for `key`; returns what the store now holds for it. */
   private add(key: string, day: number): Series | number {
-    const held = this.keys.get(key);
+    const map = this.mapOf(key);
+    const held = map.get(key);
     let s: Series;
     if (typeof held === 'object') s = held;
     else {
       if (held === undefined && day >= 0) {
-        this.keys.set(flat(key), day * PACK + 1);
+        map.set(flat(key), day * PACK + 1);
         return day * PACK + 1;
       }
       if (held === undefined) s = [0];
@@ -128,38 +191,15 @@ export class MemoryCounterStore implements CounterStore {
         const heldDay = Math.floor(held / PACK);
         const heldCount = held % PACK;
         if (heldDay === day && heldCount < PACK - 1) {
-          this.keys.set(key, held + 1);
+          map.set(key, held + 1);
           return held + 1;
         }
         s = [0, heldDay, heldCount];
       }
-      this.keys.set(flat(key), s);
+      map.set(flat(key), s);
     }
-    const n = s.length;
-    if (n > 1 && s[n - 2] === day) {
-      s[n - 1]! += 1;
-    } else if (n === 1 || s[n - 2]! < day) {
-      s.push(day, s[n - 1]! + 1);
-      const retain = this.retentionOf(key);
-      if (s[1]! < day - retain) this.prune(s, day, retain);
-    } else {
-      // An out-of-order day: insert it and shift the running totals after it.
-      const before = daysUpTo(s, day);
-      let i = 1 + 2 * before;
-      if (before > 0 && s[i - 2] === day) i -= 2;
-      else s.splice(i, 0, day, upTo(s, before));
-      for (let j = i + 1; j < s.length; j += 2) s[j]! += 1;
-    }
+    countOn(s, day, this.retentionOf(key));
     return s;
-  }
-
-  private prune(s: Series, newest: number, retainDays: number): void {
-    const cut = daysUpTo(s, newest - retainDays);
-    const days = (s.length - 1) >> 1;
-    if (cut > 64 || cut === days - 1) {
-      s[0] = upTo(s, cut);
-      s.splice(1, 2 * cut);
-    }
   }
 
   /** The newest day moved on: forget report ids and whole keys older than `retainDays`. */
@@ -171,13 +211,10 @@ export class MemoryCounterStore implements CounterStore {
     // keys quiet for longer than their retention hold nothing any window can read.
     if (day - this.lastSweep >= Math.max(1, Math.floor(Math.min(this.retainDays / 5, this.lotRetainDays / 2)))) {
       this.lastSweep = day;
-      const lotHorizon = day - this.lotRetainDays;
-      const horizonOf = (key: string) => (key.startsWith('lot|') ? lotHorizon : horizon);
-      this.keys.forEach((held, key, map) => {
-        const last = typeof held === 'number' ? Math.floor(held / PACK) : held.length > 1 ? held[held.length - 2]! : Number.NEGATIVE_INFINITY;
-        if (last < horizonOf(key)) map.delete(key);
-      });
-      this.recentKeys = [];
+      sweep(this.lots, day - this.lotRetainDays);
+      sweep(this.others, horizon);
+      this.generation++;
+      this.remember(undefined, undefined, [], []);
     }
   }
 
@@ -219,6 +256,51 @@ export class MemoryCounterStore implements CounterStore {
 
 /** A single-day key packs its day and count into one number: day × PACK + count. */
 const PACK = 1024;
+
+const isLot = (key: string) => key.charCodeAt(0) === 108 && key.startsWith('lot|');
+
+/** Counts one report on `day` into the series (kept `retainDays` back from its newest day). */
+function countOn(s: Series, day: number, retainDays: number): void {
+  const n = s.length;
+  if (n > 1 && s[n - 2] === day) {
+    s[n - 1]! += 1;
+  } else if (n === 1 || s[n - 2]! < day) {
+    s.push(day, s[n - 1]! + 1);
+    if (s[1]! < day - retainDays) prune(s, day, retainDays);
+  } else {
+    // An out-of-order day: insert it and shift the running totals after it.
+    const before = daysUpTo(s, day);
+    let i = 1 + 2 * before;
+    if (before > 0 && s[i - 2] === day) i -= 2;
+    else s.splice(i, 0, day, upTo(s, before));
+    for (let j = i + 1; j < s.length; j += 2) s[j]! += 1;
+  }
+}
+
+function prune(s: Series, newest: number, retainDays: number): void {
+  const cut = daysUpTo(s, newest - retainDays);
+  const days = (s.length - 1) >> 1;
+  if (cut > 64 || cut === days - 1) {
+    s[0] = upTo(s, cut);
+    s.splice(1, 2 * cut);
+  }
+}
+
+/** Drops the keys whose last report is before `horizon`: they hold nothing any window can read. */
+function sweep(map: Map<string, Series | number>, horizon: number): void {
+  map.forEach((held, key) => {
+    const last = typeof held === 'number' ? Math.floor(held / PACK) : held.length > 1 ? held[held.length - 2]! : Number.NEGATIVE_INFINITY;
+    if (last < horizon) map.delete(key);
+  });
+}
+
+/** What a store keeps on a counter group: its series, valid until the store's next sweep. */
+interface GroupHandles {
+  readonly store: MemoryCounterStore;
+  readonly generation: number;
+  readonly series: readonly Series[];
+  readonly retain: readonly number[];
+}
 
 /** A reader at one day (a class, not closures: one per complaint). */
 class DayReader implements WeeklyCounterReader {
