@@ -378,6 +378,15 @@ describe('backtest', () => {
     expect(new Date(parseSourceTime('05.03.2024', 'dmy')).toISOString()).toBe('2024-03-05T00:00:00.000Z');
     expect(parseSourceTime('13/05/2024', 'mdy')).toBeNaN();
     expect(iso(' 20240229 ')).toBe('2024-02-29T00:00:00.000Z');
+    // The two forms read without a regular expression give what the general reader gives.
+    expect(iso('2024-02-29')).toBe('2024-02-29T00:00:00.000Z');
+    expect(iso('2024-12-31T23:59:59.999Z')).toBe('2024-12-31T23:59:59.999Z');
+    for (const bad of ['2023-02-29', '1899-12-31', '2024-00-10', '2024-03-15T24:00:00.000Z', '2024-03-15T09:60:00.000Z', '2024-03-15T09:07:60.000Z', '2024-0a-15', '2024-03-15T09:07:00.12xZ']) {
+      expect(parseSourceTime(bad), bad).toBeNaN();
+    }
+    // Close to them but not them: read as the general reader reads them.
+    expect(iso('2024-03-15T09:07:00.123+0000')).toBe('2024-03-15T09:07:00.123Z');
+    expect(iso('2024-03-15 09:07:00.123Z')).toBe('2024-03-15T09:07:00.123Z');
     // Refused with a zone too: Date.parse alone would roll 2024-02-30 over into March.
     const refused = ['2024-02-30', '2024/13/01', 'yesterday', '', '15/03/2024', '2024-02-30T00:00:00Z', '2023-02-29T10:00:00+09:00', '20240230', '20241301', '2024031'];
     // Day-first with a zone was guessed month-first by Date.parse; a placeholder year; an hour that rolls over.

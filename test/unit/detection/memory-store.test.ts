@@ -65,6 +65,50 @@ describe('the in-memory counter store', () => {
     expect(store.countSync('r300', ['product|P'], 300)).toBe(false);
   });
 
+  it('keeps a busy key\'s windows whole when a report comes in dated before its first day, or long after its last', () => {
+    const store = new MemoryCounterStore(100);
+    let id = 0;
+    // A report every day from day 200.
+    for (let day = 200; day < 260; day++) store.countSync(`r${id++}`, ['product|X'], day);
+    store.countSync(`r${id++}`, ['product|X'], 190);
+    expect(store.readerAt(259).total('product|X', 70)).toBe(61);
+    expect(store.readerAt(259).total('product|X', 60)).toBe(60);
+    expect(store.readerAt(259).weekly('product|X', 10)).toEqual([1, 4, 7, 7, 7, 7, 7, 7, 7, 7]);
+    // Older than the retention before its last report: outside every window, and no window moves.
+    store.countSync(`r${id++}`, ['product|X'], 100);
+    expect(store.readerAt(259).total('product|X', 70)).toBe(61);
+    // 400 days on: the days older than the retention are let go, the windows within it are whole.
+    for (let day = 400; day < 600; day += 2) store.countSync(`r${id++}`, ['product|X'], day);
+    expect(store.readerAt(599).total('product|X', 100)).toBe(50);
+    expect(store.readerAt(599).total('product|X', 7)).toBe(3);
+    expect(store.readerAt(700).total('product|X', 100)).toBe(0);
+  });
+
+  it('counts a group of keys through its handles as countSync counts them, keys shared between groups included, across sweeps and busy days', () => {
+    // Two products' groups share the totals' key, as every product's group does.
+    const a = { keys: ['product|A', 'total|all'] };
+    const b = { keys: ['product|B', 'total|all'] };
+    const viaGroups = new MemoryCounterStore(100, { lotRetainDays: 30 });
+    const viaKeys = new MemoryCounterStore(100, { lotRetainDays: 30 });
+    const random = mulberry32(3);
+    let id = 0;
+    for (let day = 0; day < 400; day += random() < 0.7 ? 1 : 9) {
+      for (let n = Math.floor(random() * 4); n > 0; n--) {
+        const group = random() < 0.6 ? a : b;
+        const lot = random() < 0.5 ? `lot|${group.keys[0]}|L${day % 7}` : undefined;
+        const at = day - (random() < 0.1 ? Math.floor(random() * 20) : 0);
+        const reportId = `r${id++}`;
+        expect(viaGroups.countGroupSync(reportId, lot, group, at)).toBe(true);
+        viaKeys.countSync(reportId, lot ? [lot, ...group.keys] : group.keys, at);
+        expect(viaGroups.countGroupSync(reportId, lot, group, at)).toBe(false);
+      }
+      for (const key of ['product|A', 'product|B', 'total|all', `lot|product|A|L${day % 7}`]) {
+        for (const w of [1, 7, 30, 90]) expect(viaGroups.readerAt(day).total(key, w), `${key} ${w}d on day ${day}`).toBe(viaKeys.readerAt(day).total(key, w));
+      }
+    }
+    expect(viaGroups.readerAt(399).total('total|all', 90)).toBeGreaterThan(20);
+  });
+
   it('keeps lot keys only for the lots\' retention, and everything the windows read within it', () => {
     const store = new MemoryCounterStore(800, { lotRetainDays: 98 });
     store.countSync('a', ['lot|P|L1|x', 'product|P|x'], 0);
@@ -81,8 +125,14 @@ describe('the in-memory counter store', () => {
 });
 
 describe('memory counter store against a plain reference', () => {
-  it('gives the totals and weekly series of a list of every count, with days out of order, within its retention', () => {
-    for (let seed = 1; seed <= 40; seed++) {
+  // Quiet keys (reports on a few days) and busy ones (a report most days), each with reports
+  // days late; busy keys start one after another, so that a report can come in dated before
+  // a busy key's first day.
+  it.each([
+    { keys: 'quiet', newDay: 0.1, seeds: 40, staggered: 0, lateness: 0.5 },
+    { keys: 'busy', newDay: 0.6, seeds: 25, staggered: 150, lateness: 1 },
+  ])('gives the totals and weekly series of a list of every count, with days out of order, within its retention ($keys keys)', ({ newDay, seeds, staggered, lateness }) => {
+    for (let seed = 1; seed <= seeds; seed++) {
       const random = mulberry32(seed);
       const retain = 30 + Math.floor(random() * 100);
       const store = new MemoryCounterStore(retain, { lotRetainDays: Math.floor(retain / 2) });
@@ -93,10 +143,11 @@ describe('memory counter store against a plain reference', () => {
       let newest = Number.NEGATIVE_INFINITY;
       let n = 0;
       for (let step = 0; step < 1500; step++) {
-        if (random() < 0.1) day += Math.floor(random() * (random() < 0.05 ? 60 : 4));
-        // Now and then a report dated days back (out of order), never beyond the lots' retention.
-        const at = random() < 0.15 ? day - Math.floor(random() * Math.floor(retain / 2)) : day;
-        const chosen = keys.filter(() => random() < 0.5);
+        if (random() < newDay) day += Math.floor(random() * (random() < 0.05 ? 60 : 4));
+        // Now and then a report dated days back (out of order): within the lots' retention, or
+        // up to the whole retention (read back only as far as each key's retention keeps).
+        const at = random() < 0.15 ? day - Math.floor(random() * Math.floor(retain * lateness)) : day;
+        const chosen = keys.filter((_, i) => random() < 0.5 && step >= i * staggered);
         const id = random() < 0.1 && n > 0 ? `r${n - 1}` : `r${n++}`;
         const counted = store.countSync(id, chosen, at);
         if (counted) for (const k of chosen) (reference.get(k) ?? reference.set(k, []).get(k)!).push(at);
