@@ -133,9 +133,9 @@ function lookupProductKeys(o: Observation): ProductKeys {
       internedCount = 0;
       bySku = undefined;
     }
-    if (bySku === undefined) interned.set(detached(o.category), (bySku = new Map()));
-    internedCount++;
     const category = detached(o.category);
+    if (bySku === undefined) interned.set(category, (bySku = new Map()));
+    internedCount++;
     const product = productKey(detached(o.sku), category);
     bySku.set(
       detached(o.sku),

@@ -143,7 +143,7 @@ export class MemoryCounterStore implements CounterStore {
     const map = this.mapOf(key);
     const held = map.get(key);
     if (typeof held === 'object') return held;
-    const s: Series = held === undefined ? [0] : [0, Math.floor(held / PACK), held % PACK];
+    const s = unpacked(held);
     map.set(flat(key), s);
     return s;
   }
@@ -186,16 +186,11 @@ export class MemoryCounterStore implements CounterStore {
         map.set(flat(key), day * PACK + 1);
         return day * PACK + 1;
       }
-      if (held === undefined) s = [0];
-      else {
-        const heldDay = Math.floor(held / PACK);
-        const heldCount = held % PACK;
-        if (heldDay === day && heldCount < PACK - 1) {
-          map.set(key, held + 1);
-          return held + 1;
-        }
-        s = [0, heldDay, heldCount];
+      if (held !== undefined && Math.floor(held / PACK) === day && held % PACK < PACK - 1) {
+        map.set(key, held + 1);
+        return held + 1;
       }
+      s = unpacked(held);
       map.set(flat(key), s);
     }
     countOn(s, day, this.retentionOf(key));
@@ -256,6 +251,9 @@ export class MemoryCounterStore implements CounterStore {
 
 /** A single-day key packs its day and count into one number: day × PACK + count. */
 const PACK = 1024;
+
+/** A key's series from what the store held for it: nothing yet, or its one day packed in a number. */
+const unpacked = (held: number | undefined): Series => (held === undefined ? [0] : [0, Math.floor(held / PACK), held % PACK]);
 
 const isLot = (key: string) => key.charCodeAt(0) === 108 && key.startsWith('lot|');
 
