@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { detectionConfigFrom } from '../../shared/detection/config.js';
-import { BacktestMapping, categoryRenaming, parseSourceTime, readRows, runBacktest, sourceCode, unclearFlags } from '../../shared/detection/backtest.js';
+import { BacktestMapping, categoryRenaming, parseSourceTime, runBacktestFile, sourceCode, unclearFlags } from '../../shared/detection/backtest.js';
 import type { Signal } from '../../shared/detection/engine.js';
 import { dayOf, dayToIso } from '../../shared/detection/keys.js';
 import { Scorer, type ScoreResult } from '../../shared/detection/scoring.js';
@@ -183,7 +183,7 @@ export const backtestCommand: Command = {
 
     if (!json) console.log(`${'time'.padEnd(24)}  ${'rule'.padEnd(10)}  ${'key'.padEnd(48)}  evidence`);
     const out = process.stdout;
-    const summary = await runBacktest(readRows(values.input, format, csv), {
+    const summary = await runBacktestFile(values.input, format, csv, {
       config,
       mapping: parsedMapping.data,
       ...(from ? { from } : {}),

@@ -19,6 +19,18 @@ export interface Observation {
   readonly illness: boolean;
   /** The taxonomy says the category itself is harm (e.g. `injury`): a signal on its own. */
   readonly categoryIsHarm?: boolean;
+  /**
+   * A replay's own handle on the complaint's product and defect (one object per product code
+   * and defect, kept by the replay): its keys are kept on it, found without a lookup.
+   */
+  readonly productHandle?: ProductHandle;
+  /** The complaint's lot key when the replay keeps one per lot (`lotKey` of its product code, lot and defect). */
+  readonly lotKey?: ClusterKey;
+}
+
+/** Where the engine keeps a product's keys for a replay (opaque to the replay). */
+export interface ProductHandle {
+  keys?: unknown;
 }
 
 /** The cluster keys a complaint counts toward, and what each is compared against. */
@@ -37,6 +49,8 @@ export interface ClusterKey {
 
 /** `keyCode` of the platform, remembered: a stream repeats the same few thousand codes. */
 const codes = new Map<string, string>();
+/** A code as cluster keys hold it (`keyCode`: NFKC, trimmed, upper case), remembered for the codes a stream repeats. */
+export const clusterCode = (value: string): string => keyCode(value);
 // Printable ASCII without lower case, single spaces inside: already its own code (NFKC, trim, case).
 const PLAIN_CODE = /^[!-`{-~]+(?: [!-`{-~]+)*$/;
 function keyCode(value: string): string {
@@ -125,6 +139,8 @@ function productKeysOf(o: Observation): ProductKeys {
 }
 
 function lookupProductKeys(o: Observation): ProductKeys {
+  const handle = o.productHandle;
+  if (handle) return (handle.keys as ProductKeys | undefined) ?? (handle.keys = productKeysFor(o.sku, o.category));
   let bySku = interned.get(o.category);
   let keys = bySku?.get(o.sku);
   if (keys === undefined) {
@@ -136,16 +152,17 @@ function lookupProductKeys(o: Observation): ProductKeys {
     const category = detached(o.category);
     if (bySku === undefined) interned.set(category, (bySku = new Map()));
     internedCount++;
-    const product = productKey(detached(o.sku), category);
-    bySku.set(
-      detached(o.sku),
-      (keys = {
-        product: { ...product, id: flat(product.id) },
-        totals: { productAll: flat(`total|product|${product.sku!}`), categoryAll: flat(`total|category|${category}`), all: 'total|all' },
-      }),
-    );
+    bySku.set(detached(o.sku), (keys = productKeysFor(o.sku, category)));
   }
   return keys;
+}
+
+function productKeysFor(sku: string, category: DefectCategory): ProductKeys {
+  const product = productKey(detached(sku), detached(category));
+  return {
+    product: { ...product, id: flat(product.id) },
+    totals: { productAll: flat(`total|product|${product.sku!}`), categoryAll: flat(`total|category|${product.category}`), all: 'total|all' },
+  };
 }
 
 function plantKeyOf(o: Observation, keys: ProductKeys): ClusterKey {
@@ -166,7 +183,7 @@ export function clusterKeys(o: Observation): Readonly<Record<ClusterKind, Cluste
   if (keysFor !== o || !keysOfLatest) {
     const keys = productKeysOf(o);
     keysFor = o;
-    keysOfLatest = { lot: lotKey(keys.product.sku!, o.lot, keys.product.category), product: keys.product, plant: plantKeyOf(o, keys) };
+    keysOfLatest = { lot: o.lotKey ?? lotKey(keys.product.sku!, o.lot, keys.product.category), product: keys.product, plant: plantKeyOf(o, keys) };
   }
   return keysOfLatest;
 }

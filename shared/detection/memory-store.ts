@@ -68,7 +68,7 @@ export class MemoryCounterStore implements CounterStore {
   private readonly lotRetainDays: number;
 
   constructor(
-    private readonly retainDays = 800,
+    private readonly retainDays = RETAIN_DAYS,
     options: { lotRetainDays?: number } = {},
   ) {
     this.lotRetainDays = Math.min(retainDays, options.lotRetainDays ?? retainDays);
@@ -110,6 +110,26 @@ export class MemoryCounterStore implements CounterStore {
     for (let i = 0; i < series.length; i++) countOn(series[i]!, day, retain[i]!);
     this.remember(lot, lot === undefined ? undefined : this.add(lot, day), group.keys, series);
     return true;
+  }
+
+  /**
+   * `countGroupSync` for a replay that counts each report once itself (its reading stage does)
+   * and keeps each lot's counter: the lot's `held` is counted in place, without a lookup.
+   */
+  countReplayedSync(lot: LotCounter | undefined, group: CounterGroup, day: number): void {
+    if (day > this.newest) this.advance(day);
+    const handles = this.handlesOf(group);
+    const { series, retain } = handles;
+    for (let i = 0; i < series.length; i++) countOn(series[i]!, day, retain[i]!);
+    if (lot) lot.held = plusOne(lot.held as Series | number | undefined, day, this.lotRetainDays);
+    this.remember(lot?.key, lot?.held as Series | number | undefined, group.keys, series);
+  }
+
+  /** Counts keys with no report id (the caller counts each once: a backtest's family-rule firings). */
+  addSync(keys: readonly string[], day: number): void {
+    if (day > this.newest) this.advance(day);
+    for (const key of keys) this.add(key, day);
+    this.remember(undefined, undefined, [], []);
   }
 
   /** Whether `reportId` is new (and now remembered); moves the store's day on first. */
@@ -154,8 +174,11 @@ export class MemoryCounterStore implements CounterStore {
 
   /** A synchronous reader (backtests skip the promise per row). */
   readerAt(day: number): WeeklyCounterReader {
-    return new DayReader(this, day);
+    // One reader a day (a backtest asks for one per complaint, most on a day asked before).
+    if (this.reader?.day !== day) this.reader = new DayReader(this, day);
+    return this.reader;
   }
+  private reader: DayReader | undefined;
 
   /** How many keys are held (for progress output). */
   get size(): number {
@@ -179,22 +202,9 @@ export class MemoryCounterStore implements CounterStore {
   private add(key: string, day: number): Series | number {
     const map = this.mapOf(key);
     const held = map.get(key);
-    let s: Series;
-    if (typeof held === 'object') s = held;
-    else {
-      if (held === undefined && day >= 0) {
-        map.set(flat(key), day * PACK + 1);
-        return day * PACK + 1;
-      }
-      if (held !== undefined && Math.floor(held / PACK) === day && held % PACK < PACK - 1) {
-        map.set(key, held + 1);
-        return held + 1;
-      }
-      s = unpacked(held);
-      map.set(flat(key), s);
-    }
-    countOn(s, day, this.retentionOf(key));
-    return s;
+    const now = plusOne(held, day, this.retentionOf(key));
+    if (now !== held) map.set(held === undefined ? flat(key) : key, now);
+    return now;
   }
 
   /** The newest day moved on: forget report ids and whole keys older than `retainDays`. */
@@ -207,8 +217,8 @@ export class MemoryCounterStore implements CounterStore {
     if (day - this.lastSweep >= Math.max(1, Math.floor(Math.min(this.retainDays / 5, this.lotRetainDays / 2)))) {
       this.lastSweep = day;
       sweep(this.lots, day - this.lotRetainDays);
-      sweep(this.others, horizon);
-      this.generation++;
+      // A group's handles name no lot: they are stale only when one of the other keys was dropped.
+      if (sweep(this.others, horizon) > 0) this.generation++;
       this.remember(undefined, undefined, [], []);
     }
   }
@@ -249,8 +259,33 @@ export class MemoryCounterStore implements CounterStore {
   }
 }
 
+/** How long a store keeps a key's days by default: longer than the longest window the default rules read (730 days), and the out-of-order margin of a replay. */
+export const RETAIN_DAYS = 800;
+
 /** A single-day key packs its day and count into one number: day × PACK + count. */
 const PACK = 1024;
+
+/** What is held for a key after one report on `day` is counted into what it held: the same series, or a new number or series. */
+function plusOne(held: Series | number | undefined, day: number, retainDays: number): Series | number {
+  if (typeof held === 'object') {
+    countOn(held, day, retainDays);
+    return held;
+  }
+  if (held === undefined && day >= 0) return day * PACK + 1;
+  if (held !== undefined && Math.floor(held / PACK) === day && held % PACK < PACK - 1) return held + 1;
+  const s = unpacked(held);
+  countOn(s, day, retainDays);
+  return s;
+}
+
+/**
+ * A lot's counter kept by a replay rather than by the store (`countReplayedSync`): its key,
+ * and what the store would hold for it (opaque to the replay; undefined before its first report).
+ */
+export interface LotCounter {
+  readonly key: string;
+  held: unknown;
+}
 
 /** A key's series from what the store held for it: nothing yet, or its one day packed in a number. */
 const unpacked = (held: number | undefined): Series => (held === undefined ? [0] : [0, Math.floor(held / PACK), held % PACK]);
@@ -284,12 +319,17 @@ function prune(s: Series, newest: number, retainDays: number): void {
   }
 }
 
-/** Drops the keys whose last report is before `horizon`: they hold nothing any window can read. */
-function sweep(map: Map<string, Series | number>, horizon: number): void {
+/** Drops the keys whose last report is before `horizon`: they hold nothing any window can read. Returns how many. */
+function sweep(map: Map<string, Series | number>, horizon: number): number {
+  let dropped = 0;
   map.forEach((held, key) => {
     const last = typeof held === 'number' ? Math.floor(held / PACK) : held.length > 1 ? held[held.length - 2]! : Number.NEGATIVE_INFINITY;
-    if (last < horizon) map.delete(key);
+    if (last < horizon) {
+      map.delete(key);
+      dropped++;
+    }
   });
+  return dropped;
 }
 
 /** What a store keeps on a counter group: its series, valid until the store's next sweep. */
@@ -304,7 +344,7 @@ interface GroupHandles {
 class DayReader implements WeeklyCounterReader {
   constructor(
     private readonly store: MemoryCounterStore,
-    private readonly day: number,
+    readonly day: number,
   ) {}
   total(key: string, windowDays: number): number {
     return this.store.total(key, this.day - windowDays + 1, this.day);
