@@ -74,6 +74,8 @@ export interface BacktestOptions {
    * order (newest first) is refused.
    */
   readonly sort?: boolean;
+  /** @internal Products and plants the reading numbers before it restarts its lists (default 100,000; tests make it small). */
+  readonly numbered?: number;
 }
 
 export interface BacktestSummary extends ReadSummary {
@@ -167,6 +169,7 @@ function readSettings(options: BacktestOptions): ReadSettings {
     ...(options.from ? { from: options.from.getTime() } : {}),
     ...(options.to ? { to: options.to.getTime() } : {}),
     ...(options.sort ? { sort: true } : {}),
+    ...(options.numbered ? { maxNumbered: options.numbered } : {}),
     lotRetainDays: lotHorizonDays(options.config),
     idRetainDays: RETAIN_DAYS,
   };

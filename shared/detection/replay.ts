@@ -247,6 +247,8 @@ export interface ReadSettings {
   readonly idRetainDays: number;
   /** Rows per batch (default 4,096). */
   readonly batchRows?: number;
+  /** Products and plants numbered before the lists restart (default `MAX_NUMBERED`). */
+  readonly maxNumbered?: number;
 }
 
 /** Bits of `ReplayBatch.bits`, per complaint. */
@@ -597,7 +599,8 @@ class BatchWriter {
     this.restart = false;
     await this.sink({ ...b, rowsRead, restart });
     // Past their bound, the product and plant lists restart (at a batch's edge: the engine stage drops its own with them).
-    if (this.products.size >= MAX_NUMBERED || this.plants.size >= MAX_NUMBERED) {
+    const bound = this.settings.maxNumbered ?? MAX_NUMBERED;
+    if (this.products.size >= bound || this.plants.size >= bound) {
       this.products.clear();
       this.plants.clear();
       this.restart = true;

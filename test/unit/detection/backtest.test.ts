@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
-import { BacktestMapping, parseSourceTime, readRows, runBacktest, unclearFlags } from '../../../shared/detection/backtest.js';
+import { BacktestInputError, BacktestMapping, parseSourceTime, readRows, runBacktest, runBacktestFile, unclearFlags, type BacktestSummary } from '../../../shared/detection/backtest.js';
+import { observe } from '../../../shared/detection/engine.js';
+import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
+import { CSV_HEADER, synthesize, toCsvLine } from '../../bench/synthetic.js';
 import { dayOf } from '../../../shared/detection/keys.js';
 import type { Signal } from '../../../shared/detection/engine.js';
 import { main } from '../../../infra/cli/recall.js';
@@ -394,5 +397,57 @@ describe('backtest', () => {
     for (const bad of refused) {
       expect(parseSourceTime(bad), bad).toBeNaN();
     }
+  });
+});
+
+describe('the backtest in two stages', () => {
+  it('raises what the live engine raises complaint by complaint, in one thread or with the reading in its own, however the reading numbers products and reuses lots', async () => {
+    // Two years: lots fall out of the reading's numbering (and their numbers are reused) many times over.
+    const world = synthesize({ seed: 21, products: 40, days: 700, meanRate: 0.4, lotBursts: 8, slowBurns: 4, injuries: 3 });
+    // Model years of ten models (M3-2021, M3-2022, …): the family rule pools them.
+    const modelYear = (sku: string) => `M${Number(sku.replace(/\D/g, '')) % 10}-${2020 + (Number(sku.replace(/\D/g, '')) % 4)}`;
+    const rows = world.rows.map((r) => ({ ...r, sku: modelYear(r.sku) }));
+    const store = new MemoryCounterStore();
+    const live: Signal[] = [];
+    for (const o of rows) live.push(...(await observe({ ...o, categoryIsHarm: o.category === 'injury' }, store, DEFAULT_DETECTION_CONFIG)).signals);
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const file = path.join(dir, 'history.csv');
+    // Lot codes as a desk might type them: one lot in two widths and cases is one lot.
+    const typed = (lot: string, i: number) => (i % 3 === 0 ? lot.toLowerCase() : i % 3 === 1 ? lot.normalize('NFKC').replace(/[A-Z0-9]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)) : lot);
+    writeFileSync(file, [CSV_HEADER, ...rows.map((r, i) => toCsvLine({ ...r, lot: typed(r.lot, i) }))].join('\n'));
+    const options = { config: DEFAULT_DETECTION_CONFIG, mapping: BacktestMapping.parse({ time: 'received_at', id: 'case_no', product: 'item_code', lot: 'lot_no', plant: 'factory', category: 'complaint_type', injury: 'injured', illness: 'ill' }) };
+    const shown = (signals: readonly Signal[]) => signals.map((s) => ({ rule: s.rule, key: s.key, at: s.at, reportId: s.reportId, evidence: s.evidence }));
+    const run = async (how: (onSignal: (s: Signal) => void) => Promise<BacktestSummary>) => {
+      const signals: Signal[] = [];
+      const { seconds: _s, rowsPerSecond: _r, ...summary } = await how((s) => signals.push(s));
+      return { signals: shown(signals), summary };
+    };
+    const oneThread = await run((onSignal) => runBacktest(readRows(file, 'csv'), { ...options, onSignal }));
+    // The product and plant lists restart every 50 (a file with a million product codes restarts them too).
+    const restarting = await run((onSignal) => runBacktest(readRows(file, 'csv'), { ...options, onSignal, numbered: 50 }));
+    const twoThreads = await run((onSignal) => runBacktestFile(file, 'csv', {}, { ...options, onSignal, threads: true }));
+    expect(live.length).toBeGreaterThan(20);
+    expect(new Set(live.map((s) => s.rule))).toEqual(new Set(['harm', 'lot-burst', 'slow-burn', 'family-burn']));
+    expect(oneThread.signals).toEqual(shown(live));
+    expect(restarting).toEqual(oneThread);
+    expect(twoThreads).toEqual(oneThread);
+    expect(oneThread.summary).toMatchObject({ rows: rows.length, replayed: rows.length });
+  });
+
+  it('stops with the reading thread\'s own error, having replayed what it read before it as one thread does', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'backtest-'));
+    const [header, ...rows] = readFileSync(path.join(fixtures, 'complaints.csv'), 'utf8').trim().split('\n');
+    const newest = path.join(dir, 'newest.csv');
+    writeFileSync(newest, [header, ...rows.reverse()].join('\n'));
+    const replayed: Record<string, string[]> = {};
+    for (const threads of [true, false]) {
+      const seen: string[] = (replayed[String(threads)] = []);
+      const run = runBacktestFile(newest, 'csv', {}, { config: DEFAULT_DETECTION_CONFIG, mapping, threads, onSignal: () => {}, onObservation: (o) => seen.push(o.reportId) });
+      await expect(run).rejects.toThrow(BacktestInputError);
+      await expect(run).rejects.toThrow(/not oldest first/);
+    }
+    expect(replayed.true!.length).toBeGreaterThan(0);
+    expect(replayed.true).toEqual(replayed.false);
+    await expect(runBacktestFile(path.join(dir, 'missing.csv'), 'csv', {}, { config: DEFAULT_DETECTION_CONFIG, mapping, threads: true, onSignal: () => {} })).rejects.toThrow(/ENOENT|no such file/);
   });
 });
