@@ -385,14 +385,14 @@ export async function readReplay(
   /** Whether the report is new (and now remembered): an id is forgotten `idRetainDays` after the newest day. */
   const countOnce = (r: ReadRow, day: number): boolean => {
     if (!counted) return true;
-    const id = `${categoryIndex(r.category)}\u0000${r.reportId}`;
+    const category = categoryIndex(r.category);
     if (day > newestDay) {
       // Checked before the day moves on: a repeat is refused while its id is remembered, and moves nothing.
-      if (counted.has(id)) return false;
+      if (counted.has(r.reportId, category)) return false;
       newestDay = day;
       counted.forgetBefore(day - settings.idRetainDays);
     }
-    return counted.add(id, day);
+    return counted.add(r.reportId, day, category);
   };
 
   const replay = (r: ReadRow): void => {
@@ -479,14 +479,34 @@ export async function readReplay(
   return summary;
 }
 
-/** Collects complaints into batches, numbering their products, lots and plants. */
+/** A defect as the reading numbers its products: whether it is harm, and its products by code. */
+interface CategoryEntry {
+  readonly harm: boolean;
+  readonly products: Map<string, ProductEntry>;
+}
+
+/** A product code with a defect: its number (valid in one `generation` of the numbering) and its lots by code. */
+interface ProductEntry {
+  number: number;
+  generation: number;
+  readonly lots: Map<string, number>;
+}
+
+/**
+ * Collects complaints into batches, numbering their products, lots and plants (each looked up
+ * by its own code under its defect: no key string is built per complaint). Lot numbers are
+ * freed when a lot has been quiet longer than any rule reads a lot; product and plant numbers
+ * restart when their lists pass their bound, lots keeping theirs.
+ */
 class BatchWriter {
   private readonly size: number;
   private readonly taxonomy: Categories;
-  private readonly products = new Map<string, number>();
+  private readonly categories = new Map<string, CategoryEntry>();
+  /** The numbering of products: its generation, and how many products it has numbered. */
+  private generation = 0;
+  private numbered = 0;
   private readonly plants = new Map<string, number>();
-  /** Lot (its product's defect, code and lot code) → its number; the day each number last had a report. */
-  private readonly lots = new Map<string, number>();
+  /** The day each lot number last had a report; the numbers free to reuse. */
   private lotDays = new Int32Array(1024);
   private readonly freeLots: number[] = [];
   private lotCount = 0;
@@ -530,12 +550,15 @@ class BatchWriter {
     if (this.full) throw new Error('a full batch must be flushed first');
     const b = this.batch;
     const i = b.n++;
-    let bits = (r.injury?.yes ? INJURY : 0) | (r.illness?.yes ? ILLNESS : 0) | (this.taxonomy.harmOf(r.category) !== undefined ? CATEGORY_IS_HARM : 0);
+    let category = this.categories.get(r.category);
+    if (category === undefined) this.categories.set(r.category, (category = { harm: this.taxonomy.harmOf(r.category) !== undefined, products: new Map() }));
+    let bits = (r.injury?.yes ? INJURY : 0) | (r.illness?.yes ? ILLNESS : 0) | (category.harm ? CATEGORY_IS_HARM : 0);
     const skuCode = clusterCode(r.sku);
-    const productName = `${r.category}\u0000${skuCode}`;
-    let product = this.products.get(productName);
-    if (product === undefined) {
-      this.products.set(productName, (product = this.products.size));
+    let product = category.products.get(skuCode);
+    if (product === undefined) category.products.set(skuCode, (product = { number: -1, generation: -1, lots: new Map() }));
+    if (product.generation !== this.generation) {
+      product.generation = this.generation;
+      product.number = this.numbered++;
       b.productCodes.push(skuCode);
       b.productCategories.push(r.category);
       bits |= NEW_PRODUCT;
@@ -550,8 +573,7 @@ class BatchWriter {
     let lot = -1;
     if (lotCode !== skuCode) {
       if (day > this.newestDay) this.moveOn(day);
-      const lotName = `${productName}\u0000${lotCode}`;
-      const known = this.lots.get(lotName);
+      const known = product.lots.get(lotCode);
       if (known === undefined) {
         lot = this.freeLots.pop() ?? this.lotCount++;
         if (lot >= this.lotDays.length) {
@@ -559,7 +581,7 @@ class BatchWriter {
           grown.set(this.lotDays);
           this.lotDays = grown;
         }
-        this.lots.set(lotName, lot);
+        product.lots.set(lotCode, lot);
         this.lotDays[lot] = day;
         b.lotCodes.push(lotCode);
         bits |= NEW_LOT;
@@ -569,25 +591,35 @@ class BatchWriter {
       }
     }
     b.time[i] = r.time;
-    b.product[i] = product;
+    b.product[i] = product.number;
     b.lot[i] = lot;
     b.plant[i] = plant;
     b.bits[i] = bits;
     b.ids.push(r.reportId);
   }
 
-  /** The newest day moved on: now and then, lots quiet for longer than any rule reads them are forgotten and their numbers freed. */
+  /**
+   * The newest day moved on: now and then, lots quiet for longer than any rule reads them are
+   * forgotten and their numbers freed, and products of an earlier numbering left without lots
+   * are dropped (memory stays bounded however many product codes a file has).
+   */
   private moveOn(day: number): void {
     this.newestDay = day;
     const every = Math.max(1, Math.floor(this.settings.lotRetainDays / 2));
     if (day - this.lastLotSweep < every) return;
     this.lastLotSweep = day;
     const horizon = day - this.settings.lotRetainDays;
-    this.lots.forEach((lot, name) => {
-      if (this.lotDays[lot]! < horizon) {
-        this.lots.delete(name);
-        this.freeLots.push(lot);
-      }
+    this.categories.forEach((category, name) => {
+      category.products.forEach((product, code) => {
+        product.lots.forEach((lot, lotCode) => {
+          if (this.lotDays[lot]! < horizon) {
+            product.lots.delete(lotCode);
+            this.freeLots.push(lot);
+          }
+        });
+        if (product.lots.size === 0 && product.generation !== this.generation) category.products.delete(code);
+      });
+      if (category.products.size === 0) this.categories.delete(name);
     });
   }
 
@@ -598,10 +630,11 @@ class BatchWriter {
     const restart = this.restart;
     this.restart = false;
     await this.sink({ ...b, rowsRead, restart });
-    // Past their bound, the product and plant lists restart (at a batch's edge: the engine stage drops its own with them).
+    // Past their bound, the product and plant numberings restart (at a batch's edge: the engine stage drops its own with them).
     const bound = this.settings.maxNumbered ?? MAX_NUMBERED;
-    if (this.products.size >= bound || this.plants.size >= bound) {
-      this.products.clear();
+    if (this.numbered >= bound || this.plants.size >= bound) {
+      this.generation++;
+      this.numbered = 0;
       this.plants.clear();
       this.restart = true;
     }

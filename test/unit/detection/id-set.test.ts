@@ -35,6 +35,19 @@ describe('the set of counted report ids', () => {
     expect(ids.size).toBe(1);
   });
 
+  it('keeps an id with each number it is given apart (a backtest\'s id in two categories), and ids of any length and script', () => {
+    const ids = new IdSet(16);
+    const long = 'x'.repeat(5000);
+    for (const id of ['', 'a', '日本語', long]) {
+      expect(ids.add(id, 1, 0)).toBe(true);
+      expect(ids.add(id, 1, 7)).toBe(true);
+      expect(ids.add(id, 1, 7)).toBe(false);
+      expect(ids.has(id, 3)).toBe(false);
+    }
+    expect(ids.has(long.slice(1), 0)).toBe(false);
+    expect(ids.size).toBe(8);
+  });
+
   it('hashes every id to a fingerprint that is never 0 (0 marks an empty slot)', () => {
     for (const id of ['', 'a', 'r-1', 'x'.repeat(100), '日本語']) expect(hashOf(id).fingerprint).toBeGreaterThan(0);
   });
@@ -50,8 +63,9 @@ describe('the set of counted report ids', () => {
     }
     expect(ids.add('d995-a', 999)).toBe(false); // within the horizon
     expect(ids.add('d100-a', 999)).toBe(true); // forgotten: counted again
-    // 2,000 ids added, 20 remembered: the table is sized by the remembered ones.
+    // 2,000 ids added, 20 remembered: the table and the characters kept are sized by the remembered ones.
     expect(ids.capacity).toBeLessThanOrEqual(128);
+    expect(ids.characters).toBeLessThanOrEqual(1024);
   });
 
   it('keeps an id given out of order under the latest day: forgotten later, never sooner', () => {
