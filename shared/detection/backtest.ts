@@ -4,7 +4,7 @@ import type { CsvOptions } from '../platform/csv.js';
 import { activeCategories, type Categories } from '../reports/taxonomy.js';
 import type { DetectionConfig } from './config.js';
 import { evaluate, familyAlarm, type Signal } from './engine.js';
-import { dayOf, lotKey, sharedRuleKeys, type ClusterKey, type Observation, type ProductHandle } from './keys.js';
+import { dayOf, lotKeyOfCodes, sharedRuleKeys, type ClusterKey, type Observation, type ProductHandle } from './keys.js';
 import { CandidateGate, TrackLedger, type Admission } from './learning.js';
 import { MemoryCounterStore, RETAIN_DAYS, type LotCounter } from './memory-store.js';
 import {
@@ -250,7 +250,7 @@ class ReplayEngine {
       const number = b.lot[i]!;
       let lot: LotSlot | undefined;
       if (number >= 0 && bits & NEW_LOT) {
-        const cluster = lotKey(product.sku, b.lotCodes[newLot++]!, product.category);
+        const cluster = lotKeyOfCodes(product.sku, b.lotCodes[newLot++]!, product.category);
         this.lots[number] = lot = { cluster, key: cluster.id, held: undefined };
       } else if (number >= 0) lot = this.lots[number]!;
       const o = new ReplayedObservation(

@@ -65,11 +65,9 @@ function keyCode(value: string): string {
 
 // `|` cannot occur in SKU, lot or plant codes (the report schema forbids it), so keys are unambiguous.
 // Codes are normalised (`keyCode`: NFKC, trimmed, upper case) so spellings of one lot do not split its cluster.
-export const lotKey = (sku: string, lot: string, category: DefectCategory): ClusterKey => {
-  const s = keyCode(sku);
-  const l = keyCode(lot);
-  return { kind: 'lot', id: `lot|${s}|${l}|${category}`, sku: s, lot: l, category };
-};
+export const lotKey = (sku: string, lot: string, category: DefectCategory): ClusterKey => lotKeyOfCodes(keyCode(sku), keyCode(lot), category);
+/** `lotKey` of codes already normalised (`clusterCode`): a replay that keeps codes builds its lots' keys without normalising them again. */
+export const lotKeyOfCodes = (sku: string, lot: string, category: DefectCategory): ClusterKey => ({ kind: 'lot', id: `lot|${sku}|${lot}|${category}`, sku, lot, category });
 export const productKey = (sku: string, category: DefectCategory): ClusterKey => {
   const s = keyCode(sku);
   return { kind: 'product', id: `product|${s}|${category}`, sku: s, category };

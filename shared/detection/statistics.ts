@@ -104,6 +104,24 @@ export interface CusumResult {
   readonly alarmS: number;
 }
 
+/** Per parameters, μ and σ for each whole baseline count below the table's length (as `cusum` computes them). */
+const expectations = new WeakMap<CusumParameters, { mu: Float64Array; sd: Float64Array }>();
+const EXPECTATIONS = 1024;
+function expectationsOf(p: CusumParameters): { mu: Float64Array; sd: Float64Array } {
+  let table = expectations.get(p);
+  if (table === undefined) {
+    const dispersion = p.dispersion ?? 0;
+    table = { mu: new Float64Array(EXPECTATIONS), sd: new Float64Array(EXPECTATIONS) };
+    for (let b = 0; b < EXPECTATIONS; b++) {
+      const mu = b / p.baselineWeeks;
+      table.mu[b] = mu;
+      table.sd[b] = Math.max(Math.sqrt(mu + dispersion * mu * mu), p.sdFloor);
+    }
+    expectations.set(p, table);
+  }
+  return table;
+}
+
 /**
  * A one-sided CUSUM with reset on alarm, over weekly counts, oldest first (the last is the
  * latest week; the series must hold baselineWeeks + spanWeeks weeks, older missing weeks
@@ -132,10 +150,13 @@ export function cusum(weekly: readonly number[], p: CusumParameters): CusumResul
   let alarmS = 0;
   const dispersion = p.dispersion ?? 0;
   const { baselineWeeks, sdFloor, k, h } = p;
+  const table = expectationsOf(p);
   for (let i = first; i < n; i++) {
     const x = weekly[i]!;
-    const mu = baseline / baselineWeeks;
-    const sd = Math.max(Math.sqrt(mu + dispersion * mu * mu), sdFloor);
+    // A whole baseline (weekly counts are) reads μ and σ from the table: the same numbers, without a square root a week.
+    const whole = baseline < table.mu.length && (baseline | 0) === baseline;
+    const mu = whole ? table.mu[baseline]! : baseline / baselineWeeks;
+    const sd = whole ? table.sd[baseline]! : Math.max(Math.sqrt(mu + dispersion * mu * mu), sdFloor);
     s = Math.max(0, s + (x - mu) / sd - k);
     if (s > 0) {
       runWeeks += 1;
