@@ -164,6 +164,7 @@ export class IdSet {
     this.starts = new Int32Array(size);
     this.lengths = new Int32Array(size);
     this.hashes = new Uint32Array(size);
+    // Room for as many again as are remembered, at least: compacted again only after that many new characters.
     this.chars = new Uint16Array(Math.max(1024, 2 ** Math.ceil(Math.log2((liveChars + room) * 2 + 1))));
     this.charsUsed = 0;
     this.mask = size - 1;
@@ -177,10 +178,13 @@ export class IdSet {
       this.days[i] = days[j]!;
       this.prefixes[i] = prefixes[j]!;
       this.hashes[i] = hashes[j]!;
-      this.starts[i] = this.charsUsed;
-      this.lengths[i] = lengths[j]!;
-      this.chars.set(chars.subarray(starts[j]!, starts[j]! + lengths[j]!), this.charsUsed);
-      this.charsUsed += lengths[j]!;
+      const from = starts[j]!;
+      const length = lengths[j]!;
+      const to = this.charsUsed;
+      this.starts[i] = to;
+      this.lengths[i] = length;
+      for (let c = 0; c < length; c++) this.chars[to + c] = chars[from + c]!;
+      this.charsUsed += length;
       this.used++;
     }
   }

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { readCsvBatches, type CsvOptions } from '../platform/csv.js';
 import { keyCode } from '../platform/fields.js';
 import { activeCategories, CATEGORY_CODE, type Categories } from '../reports/taxonomy.js';
+import { detached } from '../platform/strings.js';
 import { IdSet } from './id-set.js';
 import { clusterCode } from './keys.js';
 
@@ -481,12 +482,14 @@ export async function readReplay(
 
 /** A defect as the reading numbers its products: whether it is harm, and its products by code. */
 interface CategoryEntry {
+  readonly name: string;
   readonly harm: boolean;
   readonly products: Map<string, ProductEntry>;
 }
 
 /** A product code with a defect: its number (valid in one `generation` of the numbering) and its lots by code. */
 interface ProductEntry {
+  readonly code: string;
   number: number;
   generation: number;
   readonly lots: Map<string, number>;
@@ -551,22 +554,30 @@ class BatchWriter {
     const b = this.batch;
     const i = b.n++;
     let category = this.categories.get(r.category);
-    if (category === undefined) this.categories.set(r.category, (category = { harm: this.taxonomy.harmOf(r.category) !== undefined, products: new Map() }));
+    if (category === undefined) {
+      category = { name: detached(r.category), harm: this.taxonomy.harmOf(r.category) !== undefined, products: new Map() };
+      this.categories.set(category.name, category);
+    }
     let bits = (r.injury?.yes ? INJURY : 0) | (r.illness?.yes ? ILLNESS : 0) | (category.harm ? CATEGORY_IS_HARM : 0);
     const skuCode = clusterCode(r.sku);
     let product = category.products.get(skuCode);
-    if (product === undefined) category.products.set(skuCode, (product = { number: -1, generation: -1, lots: new Map() }));
+    // Codes kept are copies: a code cut out of the parser's text would keep all of that text alive.
+    if (product === undefined) {
+      product = { code: detached(skuCode), number: -1, generation: -1, lots: new Map() };
+      category.products.set(product.code, product);
+    }
     if (product.generation !== this.generation) {
       product.generation = this.generation;
       product.number = this.numbered++;
-      b.productCodes.push(skuCode);
-      b.productCategories.push(r.category);
+      b.productCodes.push(product.code);
+      b.productCategories.push(category.name);
       bits |= NEW_PRODUCT;
     }
     let plant = this.plants.get(r.plant);
     if (plant === undefined) {
-      this.plants.set(r.plant, (plant = this.plants.size));
-      b.plants.push(r.plant);
+      const name = detached(r.plant);
+      this.plants.set(name, (plant = this.plants.size));
+      b.plants.push(name);
       bits |= NEW_PLANT;
     }
     const lotCode = clusterCode(r.lot);
@@ -581,9 +592,10 @@ class BatchWriter {
           grown.set(this.lotDays);
           this.lotDays = grown;
         }
-        product.lots.set(lotCode, lot);
+        const code = detached(lotCode);
+        product.lots.set(code, lot);
         this.lotDays[lot] = day;
-        b.lotCodes.push(lotCode);
+        b.lotCodes.push(code);
         bits |= NEW_LOT;
       } else {
         lot = known;
