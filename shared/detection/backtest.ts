@@ -118,7 +118,8 @@ export async function runBacktestFile(
   const engine = new ReplayEngine(options);
   const data: ReaderData = { path, format, csv, settings: readSettings(options), taxonomy: engine.taxonomy.taxonomy };
   const read = await new Promise<ReadSummary>((resolve, reject) => {
-    const worker = new Worker(READER_URL, { workerData: data });
+    // A young generation larger than a thread's default: most of what the reading allocates (cells, rows) dies young, and is collected less often.
+    const worker = new Worker(READER_URL, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 64 } });
     let settled = false;
     const settle = (error: unknown, summary?: ReadSummary) => {
       if (settled) return;
