@@ -102,7 +102,7 @@ interface ProductKeys {
 /**
  * Keys counted together for every complaint about one product and defect, one object shared
  * by all of them, with a slot where a counter store may keep its handles on their counters
- * (the in-memory store's `countGroupSync`: counted without a lookup a key).
+ * (the in-memory store's `countReplayedSync`: counted without a lookup a key).
  */
 export interface CounterGroup {
   readonly keys: readonly string[];

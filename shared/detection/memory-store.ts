@@ -97,24 +97,11 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   /**
-   * `countSync` for a complaint's lot (if any) and a group of keys that recur together (its
-   * product's keys: `sharedRuleKeys` in keys.ts gives every complaint about a product and
-   * defect the same group object). The group keeps the store's handles on its series, so
-   * its keys are counted without a lookup; only the lot is looked up. Returns false when
-   * this report was counted before.
-   */
-  countGroupSync(reportId: string, lot: string | undefined, group: CounterGroup, day: number): boolean {
-    if (!this.countOnce(reportId, day)) return false;
-    const handles = this.handlesOf(group);
-    const { series, retain } = handles;
-    for (let i = 0; i < series.length; i++) countOn(series[i]!, day, retain[i]!);
-    this.remember(lot, lot === undefined ? undefined : this.add(lot, day), group.keys, series);
-    return true;
-  }
-
-  /**
-   * `countGroupSync` for a replay that counts each report once itself (its reading stage does)
-   * and keeps each lot's counter: the lot's `held` is counted in place, without a lookup.
+   * Counts one report for a replay that counts each report once itself (a backtest's reading
+   * does): its lot's counter, which the replay keeps (counted in place, without a lookup), and
+   * a group of keys that recur together (its product's keys: `sharedRuleKeys` in keys.ts gives
+   * every complaint about a product and defect the same group object), through the handles the
+   * store keeps on the group's counters (without a lookup a key either).
    */
   countReplayedSync(lot: LotCounter | undefined, group: CounterGroup, day: number): void {
     if (day > this.newest) this.advance(day);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
+import { MemoryCounterStore, type LotCounter } from '../../../shared/detection/memory-store.js';
 import { cusum, weeklyCounts } from '../../../shared/detection/statistics.js';
 import { mulberry32 } from '../../../shared/platform/random.js';
 
@@ -84,29 +84,40 @@ describe('the in-memory counter store', () => {
     expect(store.readerAt(700).total('product|X', 100)).toBe(0);
   });
 
-  it('counts a group of keys through its handles as countSync counts them, keys shared between groups included, across sweeps and busy days', () => {
+  it('counts a group of keys through its handles, and a lot the caller keeps, as countSync counts them: keys shared between groups, sweeps, a key swept and back, busy days', () => {
     // Two products' groups share the totals' key, as every product's group does.
     const a = { keys: ['product|A', 'total|all'] };
     const b = { keys: ['product|B', 'total|all'] };
     const viaGroups = new MemoryCounterStore(100, { lotRetainDays: 30 });
     const viaKeys = new MemoryCounterStore(100, { lotRetainDays: 30 });
+    // The lots' counters, kept by the caller as a backtest keeps them (one per lot key).
+    const lots = new Map<string, LotCounter>();
     const random = mulberry32(3);
     let id = 0;
-    for (let day = 0; day < 400; day += random() < 0.7 ? 1 : 9) {
+    for (let day = 0; day < 700; day += random() < 0.7 ? 1 : 9) {
+      // Days 400–550: only product A, so that B is swept (quiet longer than the retention) and then comes back.
+      const quietB = day >= 400 && day < 550;
       for (let n = Math.floor(random() * 4); n > 0; n--) {
-        const group = random() < 0.6 ? a : b;
+        const group = quietB || random() < 0.6 ? a : b;
         const lot = random() < 0.5 ? `lot|${group.keys[0]}|L${day % 7}` : undefined;
         const at = day - (random() < 0.1 ? Math.floor(random() * 20) : 0);
-        const reportId = `r${id++}`;
-        expect(viaGroups.countGroupSync(reportId, lot, group, at)).toBe(true);
-        viaKeys.countSync(reportId, lot ? [lot, ...group.keys] : group.keys, at);
-        expect(viaGroups.countGroupSync(reportId, lot, group, at)).toBe(false);
+        if (lot && !lots.has(lot)) lots.set(lot, { key: lot, held: undefined });
+        viaGroups.countReplayedSync(lot ? lots.get(lot) : undefined, group, at);
+        viaKeys.countSync(`r${id++}`, lot ? [lot, ...group.keys] : group.keys, at);
       }
-      for (const key of ['product|A', 'product|B', 'total|all', `lot|product|A|L${day % 7}`]) {
+      for (const key of ['product|A', 'product|B', 'total|all']) {
         for (const w of [1, 7, 30, 90]) expect(viaGroups.readerAt(day).total(key, w), `${key} ${w}d on day ${day}`).toBe(viaKeys.readerAt(day).total(key, w));
       }
+      // A lot's windows, read right after it was counted (as the rules read it).
+      const lot = `lot|product|A|L${day % 7}`;
+      if (!lots.has(lot)) lots.set(lot, { key: lot, held: undefined });
+      viaGroups.countReplayedSync(lots.get(lot), { keys: [] }, day);
+      viaKeys.countSync(`r${id++}`, [lot], day);
+      for (const w of [1, 7, 30]) expect(viaGroups.readerAt(day).total(lot, w), `${lot} ${w}d on day ${day}`).toBe(viaKeys.readerAt(day).total(lot, w));
     }
-    expect(viaGroups.readerAt(399).total('total|all', 90)).toBeGreaterThan(20);
+    expect(viaKeys.readerAt(549).total('product|B', 100)).toBe(0);
+    expect(viaGroups.readerAt(699).total('product|B', 90)).toBeGreaterThan(10);
+    expect(viaGroups.readerAt(699).total('total|all', 90)).toBeGreaterThan(20);
   });
 
   it('keeps lot keys only for the lots\' retention, and everything the windows read within it', () => {
