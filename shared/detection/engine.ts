@@ -1,7 +1,7 @@
 import { burstFor, type CusumConfig, type DetectionConfig } from './config.js';
 import { clusterKeys, counterKeys, dayOf, familyAlarmKeys, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
 import type { WeeklyCounterReader } from './memory-store.js';
-import { chiSquaredYates, cusum, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
+import { chiSquaredYates, cusum, cusumQuietNow, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
 
 /**
@@ -79,14 +79,17 @@ const QUIET_TREND: CusumResult = { fired: false, s: 0, count: 0, expected: 0, sd
  * h: it resets), so when the trend counts only in the week it passes (`withinWeeks` 1) two
  * totals settle most keys without the weekly series.
  */
-function trendOf(reader: CounterReader, key: string, c: CusumConfig): CusumResult {
+/** @internal Exported for tests (against the whole CUSUM). */
+export function trendOf(reader: CounterReader, key: string, c: CusumConfig): CusumResult {
   if (c.withinWeeks === 1) {
     const latest = reader.total(key, 7);
     const mu = (reader.total(key, 7 * (c.baselineWeeks + 1)) - latest) / c.baselineWeeks;
     const sd = Math.max(Math.sqrt(mu + c.dispersion * mu * mu), c.sdFloor);
     if (!((latest - mu) / sd - c.k > 0)) return QUIET_TREND;
   }
-  return cusum(weeklyOf(reader, key, c.baselineWeeks + c.spanWeeks), c);
+  const weekly = weeklyOf(reader, key, c.baselineWeeks + c.spanWeeks);
+  if (c.withinWeeks === 1 && cusumQuietNow(weekly, c)) return QUIET_TREND;
+  return cusum(weekly, c);
 }
 
 /** The product's own accumulation over weeks (the slow-burn trigger), from its day counters. */

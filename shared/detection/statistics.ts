@@ -200,6 +200,40 @@ export function cusum(weekly: readonly number[], p: CusumParameters): CusumResul
   };
 }
 
+/** Weeks `cusumQuietNow` reads back. */
+const RECENT_WEEKS = 4;
+
+/**
+ * Exact: `cusum(weekly, p)` does not pass h in the latest week, judged from its last few
+ * weeks alone. S before them is at most h (above h it passes and resets), and from there S
+ * grows by at most the sum of (z − k) of the weeks since; a run that starts within them reaches
+ * at most the sum from its start. So when that whole sum is not above 0 and no sum from a later
+ * week to the latest passes h, S does not pass h now (a margin far wider than rounding keeps it
+ * exact). A key whose one report this week stands after weeks without any, as most keys'
+ * reports do, is settled in a few steps instead of the whole span. False: it may have passed.
+ */
+export function cusumQuietNow(weekly: readonly number[], p: CusumParameters): boolean {
+  const n = weekly.length;
+  const { baselineWeeks, sdFloor, k, h } = p;
+  if (p.spanWeeks < RECENT_WEEKS || n < p.spanWeeks + baselineWeeks) return false;
+  const dispersion = p.dispersion ?? 0;
+  const table = expectationsOf(p);
+  // The baseline of the latest week: the `baselineWeeks` weeks before it; then one week back at a time.
+  let baseline = 0;
+  for (let j = n - 1 - baselineWeeks; j < n - 1; j++) baseline += weekly[j]!;
+  let suffix = 0;
+  let highest = Number.NEGATIVE_INFINITY;
+  for (let t = n - 1; t > n - 1 - RECENT_WEEKS; t--) {
+    const whole = baseline < table.mu.length && (baseline | 0) === baseline;
+    const mu = whole ? table.mu[baseline]! : baseline / baselineWeeks;
+    const sd = whole ? table.sd[baseline]! : Math.max(Math.sqrt(mu + dispersion * mu * mu), sdFloor);
+    suffix += (weekly[t]! - mu) / sd - k;
+    if (suffix > highest) highest = suffix;
+    baseline += weekly[t - 1 - baselineWeeks]! - weekly[t - 1]!;
+  }
+  return highest <= h - 1e-9 && suffix <= -1e-9;
+}
+
 /** A key's weekly counts, oldest first, ending with the reader's day: `weeks` weeks. */
 export function weeklyCounts(total: (windowDays: number) => number, weeks: number): number[] {
   const out = new Array<number>(weeks);

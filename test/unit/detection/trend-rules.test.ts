@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DETECTION_CONFIG, detectionConfigFrom, familyOf } from '../../../shared/detection/config.js';
-import { longestWindow, observe, type Signal } from '../../../shared/detection/engine.js';
+import { longestWindow, observe, trendOf, type Signal } from '../../../shared/detection/engine.js';
 import { counterKeys, type Observation } from '../../../shared/detection/keys.js';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
 import { cusum, expectedA, informationComponent, weeklyCounts } from '../../../shared/detection/statistics.js';
 import { DAY } from '../../../shared/platform/clock.js';
+import { mulberry32 } from '../../../shared/platform/random.js';
 import { background, complaint } from '../../support/detection.js';
 
 
@@ -44,6 +45,33 @@ describe('statistics for the trend rules', () => {
     expect(atAlarm).toMatchObject({ weeksSinceAlarm: 0, count: 2, expected: 0.5, runWeeks: 2, runCount: 3 });
     // A steady key never accumulates: every week as expected.
     expect(cusum([2, 2, 2, 2, 2, 2], p)).toMatchObject({ fired: false, s: 0, weeksSinceAlarm: Number.POSITIVE_INFINITY });
+  });
+
+  it('says the trend passed h this week exactly when the whole CUSUM over its weeks does, shortcuts or not', () => {
+    const random = mulberry32(17);
+    const trigger = DEFAULT_DETECTION_CONFIG.slowBurn.trigger!;
+    const settings = [trigger, DEFAULT_DETECTION_CONFIG.familyBurn.cusum, { ...trigger, dispersion: 0.4, k: 0.25, h: 2 }, { ...trigger, spanWeeks: 3 }];
+    let fired = 0;
+    let quiet = 0;
+    for (let n = 0; n < 4000; n++) {
+      const c = settings[n % settings.length]!;
+      // Reports per day ending today: sparse, steady or busy, sometimes with a recent burst or a quiet spell.
+      const rate = [0.02, 0.05, 0.3, 2, 40][n % 5]!;
+      const days = Array.from({ length: 7 * (c.baselineWeeks + c.spanWeeks) }, (_, ago) => {
+        const burst = n % 3 === 0 && ago < 7 * (1 + (n % 4)) ? 3 * rate + 0.3 : n % 3 === 1 && ago < 21 ? -rate : 0;
+        return Math.max(0, Math.floor(random() * 2 * (rate + burst) + (ago === 0 ? 1 : 0) * Number(random() < 0.8)));
+      });
+      const reader = { total: (_key: string, windowDays: number) => days.slice(0, windowDays).reduce((a, b) => a + b, 0) };
+      const whole = cusum(weeklyCounts((w) => reader.total('k', w), c.baselineWeeks + c.spanWeeks), c);
+      const trend = trendOf(reader, 'k', c);
+      expect(trend.weeksSinceAlarm < c.withinWeeks, `case ${n}`).toBe(whole.weeksSinceAlarm < c.withinWeeks);
+      if (whole.weeksSinceAlarm < c.withinWeeks) {
+        fired++;
+        expect(trend).toEqual(whole);
+      } else quiet++;
+    }
+    expect(fired).toBeGreaterThan(200);
+    expect(quiet).toBeGreaterThan(200);
   });
 
   it('turns window totals into weekly counts, oldest first', () => {
