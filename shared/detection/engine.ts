@@ -74,12 +74,14 @@ function weeklyOf(reader: CounterReader, key: string, weeks: number): number[] {
 const QUIET_TREND: CusumResult = { fired: false, s: 0, count: 0, expected: 0, sd: 0, runWeeks: 0, runCount: 0, weeksSinceAlarm: Number.POSITIVE_INFINITY, alarmRunCount: 0, alarmRunWeeks: 0, alarmS: 0 };
 
 /**
- * A key's CUSUM over its weekly counts. Exact shortcut: S can pass h in the latest week only
- * if that week is more than k standard deviations above its expectation (S never stays above
- * h: it resets), so when the trend counts only in the week it passes (`withinWeeks` 1) two
- * totals settle most keys without the weekly series.
+ * A key's CUSUM over its weekly counts; `QUIET_TREND` when it cannot have passed h in the
+ * last `withinWeeks` (all a rule reads of a quiet trend). Exact shortcuts when the trend counts
+ * only in the week it passes (`withinWeeks` 1): S can pass h in the latest week only if that
+ * week is more than k standard deviations above its expectation (S never stays above h: it
+ * resets), which two totals settle for many keys without the weekly series; and the last
+ * weeks of the series settle most of the others without the whole CUSUM (`cusumQuietNow`).
+ * Exported for tests (against the whole CUSUM).
  */
-/** @internal Exported for tests (against the whole CUSUM). */
 export function trendOf(reader: CounterReader, key: string, c: CusumConfig): CusumResult {
   if (c.withinWeeks === 1) {
     const latest = reader.total(key, 7);
