@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { CsvOptions } from '../platform/csv.js';
+import { CsvError, type CsvOptions } from '../platform/csv.js';
 import { activeCategories, type Categories } from '../reports/taxonomy.js';
 import type { DetectionConfig } from './config.js';
 import { evaluate, familyAlarm, type Signal } from './engine.js';
@@ -135,7 +135,7 @@ export async function runBacktestFile(
           engine.replay(m.batch);
           worker.postMessage('next');
         } else if (m.type === 'done') settle(undefined, m.summary);
-        else settle(m.name === 'BacktestInputError' ? new BacktestInputError(m.message) : Object.assign(new Error(m.message), { name: m.name }));
+        else settle(errorOf(m));
       } catch (error) {
         settle(error);
       }
@@ -144,6 +144,13 @@ export async function runBacktestFile(
     worker.on('exit', (code) => settle(new Error(`the backtest's reading thread stopped before the end of the file (exit code ${code})`)));
   });
   return engine.finish(read);
+}
+
+/** The reading thread's error as the one thread would have thrown it (the same class for the errors a caller tells apart). */
+function errorOf(m: Extract<ReaderMessage, { type: 'error' }>): Error {
+  if (m.name === 'BacktestInputError') return new BacktestInputError(m.message);
+  if (m.name === 'CsvError' && m.line !== undefined) return new CsvError(m.message.replace(/^line \d+: /, ''), m.line);
+  return Object.assign(new Error(m.message), { name: m.name });
 }
 
 /** The reading thread: its TypeScript through tsx's loader (as `bin.mjs` runs the CLI), or a bundle's own file. */
@@ -162,7 +169,7 @@ export interface ReaderData {
 export type ReaderMessage =
   | { readonly type: 'batch'; readonly batch: ReplayBatch }
   | { readonly type: 'done'; readonly summary: ReadSummary }
-  | { readonly type: 'error'; readonly name: string; readonly message: string };
+  | { readonly type: 'error'; readonly name: string; readonly message: string; readonly line?: number };
 
 function readSettings(options: BacktestOptions): ReadSettings {
   return {

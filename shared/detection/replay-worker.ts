@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { CsvError } from '../platform/csv.js';
 import { Categories } from '../reports/taxonomy.js';
 import type { ReaderData, ReaderMessage } from './backtest.js';
 import { readReplay, readRows } from './replay.js';
@@ -27,5 +28,5 @@ try {
   send({ type: 'done', summary });
 } catch (error) {
   const e = error instanceof Error ? error : new Error(String(error));
-  send({ type: 'error', name: e.name, message: e.message });
+  send({ type: 'error', name: e.name, message: e.message, ...(e instanceof CsvError ? { line: e.line } : {}) });
 }

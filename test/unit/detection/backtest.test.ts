@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { BacktestInputError, BacktestMapping, parseSourceTime, readRows, runBacktest, runBacktestFile, unclearFlags, type BacktestSummary } from '../../../shared/detection/backtest.js';
 import { observe } from '../../../shared/detection/engine.js';
+import { CsvError } from '../../../shared/platform/csv.js';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
 import { CSV_HEADER, synthesize, toCsvLine } from '../../bench/synthetic.js';
 import { dayOf } from '../../../shared/detection/keys.js';
@@ -449,5 +450,13 @@ describe('the backtest in two stages', () => {
     expect(replayed.true!.length).toBeGreaterThan(0);
     expect(replayed.true).toEqual(replayed.false);
     await expect(runBacktestFile(path.join(dir, 'missing.csv'), 'csv', {}, { config: DEFAULT_DETECTION_CONFIG, mapping, threads: true, onSignal: () => {} })).rejects.toThrow(/ENOENT|no such file/);
+    // The parser's own error, with its line, from either thread.
+    const open = path.join(dir, 'open-quote.csv');
+    writeFileSync(open, `${header}\n${rows[0]}\nx,"never closed`);
+    for (const threads of [true, false]) {
+      const error = await runBacktestFile(open, 'csv', {}, { config: DEFAULT_DETECTION_CONFIG, mapping, threads, onSignal: () => {} }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CsvError);
+      expect(error).toMatchObject({ line: 3, message: expect.stringMatching(/^line 3: a quoted field is not closed/) });
+    }
   });
 });
