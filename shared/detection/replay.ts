@@ -529,7 +529,8 @@ class BatchWriter {
   }
 
   private empty() {
-    const n = this.size;
+    // Room for one more than a full batch: one row read may replay two (a row held ahead, then itself) before the batch is handed over.
+    const n = this.size + 1;
     return {
       n: 0,
       time: new Float64Array(n),
@@ -550,7 +551,7 @@ class BatchWriter {
   }
 
   add(r: ReadRow, day: number): void {
-    if (this.full) throw new Error('a full batch must be flushed first');
+    if (this.batch.n > this.size) throw new Error('a full batch must be handed over first');
     const b = this.batch;
     const i = b.n++;
     let category = this.categories.get(r.category);

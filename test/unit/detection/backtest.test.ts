@@ -6,6 +6,8 @@ import { DEFAULT_DETECTION_CONFIG } from '../../../shared/detection/config.js';
 import { BacktestInputError, BacktestMapping, parseSourceTime, readRows, runBacktest, runBacktestFile, unclearFlags, type BacktestSummary } from '../../../shared/detection/backtest.js';
 import { observe } from '../../../shared/detection/engine.js';
 import { CsvError } from '../../../shared/platform/csv.js';
+import { readReplay } from '../../../shared/detection/replay.js';
+import { activeCategories } from '../../../shared/reports/taxonomy.js';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
 import { CSV_HEADER, synthesize, toCsvLine } from '../../bench/synthetic.js';
 import { dayOf } from '../../../shared/detection/keys.js';
@@ -457,6 +459,31 @@ describe('the backtest in two stages', () => {
       const error = await runBacktestFile(open, 'csv', {}, { config: DEFAULT_DETECTION_CONFIG, mapping, threads, onSignal: () => {} }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CsvError);
       expect(error).toMatchObject({ line: 3, message: expect.stringMatching(/^line 3: a quoted field is not closed/) });
+    }
+  });
+});
+
+describe('the reading stage', () => {
+  it('hands over every complaint, in order, when one row read replays two (a row held ahead, then itself) at a batch\'s edge', async () => {
+    const header = ['id', 't', 'sku', 'lot', 'plant', 'cat'];
+    const row = (id: string, t: string) => [id, t, 'A', `L${id}`, 'P', 'seal'];
+    // Row 3 is far ahead of row 2; row 4 confirms the file moved on: row 4 replays row 3, then itself.
+    const rows = [header, row('1', '2026-01-01'), row('2', '2026-01-02'), row('3', '2026-09-01'), row('4', '2026-09-02'), row('5', '2026-09-03')];
+    for (const batchRows of [1, 2, 3, 4]) {
+      const ids: string[] = [];
+      const summary = await readReplay(
+        (async function* () {
+          yield* rows;
+        })(),
+        { mapping: BacktestMapping.parse({ time: 't', id: 'id', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat' }), lotRetainDays: 168, idRetainDays: 800, batchRows },
+        activeCategories(),
+        (batch) => {
+          expect(batch.n).toBeLessThanOrEqual(batchRows + 1);
+          ids.push(...batch.ids.slice(0, batch.n));
+        },
+      );
+      expect(ids, `batches of ${batchRows}`).toEqual(['1', '2', '3', '4', '5']);
+      expect(summary.replayed).toBe(5);
     }
   });
 });
