@@ -99,13 +99,13 @@ export function lotHorizonDays(config: DetectionConfig): number {
 /** A backtest with both stages in this thread (rows from anywhere: a file's `readRows`, a test's array). */
 export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOptions): Promise<BacktestSummary> {
   const engine = new ReplayEngine(options);
-  const read = await readReplay(rows, readSettings(options), engine.taxonomy, (batch) => engine.replay(batch));
+  const read = await readReplay(rows, engine.settings, engine.taxonomy, (batch) => engine.replay(batch));
   return engine.finish(read);
 }
 
 /**
  * A backtest of a file, read in a thread of its own while this one replays it through the
- * engine (the reading is a third of the work); in this thread when the machine has one core,
+ * engine (the reading is about half of the work); in this thread when the machine has one core,
  * or with `threads: false`. The same summary and signals either way.
  */
 export async function runBacktestFile(
@@ -116,7 +116,7 @@ export async function runBacktestFile(
 ): Promise<BacktestSummary> {
   if (options.threads === false || availableParallelism() < 2) return runBacktest(readRows(path, format, csv), options);
   const engine = new ReplayEngine(options);
-  const data: ReaderData = { path, format, csv, settings: readSettings(options), taxonomy: engine.taxonomy.taxonomy };
+  const data: ReaderData = { path, format, csv, settings: engine.settings, taxonomy: engine.taxonomy.taxonomy };
   const read = await new Promise<ReadSummary>((resolve, reject) => {
     // A young generation larger than a thread's default: most of what the reading allocates (cells, rows) dies young, and is collected less often.
     const worker = new Worker(READER_URL, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 64 } });
@@ -219,6 +219,8 @@ interface LotSlot extends LotCounter {
 /** The engine stage: counts each batch's complaints, evaluates the rules, raises signals. */
 class ReplayEngine {
   readonly taxonomy: Categories;
+  /** How the reading stage reads for this engine (its retention is the store's). */
+  readonly settings: ReadSettings;
   private readonly store: MemoryCounterStore;
   private readonly ledger: TrackLedger | undefined;
   private readonly gate: CandidateGate;
@@ -236,8 +238,9 @@ class ReplayEngine {
   constructor(private readonly options: BacktestOptions) {
     const { config } = options;
     this.taxonomy = options.taxonomy ?? activeCategories();
-    // Lot keys are read only by the burst rule, over its windows and baseline: kept that long.
-    this.store = new MemoryCounterStore(RETAIN_DAYS, { lotRetainDays: lotHorizonDays(config) });
+    this.settings = readSettings(options);
+    // Lot keys are read only by the burst rule, over its windows and baseline: kept that long (as the reading numbers them).
+    this.store = new MemoryCounterStore(this.settings.idRetainDays, { lotRetainDays: this.settings.lotRetainDays });
     this.ledger = options.outcomes && config.trackRecord ? new TrackLedger(config.trackRecord, options.outcomes) : undefined;
     this.gate = new CandidateGate(this.ledger, (category) => this.taxonomy.harmOf(category) !== undefined);
   }

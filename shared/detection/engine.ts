@@ -1,7 +1,7 @@
 import { burstFor, type CusumConfig, type DetectionConfig } from './config.js';
 import { clusterKeys, counterKeys, dayOf, familyAlarmKeys, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
 import type { WeeklyCounterReader } from './memory-store.js';
-import { chiSquaredYates, cusum, cusumQuietNow, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
+import { chiSquaredYates, cusum, cusumQuietNow, cusumSd, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
 
 /**
@@ -86,8 +86,7 @@ export function trendOf(reader: CounterReader, key: string, c: CusumConfig): Cus
   if (c.withinWeeks === 1) {
     const latest = reader.total(key, 7);
     const mu = (reader.total(key, 7 * (c.baselineWeeks + 1)) - latest) / c.baselineWeeks;
-    const sd = Math.max(Math.sqrt(mu + c.dispersion * mu * mu), c.sdFloor);
-    if (!((latest - mu) / sd - c.k > 0)) return QUIET_TREND;
+    if (!((latest - mu) / cusumSd(mu, c) - c.k > 0)) return QUIET_TREND;
   }
   const weekly = weeklyOf(reader, key, c.baselineWeeks + c.spanWeeks);
   if (c.withinWeeks === 1 && cusumQuietNow(weekly, c)) return QUIET_TREND;

@@ -104,19 +104,37 @@ export interface CusumResult {
   readonly alarmS: number;
 }
 
+/** σ of a week whose expectation is μ: √(μ + φμ²), at least the floor. */
+export function cusumSd(mu: number, p: CusumParameters): number {
+  return Math.max(Math.sqrt(mu + (p.dispersion ?? 0) * mu * mu), p.sdFloor);
+}
+
+/** A week's μ from its baseline count (the table's when the count is whole and in it: the same number, looked up). */
+function meanAt(table: Expectations, baseline: number, p: CusumParameters): number {
+  return baseline < table.mu.length && (baseline | 0) === baseline ? table.mu[baseline]! : baseline / p.baselineWeeks;
+}
+
+/** A week's σ from its baseline count and μ (as `meanAt`, from the table when it can). */
+function sdAt(table: Expectations, baseline: number, mu: number, p: CusumParameters): number {
+  return baseline < table.sd.length && (baseline | 0) === baseline ? table.sd[baseline]! : cusumSd(mu, p);
+}
+
+type Expectations = { readonly mu: Float64Array; readonly sd: Float64Array };
+
 /** Per parameters, μ and σ for each whole baseline count below the table's length (as `cusum` computes them). */
-const expectations = new WeakMap<CusumParameters, { mu: Float64Array; sd: Float64Array }>();
+const expectations = new WeakMap<CusumParameters, Expectations>();
 const EXPECTATIONS = 1024;
-function expectationsOf(p: CusumParameters): { mu: Float64Array; sd: Float64Array } {
+function expectationsOf(p: CusumParameters): Expectations {
   let table = expectations.get(p);
   if (table === undefined) {
-    const dispersion = p.dispersion ?? 0;
-    table = { mu: new Float64Array(EXPECTATIONS), sd: new Float64Array(EXPECTATIONS) };
+    const mus = new Float64Array(EXPECTATIONS);
+    const sds = new Float64Array(EXPECTATIONS);
     for (let b = 0; b < EXPECTATIONS; b++) {
       const mu = b / p.baselineWeeks;
-      table.mu[b] = mu;
-      table.sd[b] = Math.max(Math.sqrt(mu + dispersion * mu * mu), p.sdFloor);
+      mus[b] = mu;
+      sds[b] = cusumSd(mu, p);
     }
+    table = { mu: mus, sd: sds };
     expectations.set(p, table);
   }
   return table;
@@ -148,15 +166,13 @@ export function cusum(weekly: readonly number[], p: CusumParameters): CusumResul
   let alarmRunCount = 0;
   let alarmRunWeeks = 0;
   let alarmS = 0;
-  const dispersion = p.dispersion ?? 0;
-  const { baselineWeeks, sdFloor, k, h } = p;
+  const { baselineWeeks, k, h } = p;
   const table = expectationsOf(p);
   for (let i = first; i < n; i++) {
     const x = weekly[i]!;
     // A whole baseline (weekly counts are) reads μ and σ from the table: the same numbers, without a square root a week.
-    const whole = baseline < table.mu.length && (baseline | 0) === baseline;
-    const mu = whole ? table.mu[baseline]! : baseline / baselineWeeks;
-    const sd = whole ? table.sd[baseline]! : Math.max(Math.sqrt(mu + dispersion * mu * mu), sdFloor);
+    const mu = meanAt(table, baseline, p);
+    const sd = sdAt(table, baseline, mu, p);
     s = Math.max(0, s + (x - mu) / sd - k);
     if (s > 0) {
       runWeeks += 1;
@@ -214,9 +230,8 @@ const RECENT_WEEKS = 4;
  */
 export function cusumQuietNow(weekly: readonly number[], p: CusumParameters): boolean {
   const n = weekly.length;
-  const { baselineWeeks, sdFloor, k, h } = p;
+  const { baselineWeeks, k, h } = p;
   if (p.spanWeeks < RECENT_WEEKS || n < p.spanWeeks + baselineWeeks) return false;
-  const dispersion = p.dispersion ?? 0;
   const table = expectationsOf(p);
   // The baseline of the latest week: the `baselineWeeks` weeks before it; then one week back at a time.
   let baseline = 0;
@@ -224,9 +239,8 @@ export function cusumQuietNow(weekly: readonly number[], p: CusumParameters): bo
   let suffix = 0;
   let highest = Number.NEGATIVE_INFINITY;
   for (let t = n - 1; t > n - 1 - RECENT_WEEKS; t--) {
-    const whole = baseline < table.mu.length && (baseline | 0) === baseline;
-    const mu = whole ? table.mu[baseline]! : baseline / baselineWeeks;
-    const sd = whole ? table.sd[baseline]! : Math.max(Math.sqrt(mu + dispersion * mu * mu), sdFloor);
+    const mu = meanAt(table, baseline, p);
+    const sd = sdAt(table, baseline, mu, p);
     suffix += (weekly[t]! - mu) / sd - k;
     if (suffix > highest) highest = suffix;
     baseline += weekly[t - 1 - baselineWeeks]! - weekly[t - 1]!;
