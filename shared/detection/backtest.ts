@@ -96,8 +96,8 @@ export function lotHorizonDays(config: DetectionConfig): number {
   return Math.max(...bursts.map((b) => Math.max(...b.windowsDays) + b.baselineDays)) + 1 + OUT_OF_ORDER_DAYS;
 }
 
-/** A backtest with both stages in this thread (rows from anywhere: a file's `readRows`, a test's array). */
-export async function runBacktest(rows: AsyncIterable<Row>, options: BacktestOptions): Promise<BacktestSummary> {
+/** A backtest with both stages in this thread (rows in batches from anywhere: a file's `readRows`, a test's arrays). */
+export async function runBacktest(rows: AsyncIterable<readonly Row[]>, options: BacktestOptions): Promise<BacktestSummary> {
   const engine = new ReplayEngine(options);
   const read = await readReplay(rows, engine.settings, engine.taxonomy, (batch) => engine.replay(batch));
   return engine.finish(read);

@@ -53,18 +53,20 @@ export class BacktestInputError extends Error {
 }
 
 /**
- * Streams the rows of a file: a CSV yields its header row first and then each row, as
- * arrays of cells (the streaming parser of `platform/csv.ts`: quoted fields with line
- * breaks, BOM, UTF-8 or Shift_JIS, any delimiter); a JSONL file yields one object per line.
+ * Streams the rows of a file in batches (as they are read: a promise a batch, not a row): a
+ * CSV yields its header row first and then each row, as arrays of cells (the streaming
+ * parser of `platform/csv.ts`: quoted fields with line breaks, BOM, UTF-8 or Shift_JIS, any
+ * delimiter); a JSONL file yields one object per line.
  */
 export type Row = readonly string[] | Record<string, unknown>;
-export async function* readRows(path: string, format: 'csv' | 'jsonl', csv: CsvOptions = {}): AsyncGenerator<Row> {
+export async function* readRows(path: string, format: 'csv' | 'jsonl', csv: CsvOptions = {}): AsyncGenerator<readonly Row[]> {
   if (format === 'csv') {
-    for await (const batch of readCsvBatches(path, csv)) yield* batch;
+    yield* readCsvBatches(path, csv);
     return;
   }
   const lines = readline.createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let first = true;
+  let batch: Row[] = [];
   for await (const read of lines) {
     // A byte-order mark (what Windows editors write) is not part of the first object.
     const line = first && read.charCodeAt(0) === 0xfeff ? read.slice(1) : read;
@@ -72,12 +74,20 @@ export async function* readRows(path: string, format: 'csv' | 'jsonl', csv: CsvO
     if (line.trim() === '') continue;
     try {
       const value: unknown = JSON.parse(line);
-      yield value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { __invalid: 'not a JSON object' };
+      batch.push(value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { __invalid: 'not a JSON object' });
     } catch {
-      yield { __invalid: 'not JSON' };
+      batch.push({ __invalid: 'not JSON' });
+    }
+    if (batch.length >= JSONL_BATCH) {
+      yield batch;
+      batch = [];
     }
   }
+  if (batch.length > 0) yield batch;
 }
+
+/** Objects a JSONL file yields at once. */
+const JSONL_BATCH = 1024;
 
 /** How a date with the year last is read (the mapping's `dateOrder`). */
 export type DateOrder = BacktestMapping['dateOrder'];
@@ -313,7 +323,7 @@ const MAX_NUMBERED = 100_000;
  * read before).
  */
 export async function readReplay(
-  rows: AsyncIterable<Row>,
+  rows: AsyncIterable<readonly Row[]>,
   settings: ReadSettings,
   taxonomy: Categories,
   sink: (batch: ReplayBatch) => void | Promise<void>,
@@ -436,26 +446,28 @@ export async function readReplay(
 
   const sorted: ReadRow[] | undefined = settings.sort ? [] : undefined;
   try {
-    for await (const next of rows) {
-      row = next;
-      if (Array.isArray(row) && !columns) {
-        columns = columnsOf(row, mapping);
-        continue;
-      }
-      summary.rows++;
-      const r = readRow();
-      if (r === undefined) continue;
-      if (sorted) sorted.push(r);
-      else {
-        if (ahead) {
-          const held = ahead;
-          ahead = undefined;
-          if (r.time >= held.r.time - margin) replay(held.r);
-          else skip(`dated more than ${OUT_OF_ORDER_DAYS} days after the rows around it (a mistyped date?)`, held.cell);
+    for await (const read of rows) {
+      for (let i = 0; i < read.length; i++) {
+        row = read[i]!;
+        if (Array.isArray(row) && !columns) {
+          columns = columnsOf(row, mapping);
+          continue;
         }
-        inOrder(r, get('time'));
+        summary.rows++;
+        const r = readRow();
+        if (r === undefined) continue;
+        if (sorted) sorted.push(r);
+        else {
+          if (ahead) {
+            const held = ahead;
+            ahead = undefined;
+            if (r.time >= held.r.time - margin) replay(held.r);
+            else skip(`dated more than ${OUT_OF_ORDER_DAYS} days after the rows around it (a mistyped date?)`, held.cell);
+          }
+          inOrder(r, get('time'));
+        }
+        if (batches.full) await batches.flush(summary.rows);
       }
-      if (batches.full) await batches.flush(summary.rows);
     }
     // The last row far ahead of the others has no row after it to say otherwise.
     if (ahead) replay(ahead.r);

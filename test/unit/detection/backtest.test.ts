@@ -473,7 +473,7 @@ describe('the reading stage', () => {
       const ids: string[] = [];
       const summary = await readReplay(
         (async function* () {
-          yield* rows;
+          yield rows;
         })(),
         { mapping: BacktestMapping.parse({ time: 't', id: 'id', product: 'sku', lot: 'lot', plant: 'plant', category: 'cat' }), lotRetainDays: 168, idRetainDays: 800, batchRows },
         activeCategories(),
