@@ -190,7 +190,8 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
   trackRecord: DEFAULT_TRACK_RECORD,
 };
 
-type Burst = DetectionConfig['lotBurst'] & { sortedWindows: number[] };
+/** A category's burst settings, with its windows sorted and the longest alone (the window a product or plant is judged over). */
+export type Burst = DetectionConfig['lotBurst'] & { sortedWindows: number[]; longestWindow: number[] };
 const burstCache = new WeakMap<DetectionConfig, Map<DefectCategory, Burst>>();
 
 /** The burst settings for one category: defaults with its overrides applied (cached). */
@@ -200,7 +201,8 @@ export function burstFor(config: DetectionConfig, category: DefectCategory): Bur
   let burst = byCategory.get(category);
   if (!burst) {
     const merged = { ...config.lotBurst, ...config.categories[category]?.lotBurst };
-    burst = { ...merged, sortedWindows: [...merged.windowsDays].sort((a, b) => a - b) };
+    const sortedWindows = [...merged.windowsDays].sort((a, b) => a - b);
+    burst = { ...merged, sortedWindows, longestWindow: [sortedWindows[sortedWindows.length - 1]!] };
     byCategory.set(category, burst);
   }
   return burst;

@@ -1,7 +1,7 @@
-import { burstFor, type CusumConfig, type DetectionConfig } from './config.js';
+import { burstFor, type Burst, type CusumConfig, type DetectionConfig } from './config.js';
 import { clusterKeys, counterKeys, dayOf, familyAlarmKeys, familyCounterKey, totalKeys, type ClusterKey, type ClusterKind, type Observation } from './keys.js';
 import type { WeeklyCounterReader } from './memory-store.js';
-import { chiSquaredYates, cusum, cusumQuietNow, cusumSd, expectedA, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
+import { chiSquaredYates, cusum, cusumQuietNow, cusumSd, expectedA, expectedOfTotals, ic025Of, informationComponent, poissonUpperTail, prr, weeklyCounts, type CusumResult } from './statistics.js';
 import type { CounterReader, CounterStore } from './store.js';
 
 /**
@@ -176,12 +176,13 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
   const totals = totalKeys(o);
   const burst = burstFor(config, o.category);
   const longestBurst = burst.sortedWindows[burst.sortedWindows.length - 1]!;
-  const signals: Signal[] = [];
+  // Made when a rule fires (most complaints raise nothing): see `pushSignal`.
+  let signals: Signal[] | undefined;
 
   if (config.harm.enabled && o.categoryIsHarm) {
-    pushSignal(signals, o, 'harm', keys.lot, { category: o.category, categoryIsHarm: true, injury: o.injury, illness: o.illness, explanation: `a report of ${o.category}, a harm category: every one is looked at` });
+    signals = pushSignal(signals, o, 'harm', keys.lot, { category: o.category, categoryIsHarm: true, injury: o.injury, illness: o.illness, explanation: `a report of ${o.category}, a harm category: every one is looked at` });
   } else if (config.harm.enabled && (o.injury || o.illness)) {
-    pushSignal(signals, o, 'harm-report', keys.lot, {
+    signals = pushSignal(signals, o, 'harm-report', keys.lot, {
       category: o.category,
       injury: o.injury,
       illness: o.illness,
@@ -193,30 +194,30 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
   // The baseline is the key's history before the longest burst window. Add-one: a key seen
   // rarely is not assumed never to be seen, which keeps small histories from making every
   // small cluster look like a burst. Computed only for keys that reach the minimum count.
-  for (const key of [keys.lot, keys.product, keys.plant]) {
+  // (The lot, the product, the plant: by index, with no array or closure made per complaint.)
+  for (let k = 0; k < 3; k++) {
+    const key = k === 0 ? keys.lot : k === 1 ? keys.product : keys.plant;
     if (!burst.kinds.includes(key.kind)) continue;
     // A lot that is its product (the source has no lots) carries no lot information.
     if (key.kind === 'lot' && key.lot === key.sku) continue;
     // Same-day clusters are a lot's signature; a product or plant is judged over the longest window.
-    const keyWindows = key.kind === 'lot' ? burst.sortedWindows : [longestBurst];
+    const keyWindows = key.kind === 'lot' ? burst.sortedWindows : burst.longestWindow;
     for (const windowDays of keyWindows) {
       const count = reader.total(key.id, windowDays);
       if (count < burst.minCount) continue;
-      const baselineCount = (keyId: string) => reader.total(keyId, longestBurst + burst.baselineDays) - reader.total(keyId, longestBurst);
-      const baselineRate = (keyId: string) => (baselineCount(keyId) + 1) / burst.baselineDays;
       // A lot is new by nature: its product's rate for this defect is its baseline too.
-      const productRate = key.kind === 'lot' ? baselineRate(keys.product.id) : 0;
-      const ratePerDay = Math.max(baselineRate(key.id), productRate * burst.lotShareOfProduct, burst.floorRatePerDay);
+      const productRate = key.kind === 'lot' ? baselineRate(reader, keys.product.id, burst, longestBurst) : 0;
+      const ratePerDay = Math.max(baselineRate(reader, key.id, burst, longestBurst), productRate * burst.lotShareOfProduct, burst.floorRatePerDay);
       const expected = ratePerDay * windowDays;
       // The effect-size test is cheap and settles most busy keys before the Poisson tail.
       if (count < burst.minRatio * expected) continue;
       const p = poissonUpperTail(count, expected);
       if (p < burst.alpha) {
-        pushSignal(signals, o, 'lot-burst', key, {
+        signals = pushSignal(signals, o, 'lot-burst', key, {
           windowDays,
           count,
           baselineDays: burst.baselineDays,
-          baselineCount: baselineCount(key.id),
+          baselineCount: baselineCount(reader, key.id, burst, longestBurst),
           ...(key.kind === 'lot' ? { productRatePerDay: round(productRate) } : {}),
           expected: round(expected),
           statistic: 'poisson-upper-tail',
@@ -234,14 +235,31 @@ export function evaluate(o: Observation, reader: CounterReader, config: Detectio
   }
 
   const family = familyBurn(o, reader, config);
-  if (family) pushSignal(signals, o, 'family-burn', keys.product, family);
+  if (family) signals = pushSignal(signals, o, 'family-burn', keys.product, family);
   const slow = slowBurn(o, reader, config);
-  if (slow) pushSignal(signals, o, 'slow-burn', keys.product, slow);
-  return { signals };
+  if (slow) signals = pushSignal(signals, o, 'slow-burn', keys.product, slow);
+  return signals ? { signals } : NO_SIGNALS;
 }
 
-function pushSignal(signals: Signal[], o: Observation, rule: RuleId, key: ClusterKey, evidence: Signal['evidence']): void {
-  signals.push({ rule, key, at: o.at, reportId: o.reportId, evidence });
+/** What `evaluate` returns for a complaint that raised nothing (one object for all of them: never mutate it). */
+const NO_SIGNALS: { signals: Signal[] } = Object.freeze({ signals: Object.freeze([]) as unknown as Signal[] });
+
+/** Adds a signal to the complaint's list, made by the first one. */
+function pushSignal(signals: Signal[] | undefined, o: Observation, rule: RuleId, key: ClusterKey, evidence: Signal['evidence']): Signal[] {
+  const signal: Signal = { rule, key, at: o.at, reportId: o.reportId, evidence };
+  if (!signals) return [signal];
+  signals.push(signal);
+  return signals;
+}
+
+/** A key's reports in the burst rule's baseline: the `baselineDays` before its longest window. */
+function baselineCount(reader: CounterReader, keyId: string, burst: Burst, longestBurst: number): number {
+  return reader.total(keyId, longestBurst + burst.baselineDays) - reader.total(keyId, longestBurst);
+}
+
+/** Its rate per day, add-one (a key seen rarely is not assumed never to be seen). */
+function baselineRate(reader: CounterReader, keyId: string, burst: Burst, longestBurst: number): number {
+  return (baselineCount(reader, keyId, burst, longestBurst) + 1) / burst.baselineDays;
 }
 
 const trendEvidence = (prefix: string, t: CusumResult, c: CusumConfig) => ({
@@ -264,19 +282,29 @@ const trendEvidence = (prefix: string, t: CusumResult, c: CusumConfig) => ({
  * credibly larger share of this defect than every product together (IC025, or PRR).
  */
 function slowBurn(o: Observation, reader: CounterReader, config: DetectionConfig): Signal['evidence'] | undefined {
+  const { statistic, trigger } = config.slowBurn;
+  // No window can fire below the minimum count: most complaints stop here.
+  if (!reachesMinCount(reader, clusterKeys(o).product.id, config)) return undefined;
+  const trend = productTrend(o, reader, config);
+  if (trend && !(trend.weeksSinceAlarm < trigger!.withinWeeks)) return emergingBurn(o, reader, config);
+  // Without a window that fires there is no signal: settled first without the evidence's objects (most complaints here).
+  if (statistic === 'ic025' && !someWindowFires(o, reader, config)) return emergingBurn(o, reader, config);
+  return slowBurnEvidence(o, reader, config, trend);
+}
+
+/**
+ * The rest of `slowBurn`: the windows' tables, and the evidence when they fire. A function of
+ * its own, since the closures here would make every call of `slowBurn` allocate their scope.
+ */
+function slowBurnEvidence(o: Observation, reader: CounterReader, config: DetectionConfig, trend: CusumResult | undefined): Signal['evidence'] | undefined {
   const keys = clusterKeys(o);
   const totals = totalKeys(o);
   const { minPrr, minChi2, minCount, windowsRequired, statistic, minIc025, trigger } = config.slowBurn;
-  // No window can fire below the minimum count: most complaints stop here.
-  if (!reachesMinCount(reader, keys.product.id, config)) return undefined;
-  const trend = productTrend(o, reader, config);
-  if (trend && !(trend.weeksSinceAlarm < trigger!.withinWeeks)) return emergingBurn(o, reader, config);
-  const over = reader.total.bind(reader);
   const slow = config.slowBurn.windowsDays.map((w) => {
-    const a = over(keys.product.id, w);
-    const productAll = over(totals.productAll, w);
-    const categoryAll = over(totals.categoryAll, w);
-    const all = over(totals.all, w);
+    const a = reader.total(keys.product.id, w);
+    const productAll = reader.total(totals.productAll, w);
+    const categoryAll = reader.total(totals.categoryAll, w);
+    const all = reader.total(totals.all, w);
     const table = { a, b: productAll - a, c: categoryAll - a, d: all - productAll - (categoryAll - a) };
     if (statistic === 'ic025') {
       const expected = expectedA(table);
@@ -319,6 +347,17 @@ function slowBurn(o: Observation, reader: CounterReader, config: DetectionConfig
   };
 }
 
+/** Some disproportionality window fires by IC025, as `slowBurn` judges it (no closure, no object: the hot path). */
+function someWindowFires(o: Observation, reader: CounterReader, config: DetectionConfig): boolean {
+  const { windowsDays, minCount, minIc025 } = config.slowBurn;
+  const productId = clusterKeys(o).product.id;
+  for (let i = 0; i < windowsDays.length; i++) {
+    const w = windowsDays[i]!;
+    if (reader.total(productId, w) >= minCount && ic025Over(o, reader, w) > minIc025) return true;
+  }
+  return false;
+}
+
 /** Some disproportionality window holds at least the minimum count (no closure: the hot path). */
 function reachesMinCount(reader: CounterReader, productId: string, config: DetectionConfig): boolean {
   const { windowsDays, minCount } = config.slowBurn;
@@ -339,6 +378,13 @@ function disproportionality(o: Observation, reader: CounterReader, from: number,
   return { a: table.a, b: table.b, c: table.c, d: table.d, expected, ic, ic025 };
 }
 
+/** `disproportionality`'s IC025 alone, without its objects (the rules' pre-checks on the hot path). */
+function ic025Over(o: Observation, reader: CounterReader, from: number, to = 0): number {
+  const totals = totalKeys(o);
+  const a = between(reader, clusterKeys(o).product.id, from, to);
+  return ic025Of(a, expectedOfTotals(between(reader, totals.productAll, from, to), between(reader, totals.categoryAll, from, to), between(reader, totals.all, from, to)));
+}
+
 /** A key's reports over the days [day − from + 1, day − to]. */
 const between = (reader: CounterReader, key: string, from: number, to: number) => reader.total(key, from) - (to > 0 ? reader.total(key, to) : 0);
 
@@ -348,8 +394,8 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
   if (!e) return undefined;
   // The product's own count first: most complaints stop here without the totals.
   if (reader.total(clusterKeys(o).product.id, e.windowDays) < config.slowBurn.minCount) return undefined;
+  if (!(ic025Over(o, reader, e.windowDays) > e.minIc025)) return undefined;
   const now = disproportionality(o, reader, e.windowDays);
-  if (!(now.ic025 > e.minIc025)) return undefined;
   const confirm = disproportionality(o, reader, e.confirmDays);
   if (!(confirm.ic025 > 0)) return undefined;
   const prior = disproportionality(o, reader, e.windowDays + e.priorDays, e.windowDays);
@@ -388,7 +434,7 @@ function emergingBurn(o: Observation, reader: CounterReader, config: DetectionCo
  * report counts its firing once. Both the stream and backtests count it after `evaluate`.
  */
 export function familyAlarm(o: Observation, signals: readonly Signal[], config: DetectionConfig): { id: string; keys: string[] } | undefined {
-  if (config.familyBurn.siblingDays === 0) return undefined;
+  if (config.familyBurn.siblingDays === 0 || signals.length === 0) return undefined;
   if (!signals.some((s) => s.rule === 'family-burn' && s.evidence.statistic === 'cusum-weekly')) return undefined;
   const keys = familyAlarmKeys(o, config);
   return keys ? { id: `${o.reportId}#family-alarm`, keys: [keys.family, keys.product] } : undefined;

@@ -19,10 +19,26 @@ export interface WeeklyCounterReader extends CounterReader {
  */
 type Series = number[];
 
-/** How many of the series' days are on or before `day` (a binary search over the pairs). */
+/**
+ * How many of the series' days are on or before `day`. Searched from the newest day back, in
+ * doubling steps, then by halves between the last two steps: the rules' windows end on the
+ * newest day or start a few weeks before it, whose days are a few steps from the end (and in
+ * cache, just counted), where a search over the whole series would read its far half first.
+ */
 function daysUpTo(s: Series, day: number): number {
-  let lo = 0;
-  let hi = (s.length - 1) >> 1;
+  const days = (s.length - 1) >> 1;
+  if (days === 0 || s[2 * days - 1]! <= day) return days;
+  // The day at `hi` is after `day`; step back until one is not (or the series' start).
+  let hi = days - 1;
+  let step = 1;
+  let lo = hi - step;
+  while (lo >= 0 && s[1 + 2 * lo]! > day) {
+    hi = lo;
+    step *= 2;
+    lo = hi - step;
+  }
+  // The answer is in (lo, hi]: the first day after `day`.
+  lo = lo < 0 ? 0 : lo + 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (s[1 + 2 * mid]! <= day) lo = mid + 1;
@@ -139,7 +155,13 @@ export class MemoryCounterStore implements CounterStore {
   /** The group's series in this store, resolved once per sweep (a sweep may drop a series, and a later report make a new one). */
   private handlesOf(group: CounterGroup): GroupHandles {
     const cached = group.handles as GroupHandles | undefined;
-    if (cached && cached.store === this && cached.generation === this.generation) return cached;
+    if (cached && cached.store === this) {
+      if (cached.generation === this.generation) return cached;
+      // Resolved again in place after a sweep (every group is, once after each sweep).
+      for (let i = 0; i < group.keys.length; i++) cached.series[i] = this.seriesOf(group.keys[i]!);
+      cached.generation = this.generation;
+      return cached;
+    }
     const handles: GroupHandles = { store: this, generation: this.generation, series: group.keys.map((k) => this.seriesOf(k)), retain: group.keys.map((k) => this.retentionOf(k)) };
     group.handles = handles;
     return handles;
@@ -322,8 +344,8 @@ function sweep(map: Map<string, Series | number>, horizon: number): number {
 /** What a store keeps on a counter group: its series, valid until the store's next sweep. */
 interface GroupHandles {
   readonly store: MemoryCounterStore;
-  readonly generation: number;
-  readonly series: readonly Series[];
+  generation: number;
+  readonly series: Series[];
   readonly retain: readonly number[];
 }
 

@@ -62,14 +62,30 @@ export function chiSquaredYates({ a, b, c, d }: TwoByTwo): number {
  * extreme as a raw ratio would make them; IC025 > 0 says the excess is credible.
  */
 export function informationComponent(a: number, expected: number): { ic: number; ic025: number } {
-  const ic = Math.log2((a + 0.5) / (Math.max(0, expected) + 0.5));
-  return { ic, ic025: ic - 3.3 * (a + 0.5) ** -0.5 - 2 * (a + 0.5) ** -1.5 };
+  const ic = icOf(a, expected);
+  return { ic, ic025: ic025OfIc(ic, a) };
+}
+
+/** The information component alone (`informationComponent`'s IC). */
+function icOf(a: number, expected: number): number {
+  return Math.log2((a + 0.5) / (Math.max(0, expected) + 0.5));
+}
+
+const ic025OfIc = (ic: number, a: number) => ic - 3.3 * (a + 0.5) ** -0.5 - 2 * (a + 0.5) ** -1.5;
+
+/** IC025 alone (`informationComponent`'s, without the object: for the rules' pre-checks on the hot path). */
+export function ic025Of(a: number, expected: number): number {
+  return ic025OfIc(icOf(a, expected), a);
 }
 
 /** The 2×2 table's expected count in cell a: (a + b)(a + c) / n. */
 export function expectedA({ a, b, c, d }: TwoByTwo): number {
-  const n = a + b + c + d;
-  return n === 0 ? 0 : ((a + b) * (a + c)) / n;
+  return expectedOfTotals(a + b, a + c, a + b + c + d);
+}
+
+/** The same from the table's margins: the row's total (a + b), the column's (a + c) and the whole (n). */
+export function expectedOfTotals(row: number, column: number, n: number): number {
+  return n === 0 ? 0 : (row * column) / n;
 }
 
 export interface CusumParameters {
@@ -109,14 +125,9 @@ export function cusumSd(mu: number, p: CusumParameters): number {
   return Math.max(Math.sqrt(mu + (p.dispersion ?? 0) * mu * mu), p.sdFloor);
 }
 
-/** A week's μ from its baseline count (the table's when the count is whole and in it: the same number, looked up). */
-function meanAt(table: Expectations, baseline: number, p: CusumParameters): number {
-  return baseline < table.mu.length && (baseline | 0) === baseline ? table.mu[baseline]! : baseline / p.baselineWeeks;
-}
-
-/** A week's σ from its baseline count and μ (as `meanAt`, from the table when it can). */
-function sdAt(table: Expectations, baseline: number, mu: number, p: CusumParameters): number {
-  return baseline < table.sd.length && (baseline | 0) === baseline ? table.sd[baseline]! : cusumSd(mu, p);
+/** Whether a week's μ and σ are read from the table: its baseline count is whole and in it (weekly counts are). */
+function inTable(table: Expectations, baseline: number): boolean {
+  return baseline < table.mu.length && (baseline | 0) === baseline;
 }
 
 type Expectations = { readonly mu: Float64Array; readonly sd: Float64Array };
@@ -166,13 +177,17 @@ export function cusum(weekly: readonly number[], p: CusumParameters): CusumResul
   let alarmRunCount = 0;
   let alarmRunWeeks = 0;
   let alarmS = 0;
-  const { baselineWeeks, k, h } = p;
+  const { baselineWeeks, k, h, sdFloor } = p;
+  const dispersion = p.dispersion ?? 0;
   const table = expectationsOf(p);
   for (let i = first; i < n; i++) {
     const x = weekly[i]!;
     // A whole baseline (weekly counts are) reads μ and σ from the table: the same numbers, without a square root a week.
-    const mu = meanAt(table, baseline, p);
-    const sd = sdAt(table, baseline, mu, p);
+    const whole = inTable(table, baseline);
+    const mu = whole ? table.mu[baseline]! : baseline / baselineWeeks;
+    // σ as `cusumSd` has it, written out: a call in this loop, even one seldom taken, had the
+    // compiler box a number every week (about 1 KB per CUSUM, a fifth of a backtest's garbage).
+    const sd = whole ? table.sd[baseline]! : Math.max(Math.sqrt(mu + dispersion * mu * mu), sdFloor);
     s = Math.max(0, s + (x - mu) / sd - k);
     if (s > 0) {
       runWeeks += 1;
@@ -230,7 +245,8 @@ const RECENT_WEEKS = 4;
  */
 export function cusumQuietNow(weekly: readonly number[], p: CusumParameters): boolean {
   const n = weekly.length;
-  const { baselineWeeks, k, h } = p;
+  const { baselineWeeks, k, h, sdFloor } = p;
+  const dispersion = p.dispersion ?? 0;
   if (p.spanWeeks < RECENT_WEEKS || n < p.spanWeeks + baselineWeeks) return false;
   const table = expectationsOf(p);
   // The baseline of the latest week: the `baselineWeeks` weeks before it; then one week back at a time.
@@ -239,8 +255,10 @@ export function cusumQuietNow(weekly: readonly number[], p: CusumParameters): bo
   let suffix = 0;
   let highest = Number.NEGATIVE_INFINITY;
   for (let t = n - 1; t > n - 1 - RECENT_WEEKS; t--) {
-    const mu = meanAt(table, baseline, p);
-    const sd = sdAt(table, baseline, mu, p);
+    const whole = inTable(table, baseline);
+    const mu = whole ? table.mu[baseline]! : baseline / baselineWeeks;
+    // σ written out, as in `cusum` (no call in the loop).
+    const sd = whole ? table.sd[baseline]! : Math.max(Math.sqrt(mu + dispersion * mu * mu), sdFloor);
     suffix += (weekly[t]! - mu) / sd - k;
     if (suffix > highest) highest = suffix;
     baseline += weekly[t - 1 - baselineWeeks]! - weekly[t - 1]!;

@@ -22,6 +22,29 @@ describe('the in-memory counter store', () => {
     expect(store.readerAt(99).total('k', 30)).toBe(0);
   });
 
+  it('totals every window over a random history as counting the reports one by one does (dense, sparse and late days)', () => {
+    const random = mulberry32(7);
+    for (let round = 0; round < 20; round++) {
+      // Kept long enough that nothing is pruned (pruning has its own tests): every day stays readable.
+      const store = new MemoryCounterStore(100_000);
+      const days: number[] = [];
+      // Busy stretches, long gaps and now and then a report dated a few days late.
+      let day = Math.floor(random() * 50);
+      for (let i = 0; i < 300; i++) {
+        day += random() < 0.1 ? Math.floor(random() * 60) : random() < 0.5 ? 0 : 1 + Math.floor(random() * 3);
+        const at = random() < 0.05 ? Math.max(0, day - Math.floor(random() * 5)) : day;
+        store.countSync(`r${round}-${i}`, ['k'], at);
+        days.push(at);
+      }
+      for (const on of [day, day - 1, day - 17, day - 200, day + 40, Math.floor(day / 2)]) {
+        const reader = store.readerAt(on);
+        for (const w of [1, 2, 7, 30, 90, 365, 730]) {
+          expect(reader.total('k', w)).toBe(days.filter((d) => d <= on && d > on - w).length);
+        }
+      }
+    }
+  });
+
   it('counts a report once however often it is delivered', () => {
     const store = new MemoryCounterStore();
     expect(store.countSync('r1', ['a', 'b'], 10)).toBe(true);

@@ -3,7 +3,7 @@ import { DEFAULT_DETECTION_CONFIG, detectionConfigFrom, familyOf } from '../../.
 import { longestWindow, observe, trendOf, type Signal } from '../../../shared/detection/engine.js';
 import { counterKeys, type Observation } from '../../../shared/detection/keys.js';
 import { MemoryCounterStore } from '../../../shared/detection/memory-store.js';
-import { cusum, expectedA, informationComponent, weeklyCounts } from '../../../shared/detection/statistics.js';
+import { cusum, cusumSd, expectedA, expectedOfTotals, ic025Of, informationComponent, weeklyCounts, type CusumParameters } from '../../../shared/detection/statistics.js';
 import { DAY } from '../../../shared/platform/clock.js';
 import { mulberry32 } from '../../../shared/platform/random.js';
 import { background, complaint } from '../../support/detection.js';
@@ -27,6 +27,53 @@ describe('statistics for the trend rules', () => {
     expect(informationComponent(2, 0.2).ic025).toBeLessThan(0);
     expect(informationComponent(5, 5).ic).toBeCloseTo(0, 12);
     expect(expectedA({ a: 6, b: 4, c: 100, d: 900 })).toBeCloseTo((10 * 106) / 1010, 12);
+  });
+
+  it('gives the same IC025 and expectation from the margins alone as from the table (the rules\' pre-checks)', () => {
+    const random = mulberry32(3);
+    for (let i = 0; i < 1000; i++) {
+      const [a, b, c, d] = [0, 0, 0, 0].map(() => Math.floor(random() * (random() < 0.3 ? 5 : 5000)));
+      const table = { a: a!, b: b!, c: c!, d: d! };
+      const expected = expectedA(table);
+      expect(expectedOfTotals(a! + b!, a! + c!, a! + b! + c! + d!)).toBe(expected);
+      expect(ic025Of(a!, expected)).toBe(informationComponent(a!, expected).ic025);
+    }
+  });
+
+  it('accumulates as the textbook CUSUM does, σ from cusumSd, for counts past its lookup table and over-dispersed ones', () => {
+    // The CUSUM as its doc states it, one week at a time, with no table and no shortcut.
+    const reference = (weekly: number[], p: CusumParameters) => {
+      let s = 0;
+      let alarmAt = Number.NEGATIVE_INFINITY;
+      let last = { s: 0, expected: 0, sd: p.sdFloor };
+      for (let i = Math.max(0, weekly.length - p.spanWeeks); i < weekly.length; i++) {
+        const baseline = weekly.slice(Math.max(0, i - p.baselineWeeks), i).reduce((x, y) => x + y, 0);
+        const mu = baseline / p.baselineWeeks;
+        const sd = cusumSd(mu, p);
+        s = Math.max(0, s + (weekly[i]! - mu) / sd - p.k);
+        last = { s, expected: mu, sd };
+        if (s > p.h) {
+          alarmAt = i;
+          s = 0;
+        }
+      }
+      return { ...last, weeksSinceAlarm: weekly.length - 1 - alarmAt };
+    };
+    const random = mulberry32(11);
+    for (const dispersion of [0, 0.3]) {
+      const p = { baselineWeeks: 26, spanWeeks: 52, k: 0.5, h: 3, sdFloor: 0.5, dispersion };
+      for (let i = 0; i < 200; i++) {
+        // Busy keys (a baseline of thousands of reports: outside the table) and quiet ones, with a surge now and then.
+        const rate = random() < 0.5 ? 40 + random() * 200 : random() * 3;
+        const weekly = Array.from({ length: 78 }, (_, w) => Math.round(rate * (0.5 + random()) * (w > 70 && random() < 0.3 ? 3 : 1)));
+        const got = cusum(weekly, p);
+        const want = reference(weekly, p);
+        expect(got.s).toBeCloseTo(want.s, 9);
+        expect(got.expected).toBeCloseTo(want.expected, 9);
+        expect(got.sd).toBeCloseTo(want.sd, 9);
+        expect(got.weeksSinceAlarm).toBe(want.weeksSinceAlarm);
+      }
+    }
   });
 
   it('accumulates weekly excess with CUSUM and resets on alarm', () => {
