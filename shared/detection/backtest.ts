@@ -223,11 +223,10 @@ class ReplayedObservation implements Observation {
   }
 }
 
-/** A product and defect as the engine stage numbers it: its code, its defect, the engine's handle on its keys. */
-interface ProductSlot {
+/** A product and defect as the engine stage numbers it: its code, its defect; it is the engine's handle on its keys too (one object to reach a complaint, not two). */
+interface ProductSlot extends ProductHandle {
   readonly sku: string;
   readonly category: string;
-  readonly handle: ProductHandle;
 }
 
 /** A lot as the engine stage numbers it: its cluster key and its counter (the store counts it in place). */
@@ -274,7 +273,7 @@ class ReplayEngine {
     let newPlant = 0;
     for (let i = 0; i < b.n; i++) {
       const bits = b.bits[i]!;
-      if (bits & NEW_PRODUCT) this.products[b.product[i]!] = { sku: b.productCodes[newProduct]!, category: b.productCategories[newProduct++]!, handle: {} };
+      if (bits & NEW_PRODUCT) this.products[b.product[i]!] = { sku: b.productCodes[newProduct]!, category: b.productCategories[newProduct++]!, keys: undefined };
       if (bits & NEW_PLANT) this.plants[b.plant[i]!] = b.plants[newPlant++]!;
       const product = this.products[b.product[i]!]!;
       const number = b.lot[i]!;
@@ -293,7 +292,7 @@ class ReplayEngine {
         (bits & INJURY) !== 0,
         (bits & ILLNESS) !== 0,
         (bits & CATEGORY_IS_HARM) !== 0,
-        product.handle,
+        product,
         lot?.cluster,
       );
       this.one(o, lot);

@@ -122,8 +122,8 @@ export class MemoryCounterStore implements CounterStore {
   countReplayedSync(lot: LotCounter | undefined, group: CounterGroup, day: number): void {
     if (day > this.newest) this.advance(day);
     const handles = this.handlesOf(group);
-    const { series, retain } = handles;
-    for (let i = 0; i < series.length; i++) countOn(series[i]!, day, retain[i]!);
+    const { series, retain, retainAll } = handles;
+    for (let i = 0; i < series.length; i++) countOn(series[i]!, day, retainAll ?? retain[i]!);
     if (lot) lot.held = plusOne(lot.held as Series | number | undefined, day, this.lotRetainDays);
     this.remember(lot?.key, lot?.held as Series | number | undefined, group.keys, series);
   }
@@ -162,7 +162,9 @@ export class MemoryCounterStore implements CounterStore {
       cached.generation = this.generation;
       return cached;
     }
-    const handles: GroupHandles = { store: this, generation: this.generation, series: group.keys.map((k) => this.seriesOf(k)), retain: group.keys.map((k) => this.retentionOf(k)) };
+    const retain = group.keys.map((k) => this.retentionOf(k));
+    const retainAll = retain.every((r) => r === retain[0]) ? retain[0] : undefined;
+    const handles: GroupHandles = { store: this, generation: this.generation, series: group.keys.map((k) => this.seriesOf(k)), retain, retainAll };
     group.handles = handles;
     return handles;
   }
@@ -347,6 +349,8 @@ interface GroupHandles {
   generation: number;
   readonly series: Series[];
   readonly retain: readonly number[];
+  /** Every key's retention when they are all kept as long (a product's keys are: no lot among them), read without the array. */
+  readonly retainAll: number | undefined;
 }
 
 /** A reader at one day (a class, not closures: one per complaint). */
