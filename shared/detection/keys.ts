@@ -101,13 +101,19 @@ interface ProductKeys {
 
 /**
  * Keys counted together for every complaint about one product and defect, one object shared
- * by all of them, with a slot where a counter store may keep its handles on their counters
+ * by all of them, with slots where a counter store may keep its handles on their counters
  * (the in-memory store's `countReplayedSync`: counted without a lookup a key).
  */
 export interface CounterGroup {
   readonly keys: readonly string[];
-  /** The store's, opaque to everyone else. */
-  handles?: unknown;
+  /**
+   * The store's, opaque to everyone else, on the group itself (one object fewer to reach per
+   * complaint): whose handles they are and since when, one per key, and the keys' retention.
+   */
+  heldBy?: unknown;
+  heldSince?: number;
+  held?: unknown[];
+  heldRetain?: number | readonly number[];
 }
 interface FamilyKeys {
   readonly family: string;
@@ -270,7 +276,7 @@ export function sharedRuleKeys(o: Observation, config: DetectionConfig = DEFAULT
   if (plant) out.push(plant.id);
   out.push(t.productAll, t.categoryAll, t.all);
   if (keys.family) out.push(keys.family.id);
-  keys.ruleGroup = { keys: out, plant };
+  keys.ruleGroup = { keys: out, plant, heldBy: undefined, heldSince: 0, held: undefined, heldRetain: undefined };
   return keys.ruleGroup;
 }
 

@@ -121,9 +121,10 @@ export class MemoryCounterStore implements CounterStore {
    */
   countReplayedSync(lot: LotCounter | undefined, group: CounterGroup, day: number): void {
     if (day > this.newest) this.advance(day);
-    const handles = this.handlesOf(group);
-    const { series, retain, retainAll } = handles;
-    for (let i = 0; i < series.length; i++) countOn(series[i]!, day, retainAll ?? retain[i]!);
+    const series = this.handlesOf(group);
+    const retain = group.heldRetain!;
+    if (typeof retain === 'number') for (let i = 0; i < series.length; i++) countOn(series[i]!, day, retain);
+    else for (let i = 0; i < series.length; i++) countOn(series[i]!, day, retain[i]!);
     if (lot) lot.held = plusOne(lot.held as Series | number | undefined, day, this.lotRetainDays);
     this.remember(lot?.key, lot?.held as Series | number | undefined, group.keys, series);
   }
@@ -152,21 +153,27 @@ export class MemoryCounterStore implements CounterStore {
     this.recentSeries = held;
   }
 
-  /** The group's series in this store, resolved once per sweep (a sweep may drop a series, and a later report make a new one). */
-  private handlesOf(group: CounterGroup): GroupHandles {
-    const cached = group.handles as GroupHandles | undefined;
-    if (cached && cached.store === this) {
-      if (cached.generation === this.generation) return cached;
+  /**
+   * The group's series in this store, kept on the group and resolved once per sweep (a sweep may
+   * drop a series, and a later report make a new one); with them the keys' retention, one number
+   * when they share it (a product's keys do: no lot among them).
+   */
+  private handlesOf(group: CounterGroup): Series[] {
+    const held = group.held as Series[] | undefined;
+    if (held && group.heldBy === this) {
+      if (group.heldSince === this.generation) return held;
       // Resolved again in place after a sweep (every group is, once after each sweep).
-      for (let i = 0; i < group.keys.length; i++) cached.series[i] = this.seriesOf(group.keys[i]!);
-      cached.generation = this.generation;
-      return cached;
+      for (let i = 0; i < group.keys.length; i++) held[i] = this.seriesOf(group.keys[i]!);
+      group.heldSince = this.generation;
+      return held;
     }
     const retain = group.keys.map((k) => this.retentionOf(k));
-    const retainAll = retain.every((r) => r === retain[0]) ? retain[0] : undefined;
-    const handles: GroupHandles = { store: this, generation: this.generation, series: group.keys.map((k) => this.seriesOf(k)), retain, retainAll };
-    group.handles = handles;
-    return handles;
+    group.heldRetain = retain.every((r) => r === retain[0]) ? (retain[0] ?? this.retainDays) : retain;
+    const series = group.keys.map((k) => this.seriesOf(k));
+    group.held = series;
+    group.heldBy = this;
+    group.heldSince = this.generation;
+    return series;
   }
 
   /** The key's series, made one when it holds none or a single day. */
@@ -341,16 +348,6 @@ function sweep(map: Map<string, Series | number>, horizon: number): number {
     }
   });
   return dropped;
-}
-
-/** What a store keeps on a counter group: its series, valid until the store's next sweep. */
-interface GroupHandles {
-  readonly store: MemoryCounterStore;
-  generation: number;
-  readonly series: Series[];
-  readonly retain: readonly number[];
-  /** Every key's retention when they are all kept as long (a product's keys are: no lot among them), read without the array. */
-  readonly retainAll: number | undefined;
 }
 
 /** A reader at one day (a class, not closures: one per complaint). */
