@@ -22,7 +22,7 @@ describe('the in-memory counter store', () => {
     expect(store.readerAt(99).total('k', 30)).toBe(0);
   });
 
-  it('totals every window over a random history as counting the reports one by one does (dense, sparse and late days)', () => {
+  it('totals every window and week over a random history as counting the reports one by one does (dense, sparse and late days)', () => {
     const random = mulberry32(7);
     for (let round = 0; round < 20; round++) {
       // Kept long enough that nothing is pruned (pruning has its own tests): every day stays readable.
@@ -41,6 +41,8 @@ describe('the in-memory counter store', () => {
         for (const w of [1, 2, 7, 30, 90, 365, 730]) {
           expect(reader.total('k', w)).toBe(days.filter((d) => d <= on && d > on - w).length);
         }
+        // And the weeks the CUSUM reads, each the reports of its seven days.
+        expect(reader.weekly('k', 78)).toEqual(Array.from({ length: 78 }, (_, j) => days.filter((d) => d <= on - 7 * (77 - j) && d > on - 7 * (78 - j)).length));
       }
     }
   });
