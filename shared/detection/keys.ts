@@ -67,7 +67,7 @@ function keyCode(value: string): string {
 // Codes are normalised (`keyCode`: NFKC, trimmed, upper case) so spellings of one lot do not split its cluster.
 export const lotKey = (sku: string, lot: string, category: DefectCategory): ClusterKey => lotKeyOfCodes(keyCode(sku), keyCode(lot), category);
 /** `lotKey` of codes already normalised (`clusterCode`): a replay that keeps codes builds its lots' keys without normalising them again. */
-export const lotKeyOfCodes = (sku: string, lot: string, category: DefectCategory): ClusterKey => ({ kind: 'lot', id: `lot|${sku}|${lot}|${category}`, sku, lot, category });
+export const lotKeyOfCodes = (sku: string, lot: string, category: DefectCategory): ClusterKey => ({ kind: 'lot', id: flat(`lot|${sku}|${lot}|${category}`), sku, lot, category });
 export const productKey = (sku: string, category: DefectCategory): ClusterKey => {
   const s = keyCode(sku);
   return { kind: 'product', id: `product|${s}|${category}`, sku: s, category };
