@@ -152,7 +152,7 @@ export async function runBacktestFile(
 /**
  * From this size a file is read in a thread of its own by default: the thread takes about 0.4 s
  * to start (its modules loaded again), which a small file does not repay (the 5.6 MB NHTSA
- * file: 1.1-1.6 s with the thread, 0.8-0.9 s without; a million rows, 98 MB: 1.5-1.7x faster with it).
+ * file: 1.0-1.6 s with the thread, 0.7-0.9 s without; a million rows, 98 MB: 1.5-1.9x faster with it).
  */
 export const THREADED_FROM_BYTES = 16 * 1024 * 1024;
 
