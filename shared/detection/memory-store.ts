@@ -290,11 +290,13 @@ function plusOne(held: Series | number | undefined, day: number, retainDays: num
     return held;
   }
   if (held === undefined && day >= 0) return day * PACK + 1;
-  if (held !== undefined && Math.floor(held / PACK) === day && held % PACK < PACK - 1) return held + 1;
-  // A second day after the first, within the retention (most lots' second report): the series
-  // made at its size, not made for one day and then grown (a grown array keeps room for 16 more).
-  if (held !== undefined && Math.floor(held / PACK) < day && Math.floor(held / PACK) >= day - retainDays) {
-    return [0, Math.floor(held / PACK), held % PACK, day, (held % PACK) + 1];
+  if (held !== undefined) {
+    const first = Math.floor(held / PACK);
+    const count = held % PACK;
+    if (first === day && count < PACK - 1) return held + 1;
+    // A second day after the first, within the retention (most lots' second report): the series
+    // made at its size, not made for one day and then grown (a grown array keeps room for 16 more).
+    if (first < day && first >= day - retainDays) return [0, first, count, day, count + 1];
   }
   const s = unpacked(held);
   countOn(s, day, retainDays);
